@@ -1,0 +1,43 @@
+# registry-tui: `make run` sets everything up and opens the app; `make test` proves it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install db-up db-down seed run clean test lint format cluster-up
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+db-up:
+	scripts/db.sh up
+
+db-down:
+	scripts/db.sh down
+
+cluster-up:
+	$(PYTHON) scripts/cassandra_local.py up --nodes 3
+
+seed: install db-up
+	$(BIN)/registry seed
+
+run: install db-up seed
+	$(BIN)/registry
+
+clean:
+	scripts/db.sh clean
+
+lint: install
+	$(BIN)/ruff check registry_tui scripts tests
+	$(BIN)/ruff format --check registry_tui scripts tests
+
+format: install
+	$(BIN)/ruff format registry_tui scripts tests
+	$(BIN)/ruff check --fix registry_tui scripts tests
+
+test: install db-up
+	$(BIN)/python -m pytest -q

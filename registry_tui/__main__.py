@@ -1,0 +1,3 @@
+from registry_tui.cli import main
+
+main()

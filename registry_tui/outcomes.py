@@ -1,0 +1,104 @@
+"""Typed outcomes of registry operations: what the database decided, never a guess."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    username: str
+    email: str
+    display_name: str
+    dimension: str
+    registered_at: datetime
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ProfileRecord:
+    user_id: uuid.UUID
+    username: str
+    bio: str | None
+    status: str
+    version: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EmailOwner:
+    email: str
+    username: str
+    user_id: uuid.UUID
+    state: str
+
+
+@dataclass(frozen=True)
+class Registered:
+    user: UserRecord
+    resolved_after_timeout: bool = False
+
+
+@dataclass(frozen=True)
+class UsernameTaken:
+    existing: UserRecord
+
+
+@dataclass(frozen=True)
+class EmailTaken:
+    owner: EmailOwner
+
+
+@dataclass(frozen=True)
+class Invalid:
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class NotFound:
+    what: str  # "user" or "profile"
+    key: str
+
+
+@dataclass(frozen=True)
+class Deleted:
+    user: UserRecord
+    # Clean-up steps after the commit point that could not be confirmed (normally empty).
+    leftovers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Updated:
+    profile: ProfileRecord
+    resolved_after_timeout: bool = False
+
+
+@dataclass(frozen=True)
+class VersionConflict:
+    current: ProfileRecord
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The write may or may not have applied, and a SERIAL read could not tell either."""
+
+    operation: str
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Page:
+    users: list[UserRecord]
+    cursor: str | None  # opaque; None when this was the last page
+    dimension: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+RegisterOutcome = Registered | UsernameTaken | EmailTaken | Invalid | Unknown
+DeleteOutcome = Deleted | NotFound | Invalid | Unknown
+UpdateOutcome = Updated | VersionConflict | NotFound | Invalid | Unknown

@@ -1,0 +1,591 @@
+"""The registry's operations: the one implementation behind the CLI, the TUI and the races.
+
+Every write here is conditional (IF NOT EXISTS / IF col = x / IF EXISTS). A write that fails
+ambiguously (timeout, lost connection, CAS_WRITE_UNKNOWN) is resolved by a SERIAL read against
+a token the write carried: the user_id made once per registration, or (version, writer_id) for
+a profile update. Only when even that read fails is the outcome `Unknown`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from typing import Any
+
+from cassandra import InvalidRequest, Unavailable
+from coodie.aio import Document
+from coodie.results import LWTResult
+
+from registry_tui.errors import (
+    DatabaseUnavailable,
+    is_ambiguous_write_error,
+    is_unavailable_error,
+    one_line,
+)
+from registry_tui.models import utc_now
+from registry_tui.outcomes import (
+    Deleted,
+    DeleteOutcome,
+    EmailOwner,
+    EmailTaken,
+    Invalid,
+    NotFound,
+    Page,
+    ProfileRecord,
+    Registered,
+    RegisterOutcome,
+    Unknown,
+    Updated,
+    UpdateOutcome,
+    UsernameTaken,
+    UserRecord,
+    VersionConflict,
+)
+from registry_tui.store import Connection, read_gate
+from registry_tui.validation import (
+    ValidationError,
+    normalize_bio,
+    normalize_email,
+    normalize_label,
+    normalize_status,
+    normalize_username,
+    parse_expected_version,
+    parse_page_size,
+    parse_user_id,
+    validate_registration,
+)
+
+# A pending e-mail claim outlives any registration attempt, yet frees the address by itself
+# if the process dies between claiming it and committing the registration.
+PENDING_CLAIM_TTL_S = 300
+WRITE_ATTEMPTS = 3
+_CURSOR_PREFIX = "c1."
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def user_record(row: Any) -> UserRecord:
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    return UserRecord(
+        username=get("username"),
+        email=get("email"),
+        display_name=get("display_name"),
+        dimension=get("dimension"),
+        registered_at=_aware(get("registered_at")),  # type: ignore[arg-type]
+        user_id=get("user_id"),
+    )
+
+
+def profile_record(row: Any) -> ProfileRecord:
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    return ProfileRecord(
+        user_id=get("user_id"),
+        username=get("username"),
+        bio=get("bio"),
+        status=get("status"),
+        version=get("version"),
+        updated_at=_aware(get("updated_at")),
+    )
+
+
+def encode_cursor(paging_state: bytes | None) -> str | None:
+    if not paging_state:
+        return None
+    return _CURSOR_PREFIX + base64.urlsafe_b64encode(paging_state).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> bytes | None:
+    if not cursor:
+        return None
+    if not cursor.startswith(_CURSOR_PREFIX):
+        raise ValidationError("cursor", "is not a cursor this registry handed out")
+    body = cursor[len(_CURSOR_PREFIX) :]
+    try:
+        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError):
+        raise ValidationError("cursor", "is not a cursor this registry handed out") from None
+
+
+class _Ambiguous(Exception):
+    """Internal: a conditional write whose fate a SERIAL read must decide."""
+
+
+class Registry:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.models = connection.models
+        self.timeout = connection.settings.request_timeout
+
+    # ----------------------------------------------------------------------------------------
+    # Low-level helpers
+
+    def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
+        return DatabaseUnavailable(one_line(exc), self.connection.settings.describe())
+
+    async def _read_one(self, model: type[Document], serial: bool = False, **key: Any) -> Any:
+        query = model.find(**key).timeout(self.timeout)
+        if serial:
+            query = query.consistency("LOCAL_SERIAL")
+        try:
+            async with read_gate().point_read():
+                return await query.first()
+        except Exception as exc:
+            if is_unavailable_error(exc):
+                raise self._unavailable(exc) from None
+            raise
+
+    async def _write(self, write: Any) -> LWTResult:
+        """Run one conditional write; raise _Ambiguous or DatabaseUnavailable on failure."""
+        try:
+            result = await write()
+        except Unavailable as exc:  # decided before any replica wrote anything
+            raise self._unavailable(exc) from None
+        except InvalidRequest:
+            raise
+        except Exception as exc:
+            if is_ambiguous_write_error(exc):
+                raise _Ambiguous(one_line(exc)) from None
+            raise
+        if result is None:  # coodie returns None only for batched writes; we never batch
+            raise RuntimeError("conditional write returned no result")
+        return result
+
+    # ----------------------------------------------------------------------------------------
+    # Reads
+
+    async def get_user(self, username: str) -> UserRecord | NotFound | Invalid:
+        try:
+            name = normalize_username(username)
+        except ValidationError as exc:
+            return Invalid(exc.field, exc.message)
+        row = await self._read_one(self.models.registration, username=name)
+        return user_record(row) if row is not None else NotFound("user", name)
+
+    async def get_user_serial(self, username: str) -> UserRecord | None:
+        """The registration as Paxos sees it now (also completes any in-flight round)."""
+        row = await self._read_one(self.models.registration, serial=True, username=username)
+        return user_record(row) if row is not None else None
+
+    async def get_profile(self, user_id: str | uuid.UUID) -> ProfileRecord | NotFound | Invalid:
+        try:
+            uid = parse_user_id(user_id)
+        except ValidationError as exc:
+            return Invalid(exc.field, exc.message)
+        row = await self._read_one(self.models.profile, user_id=uid)
+        return profile_record(row) if row is not None else NotFound("profile", str(uid))
+
+    async def get_profile_serial(self, user_id: uuid.UUID) -> ProfileRecord | None:
+        row = await self._read_one(self.models.profile, serial=True, user_id=user_id)
+        return profile_record(row) if row is not None else None
+
+    async def get_email_owner(self, email: str) -> EmailOwner | None:
+        row = await self._read_one(
+            self.models.email_claim, serial=True, email=normalize_email(email)
+        )
+        if row is None:
+            return None
+        return EmailOwner(row.email, row.username, row.user_id, row.state)
+
+    async def list_users(
+        self, dimension: str | None = None, page_size: int = 100, cursor: str | None = None
+    ) -> Page | Invalid:
+        """One page of registrations and the cursor of the next; never a full scan."""
+        try:
+            size = parse_page_size(page_size)
+            state = decode_cursor(cursor)
+            dim = normalize_label("dimension", dimension) if dimension is not None else None
+        except ValidationError as exc:
+            return Invalid(exc.field, exc.message)
+        model = self.models.registration
+        query = model.find(dimension=dim) if dim is not None else model.find()
+        query = query.fetch_size(size).page(state).timeout(self.timeout * 2)
+        try:
+            async with read_gate().paged_read():
+                result = await query.paged_all()
+        except InvalidRequest as exc:
+            if state is not None:
+                return Invalid("cursor", f"the database refused this cursor: {one_line(exc)}")
+            raise
+        except Exception as exc:
+            if state is not None and "paging state" in str(exc).lower():
+                return Invalid("cursor", "the database refused this cursor")
+            if is_unavailable_error(exc):
+                raise self._unavailable(exc) from None
+            raise
+        users = [user_record(doc) for doc in result.data]
+        return Page(users=users, cursor=encode_cursor(result.paging_state), dimension=dim)
+
+    async def iter_users(
+        self, dimension: str | None = None, page_size: int = 500
+    ) -> AsyncIterator[UserRecord]:
+        """Every registration, one page in memory at a time."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_users(dimension, page_size, cursor)
+            if isinstance(page, Invalid):
+                raise ValidationError(page.field, page.message)
+            for user in page.users:
+                yield user
+            if page.cursor is None:
+                return
+            cursor = page.cursor
+
+    # ----------------------------------------------------------------------------------------
+    # Register
+
+    async def register(
+        self,
+        username: str,
+        email: str,
+        display_name: str,
+        dimension: str,
+        *,
+        user_id: uuid.UUID | None = None,
+    ) -> RegisterOutcome:
+        try:
+            req = validate_registration(username, email, display_name, dimension)
+        except ValidationError as exc:
+            return Invalid(exc.field, exc.message)
+        uid = user_id or uuid.uuid4()  # the token every retry and every resolution checks
+        now = utc_now()
+
+        claim = await self._claim_email(req.email, uid, req.username)
+        if isinstance(claim, EmailTaken | Unknown):
+            return claim
+
+        row = self.models.registration(
+            username=req.username,
+            email=req.email,
+            display_name=req.display_name,
+            dimension=req.dimension,
+            registered_at=now,
+            user_id=uid,
+        )
+        try:
+            won = await self._insert_registration(row, uid)
+        except DatabaseUnavailable:
+            await self._release_claim(req.email, uid)
+            raise
+        if isinstance(won, Unknown):
+            return won  # the claim stays pending and expires unless the registration holds
+        if isinstance(won, UserRecord):
+            await self._release_claim(req.email, uid)
+            return UsernameTaken(won)
+        resolved = won
+
+        await self._create_profile(uid, req.username, now)
+        confirmed = await self._confirm_claim(req.email, uid, req.username, now)
+        if confirmed is not True:
+            # The pending claim expired before we could confirm it and the address may now
+            # belong to someone else: undo this registration rather than share an e-mail.
+            await self._undo_registration(req.username, uid)
+            if isinstance(confirmed, EmailOwner):
+                return EmailTaken(confirmed)
+            return Unknown("register", req.username, "could not confirm the e-mail claim")
+        return Registered(user_record(row), resolved_after_timeout=resolved)
+
+    async def _claim_email(
+        self, email: str, uid: uuid.UUID, username: str
+    ) -> bool | EmailTaken | Unknown:
+        claim = self.models.email_claim(
+            email=email, user_id=uid, username=username, state="pending", claimed_at=utc_now()
+        )
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                result = await self._write(
+                    lambda: claim.insert(ttl=PENDING_CLAIM_TTL_S, timeout=self.timeout)
+                )
+            except _Ambiguous as exc:
+                owner = await self._resolve(lambda: self.get_email_owner(email))
+                if isinstance(owner, Unknown):
+                    return Unknown("register", email, f"e-mail claim: {exc}; {owner.reason}")
+                if owner is None:
+                    continue  # nothing committed: try again with the same token
+                if owner.user_id == uid:
+                    return True
+                return EmailTaken(owner)
+            if result.applied:
+                return True
+            existing = result.existing or {}
+            if existing.get("user_id") == uid:
+                return True  # our own earlier attempt
+            if existing.get("user_id") is None:
+                owner = await self.get_email_owner(email)
+                if owner is None:
+                    continue
+                return EmailTaken(owner) if owner.user_id != uid else True
+            return EmailTaken(
+                EmailOwner(email, existing["username"], existing["user_id"], existing["state"])
+            )
+        return Unknown("register", email, "the e-mail claim kept timing out")
+
+    async def _insert_registration(
+        self, row: Document, uid: uuid.UUID
+    ) -> bool | UserRecord | Unknown:
+        """False/True: we won (True when decided by a SERIAL read); a UserRecord: taken."""
+        resolved = False
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                result = await self._write(lambda: row.insert(timeout=self.timeout))
+            except _Ambiguous as exc:
+                current = await self._resolve(lambda: self.get_user_serial(row.username))
+                if isinstance(current, Unknown):
+                    return Unknown("register", row.username, f"{exc}; {current.reason}")
+                if current is None:
+                    continue
+                return True if current.user_id == uid else current
+            if result.applied:
+                return resolved
+            existing = result.existing or {}
+            if existing.get("user_id") == uid:
+                return True
+            if existing.get("user_id") is None:  # a shape we did not expect: ask Paxos
+                current = await self.get_user_serial(row.username)
+                if current is None:
+                    continue
+                return True if current.user_id == uid else current
+            return user_record(existing)
+        return Unknown("register", row.username, "the registration kept timing out")
+
+    async def _resolve(self, read: Any) -> Any:
+        try:
+            return await read()
+        except DatabaseUnavailable as exc:
+            return Unknown("resolve", "", f"the SERIAL read failed too ({exc.message})")
+
+    async def _release_claim(self, email: str, uid: uuid.UUID) -> bool:
+        """Give a claim back, only if it is still ours. A failure leaves it to expire."""
+        claim = self.models.email_claim(email=email, user_id=uid, username="")
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                await self._write(
+                    lambda: claim.delete(if_conditions={"user_id": uid}, timeout=self.timeout)
+                )
+                return True
+            except _Ambiguous:
+                continue
+            except DatabaseUnavailable:
+                return False
+        return False
+
+    async def _create_profile(self, uid: uuid.UUID, username: str, now: datetime) -> bool:
+        profile = self.models.profile(
+            user_id=uid,
+            username=username,
+            bio=None,
+            status="active",
+            version=1,
+            updated_at=now,
+            writer_id=uid,
+        )
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                await self._write(lambda: profile.insert(timeout=self.timeout))
+                return True  # applied, or already there from our own earlier attempt
+            except _Ambiguous:
+                continue
+            except DatabaseUnavailable:
+                return False
+        return False
+
+    async def _confirm_claim(
+        self, email: str, uid: uuid.UUID, username: str, now: datetime
+    ) -> bool | EmailOwner | None:
+        """Make the pending claim permanent (TTL 0), only while it is still ours."""
+        claim = self.models.email_claim(email=email, user_id=uid, username=username)
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                result = await self._write(
+                    lambda: claim.update(
+                        if_conditions={"user_id": uid},
+                        ttl=0,
+                        user_id=uid,
+                        username=username,
+                        state="active",
+                        claimed_at=now,
+                    )
+                )
+            except (_Ambiguous, DatabaseUnavailable):
+                try:
+                    owner = await self.get_email_owner(email)
+                except DatabaseUnavailable:
+                    continue
+                if owner is not None and owner.user_id == uid and owner.state == "active":
+                    return True
+                if owner is not None and owner.user_id != uid:
+                    return owner
+                continue
+            if result.applied:
+                return True
+            try:
+                owner = await self.get_email_owner(email)
+            except DatabaseUnavailable:
+                return None
+            if owner is None:
+                return None
+            return True if owner.user_id == uid and owner.state == "active" else owner
+        return None
+
+    async def _undo_registration(self, username: str, uid: uuid.UUID) -> None:
+        row = self.models.registration(
+            username=username, email="", display_name="", dimension="", user_id=uid
+        )
+        profile = self.models.profile(user_id=uid, username=username)
+        for write in (
+            lambda: row.delete(if_conditions={"user_id": uid}, timeout=self.timeout),
+            lambda: profile.delete(if_exists=True, timeout=self.timeout),
+        ):
+            with contextlib.suppress(_Ambiguous, DatabaseUnavailable):
+                await self._write(write)
+
+    # ----------------------------------------------------------------------------------------
+    # Delete
+
+    async def delete_user(self, username: str) -> DeleteOutcome:
+        try:
+            name = normalize_username(username)
+        except ValidationError as exc:
+            return Invalid(exc.field, exc.message)
+        current = await self.get_user_serial(name)
+        if current is None:
+            return NotFound("user", name)
+        uid = current.user_id
+        row = self.models.registration(
+            username=name, email="", display_name="", dimension="", user_id=uid
+        )
+        # The commit point: only this identity; a name re-registered meanwhile is not touched.
+        deleted = False
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                result = await self._write(
+                    lambda: row.delete(if_conditions={"user_id": uid}, timeout=self.timeout)
+                )
+            except _Ambiguous as exc:
+                now = await self._resolve(lambda: self.get_user_serial(name))
+                if isinstance(now, Unknown):
+                    return Unknown("delete", name, f"{exc}; {now.reason}")
+                if now is not None and now.user_id == uid:
+                    continue  # still there: our delete did not apply
+                deleted = True  # this identity is gone (by us or a concurrent delete)
+                break
+            if not result.applied:
+                return NotFound("user", name)
+            deleted = True
+            break
+        if not deleted:
+            return Unknown("delete", name, "the delete kept timing out")
+        leftovers = await self._cleanup_after_delete(current)
+        return Deleted(current, leftovers)
+
+    async def _cleanup_after_delete(self, user: UserRecord) -> tuple[str, ...]:
+        uid = user.user_id
+        profile = self.models.profile(user_id=uid, username=user.username)
+        claim = self.models.email_claim(email=user.email, user_id=uid, username=user.username)
+        leftovers = []
+        steps = (
+            ("profile", lambda: profile.delete(if_exists=True, timeout=self.timeout)),
+            (
+                "e-mail claim",
+                lambda: claim.delete(if_conditions={"user_id": uid}, timeout=self.timeout),
+            ),
+        )
+        for label, write in steps:
+            for _ in range(WRITE_ATTEMPTS):
+                try:
+                    await self._write(write)
+                    break
+                except (_Ambiguous, DatabaseUnavailable):
+                    continue
+            else:
+                leftovers.append(label)
+        return tuple(leftovers)
+
+    # ----------------------------------------------------------------------------------------
+    # Update a profile under optimistic locking
+
+    async def update_profile(
+        self,
+        user_id: str | uuid.UUID,
+        bio: str | None = None,
+        status: str | None = None,
+        expected_version: int | str | None = None,
+    ) -> UpdateOutcome:
+        try:
+            uid = parse_user_id(user_id)
+            changes: dict[str, Any] = {}
+            if bio is not None:
+                changes["bio"] = normalize_bio(bio)
+            if status is not None:
+                changes["status"] = normalize_status(status)
+            expected = (
+                parse_expected_version(expected_version) if expected_version is not None else None
+            )
+        except ValidationError as exc:
+            return Invalid(exc.field, exc.message)
+        if not changes:
+            return Invalid("bio", "nothing to update: give a bio, a status, or both")
+        if expected is None:
+            # No version given: read it, then make the same conditional write (never blind).
+            current = await self.get_profile_serial(uid)
+            if current is None:
+                return NotFound("profile", str(uid))
+            expected = current.version
+        if expected >= 2**31 - 1:
+            return Invalid("expected_version", "this profile cannot take another version")
+
+        writer = uuid.uuid4()
+        target = self.models.profile(user_id=uid, username="")
+        values = dict(changes, version=expected + 1, updated_at=utc_now(), writer_id=writer)
+        resolved = False
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                # coodie 1.9.3 copies the values into `target` even when not applied; we never
+                # read `target` back, the database's answer is the only truth.
+                result = await self._write(
+                    lambda: target.update(if_conditions={"version": expected}, **values)
+                )
+            except _Ambiguous as exc:
+                row = await self._resolve(lambda: self._profile_row_serial(uid))
+                if isinstance(row, Unknown):
+                    return Unknown("update", str(uid), f"{exc}; {row.reason}")
+                if row is None:
+                    return NotFound("profile", str(uid))
+                if row.version == expected + 1 and row.writer_id == writer:
+                    return Updated(profile_record(row), resolved_after_timeout=True)
+                if row.version == expected:
+                    resolved = True
+                    continue  # not applied: try again
+                return VersionConflict(profile_record(row), expected)
+            if result.applied:
+                fresh = await self._resolve(lambda: self.get_profile(uid))
+                if isinstance(fresh, ProfileRecord) and fresh.version == expected + 1:
+                    return Updated(fresh, resolved_after_timeout=resolved)
+                return Updated(
+                    ProfileRecord(
+                        uid,
+                        getattr(fresh, "username", ""),
+                        changes.get("bio", getattr(fresh, "bio", None)),
+                        changes.get("status", getattr(fresh, "status", "active")),
+                        expected + 1,
+                        values["updated_at"],
+                    ),
+                    resolved_after_timeout=resolved,
+                )
+            # Refused. `existing` holds only the condition column (or nothing for a missing
+            # row, and nulls on ScyllaDB): read the whole row at SERIAL to say why.
+            current = await self.get_profile_serial(uid)
+            if current is None:
+                return NotFound("profile", str(uid))
+            return VersionConflict(current, expected)
+        return Unknown("update", str(uid), "the update kept timing out")
+
+    async def _profile_row_serial(self, uid: uuid.UUID) -> Any:
+        return await self._read_one(self.models.profile, serial=True, user_id=uid)

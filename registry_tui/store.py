@@ -1,0 +1,231 @@
+"""The one place that builds a driver session and hands it to coodie.
+
+Facts this module encodes (see the README's "Guarantees"):
+- one default execution profile: LOCAL_QUORUM for reads and commits, LOCAL_SERIAL for Paxos,
+  and no retry policy, so a conditional write is never re-run blindly by the driver;
+- coodie 1.9.3 runs every QuerySet on its *default* driver and records the paging state of a
+  paged query in a field that any other request on that driver overwrites; so writes go through
+  a second driver object on the same session (their requests never touch the readers' field),
+  and a paged read takes the readers' lock exclusively (see `ReadGate`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from cassandra import ConsistencyLevel
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    FallthroughRetryPolicy,
+    TokenAwarePolicy,
+)
+from coodie.aio import create_keyspace
+from coodie.drivers import register_driver
+from coodie.drivers.cassandra import CassandraDriver
+
+from registry_tui.config import Settings
+from registry_tui.errors import DatabaseUnavailable, one_line
+from registry_tui.models import Models, build_models
+from registry_tui.validation import ValidationError
+
+# The driver logs every failed connection attempt; a person sees our one-line message instead.
+for _name in ("cassandra", "coodie"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
+    logging.getLogger(_name).propagate = False
+
+_KEYSPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
+_READER_DRIVER = "registry-reads"
+_connection_ids = itertools.count(1)
+
+
+class ReadGate:
+    """Many point reads at once, or one paged read alone (coodie 1.9.3's shared paging field)."""
+
+    def __init__(self) -> None:
+        self._readers = 0
+        self._paging = False
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def point_read(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._paging)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._readers -= 1
+                self._changed.notify_all()
+
+    @asynccontextmanager
+    async def paged_read(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._paging and self._readers == 0)
+            self._paging = True
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._paging = False
+                self._changed.notify_all()
+
+
+_gates: dict[int, ReadGate] = {}
+
+
+def read_gate() -> ReadGate:
+    """One gate per event loop: every QuerySet in the process shares coodie's default driver."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(id(loop))
+    if gate is None:
+        gate = _gates[id(loop)] = ReadGate()
+    return gate
+
+
+def execution_profile(settings: Settings) -> ExecutionProfile:
+    return ExecutionProfile(
+        load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
+        retry_policy=FallthroughRetryPolicy(),
+        consistency_level=ConsistencyLevel.LOCAL_QUORUM,
+        serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
+        request_timeout=settings.request_timeout,
+    )
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if not (settings.ssl_ca_file or settings.ssl_cert_file):
+        return None
+    try:
+        context = ssl.create_default_context(
+            cafile=str(settings.ssl_ca_file) if settings.ssl_ca_file else None
+        )
+        # Contact points are often IPs; the CA still authenticates the server.
+        context.check_hostname = False
+        if settings.ssl_cert_file:
+            context.load_cert_chain(
+                str(settings.ssl_cert_file),
+                str(settings.ssl_key_file) if settings.ssl_key_file else None,
+            )
+    except (OSError, ssl.SSLError) as exc:
+        raise ValidationError("tls", f"cannot load TLS files: {exc}") from None
+    return context
+
+
+def cluster_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for `cassandra.cluster.Cluster` built from our settings."""
+    options: dict[str, Any] = {
+        "contact_points": list(settings.hosts),
+        "port": settings.port,
+        "execution_profiles": {EXEC_PROFILE_DEFAULT: execution_profile(settings)},
+        "connect_timeout": settings.connect_timeout,
+        "control_connection_timeout": settings.connect_timeout,
+        "reconnection_policy": ExponentialReconnectionPolicy(0.5, 10.0),
+        "idle_heartbeat_interval": 5,
+        "idle_heartbeat_timeout": 5,
+    }
+    if settings.username:
+        options["auth_provider"] = PlainTextAuthProvider(
+            username=settings.username, password=settings.password or ""
+        )
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    return options
+
+
+@dataclass
+class Connection:
+    settings: Settings
+    cluster: Cluster
+    session: Session
+    models: Models
+    name: str
+    closed: bool = field(default=False)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.cluster.shutdown()
+
+    def hosts_up(self) -> list[str]:
+        return [str(h.address) for h in self.cluster.metadata.all_hosts() if h.is_up]
+
+
+def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
+    cluster = Cluster(**cluster_options(settings))
+    try:
+        session = cluster.connect()
+    except Exception as exc:
+        cluster.shutdown()
+        raise DatabaseUnavailable(
+            f"cannot connect to {settings.describe()}: {one_line(exc)}", settings.describe()
+        ) from None
+    return cluster, session
+
+
+async def open_connection(settings: Settings, *, create_schema: bool = True) -> Connection:
+    """Connect, make sure the keyspace and tables exist, and register coodie drivers."""
+    if not _KEYSPACE_RE.fullmatch(settings.keyspace):
+        raise ValidationError(
+            "keyspace", "must be 1-48 letters, digits or '_', starting with a letter"
+        )
+    cluster, session = await asyncio.to_thread(_connect_blocking, settings)
+    name = f"registry-{next(_connection_ids)}"
+    # Writers: this connection's own driver object; readers: coodie's default driver.
+    register_driver(name, CassandraDriver(session=session, default_keyspace=settings.keyspace))
+    register_driver(
+        _READER_DRIVER,
+        CassandraDriver(session=session, default_keyspace=settings.keyspace),
+        default=True,
+    )
+    models = build_models(name, settings.keyspace)
+    connection = Connection(settings, cluster, session, models, name)
+    if create_schema:
+        try:
+            await ensure_schema(connection)
+        except DatabaseUnavailable:
+            connection.close()
+            raise
+        except Exception as exc:
+            connection.close()
+            raise DatabaseUnavailable(
+                f"cannot prepare keyspace {settings.keyspace}: {one_line(exc)}",
+                settings.describe(),
+            ) from None
+    return connection
+
+
+async def ensure_schema(connection: Connection) -> None:
+    settings, models = connection.settings, connection.models
+    keyspace = connection.cluster.metadata.keyspaces.get(settings.keyspace)
+    tables = (models.registration, models.profile, models.email_claim)
+    if keyspace is not None and all(t.table_name() in keyspace.tables for t in tables):
+        return
+    if keyspace is None:
+        if settings.local_dc:
+            await create_keyspace(
+                settings.keyspace,
+                strategy="NetworkTopologyStrategy",
+                dc_replication_map={settings.local_dc: settings.replication_factor},
+                connection=connection.name,
+            )
+        else:
+            await create_keyspace(
+                settings.keyspace,
+                replication_factor=settings.replication_factor,
+                connection=connection.name,
+            )
+    for table in tables:
+        await table.sync_table()

@@ -1,0 +1,173 @@
+"""Every input rule of the registry, in one place. Pure functions, no I/O.
+
+The username rule (documented in the README): a username is NFKC-normalised and lower-cased,
+and must then be 3-32 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit.
+The normalised form is what is stored and compared, so 'Agent-Cipher-007', 'agent-cipher-007'
+and the full-width 'Ａｇｅｎｔ-Ｃｉｐｈｅｒ-007' are one name and only one of them can register.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+
+USERNAME_MIN, USERNAME_MAX = 3, 32
+EMAIL_MAX = 254
+LABEL_MAX = 64  # display name and dimension
+BIO_MAX = 500
+STATUSES = ("active", "inactive", "suspended")
+VERSION_MAX = 2**31 - 1
+PAGE_SIZE_MAX = 5000
+
+_USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_EMAIL_LOCAL_RE = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_EMAIL_LABEL_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+# Categories never accepted in stored text: controls, format characters (bidi overrides,
+# zero-width joiners), surrogates, private use, unassigned, line/paragraph separators.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+class ValidationError(ValueError):
+    """One field that breaks its rule; the message is written for the person who typed it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A registration request that passed every rule, in stored (normalised) form."""
+
+    username: str
+    email: str
+    display_name: str
+    dimension: str
+
+
+def _describe(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def _refuse_unprintable(field: str, value: str, allow_newlines: bool = False) -> None:
+    for ch in value:
+        if allow_newlines and ch == "\n":
+            continue
+        if unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            raise ValidationError(
+                field, f"contains a control or invisible character ({_describe(ch)})"
+            )
+
+
+def normalize_username(raw: str) -> str:
+    if not isinstance(raw, str) or raw == "":
+        raise ValidationError("username", "is required")
+    _refuse_unprintable("username", raw)
+    name = unicodedata.normalize("NFKC", raw).lower()
+    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
+        raise ValidationError(
+            "username", f"must be {USERNAME_MIN}-{USERNAME_MAX} characters (got {len(name)})"
+        )
+    if not name.isascii() or not _USERNAME_RE.fullmatch(name):
+        raise ValidationError(
+            "username",
+            "may hold only letters a-z, digits, '-', '_' and '.', and must start with a "
+            "letter or digit",
+        )
+    return name
+
+
+def normalize_email(raw: str) -> str:
+    if not isinstance(raw, str) or raw == "":
+        raise ValidationError("email", "is required")
+    _refuse_unprintable("email", raw)
+    email = unicodedata.normalize("NFKC", raw).strip().lower()
+    if len(email) > EMAIL_MAX:
+        raise ValidationError("email", f"must be at most {EMAIL_MAX} characters")
+    if not email.isascii():
+        raise ValidationError("email", "must be an ASCII address such as cipher@registry.galaxy")
+    local, at, domain = email.rpartition("@")
+    labels = domain.split(".")
+    if (
+        not at
+        or not local
+        or len(local) > 64
+        or not _EMAIL_LOCAL_RE.fullmatch(local)
+        or len(labels) < 2
+        or not all(_EMAIL_LABEL_RE.fullmatch(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ValidationError("email", f"{raw!r} is not a valid address like name@example.org")
+    return email
+
+
+def normalize_label(field: str, raw: str, maximum: int = LABEL_MAX) -> str:
+    """Display names and dimensions: 1-64 printable characters, surrounding spaces trimmed."""
+    if not isinstance(raw, str):
+        raise ValidationError(field, "is required")
+    _refuse_unprintable(field, raw)
+    value = unicodedata.normalize("NFC", raw).strip()
+    if not value:
+        raise ValidationError(field, "is required")
+    if len(value) > maximum:
+        raise ValidationError(field, f"must be at most {maximum} characters (got {len(value)})")
+    return value
+
+
+def normalize_bio(raw: str) -> str:
+    value = unicodedata.normalize("NFC", raw.replace("\r\n", "\n"))
+    _refuse_unprintable("bio", value, allow_newlines=True)
+    if len(value) > BIO_MAX:
+        raise ValidationError("bio", f"must be at most {BIO_MAX} characters (got {len(value)})")
+    return value
+
+
+def normalize_status(raw: str) -> str:
+    value = raw.strip().lower() if isinstance(raw, str) else ""
+    if value not in STATUSES:
+        raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
+    return value
+
+
+def parse_expected_version(raw: int | str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError("expected_version", f"must be a whole number, not {raw!r}") from None
+    if not 1 <= value <= VERSION_MAX:
+        raise ValidationError("expected_version", f"must be between 1 and {VERSION_MAX}")
+    return value
+
+
+def parse_user_id(raw: str | uuid.UUID) -> uuid.UUID:
+    if isinstance(raw, uuid.UUID):
+        return raw
+    try:
+        return uuid.UUID(str(raw).strip())
+    except ValueError:
+        raise ValidationError("user_id", f"{raw!r} is not a UUID") from None
+
+
+def parse_page_size(raw: int | str) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise ValidationError("limit", f"must be a whole number, not {raw!r}") from None
+    if not 1 <= value <= PAGE_SIZE_MAX:
+        raise ValidationError("limit", f"must be between 1 and {PAGE_SIZE_MAX}")
+    return value
+
+
+def validate_registration(
+    username: str, email: str, display_name: str, dimension: str
+) -> Registration:
+    return Registration(
+        username=normalize_username(username),
+        email=normalize_email(email),
+        display_name=normalize_label("display_name", display_name),
+        dimension=normalize_label("dimension", dimension),
+    )

@@ -1,0 +1,657 @@
+#!/usr/bin/env python3
+"""Run a real Apache Cassandra 5.0 node (or a 3-node cluster) from Maven Central's jars.
+
+Used where no Docker engine answers. Standard library only, so it runs before any virtualenv
+exists. Jars are cached outside the repository; data, configuration and logs live under
+``.local/cassandra`` (gitignored).
+
+    python3 scripts/cassandra_local.py up                 # one node on 127.0.0.1:9042
+    python3 scripts/cassandra_local.py up --nodes 3       # nodes on 127.0.0.1/.2/.3
+    python3 scripts/cassandra_local.py status
+    python3 scripts/cassandra_local.py stop-node 2        # graceful stop of one node
+    python3 scripts/cassandra_local.py start-node 2
+    python3 scripts/cassandra_local.py kill-node 2        # SIGKILL
+    python3 scripts/cassandra_local.py pause-node 2       # SIGSTOP (resume-node: SIGCONT)
+    python3 scripts/cassandra_local.py down               # stop everything, keep the data
+    python3 scripts/cassandra_local.py clean              # stop and delete the data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CASSANDRA_VERSION = "5.0.8"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STATE_ROOT = Path(os.environ.get("REGISTRY_CASSANDRA_HOME", REPO_ROOT / ".local" / "cassandra"))
+CACHE_ROOT = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    / "registry-tui"
+    / f"cassandra-{CASSANDRA_VERSION}"
+)
+LIB_DIR = CACHE_ROOT / "lib"
+CQL_PORT = 9042
+STORAGE_PORT = 7000
+CLUSTER_TOKENS = ["-9223372036854775808", "-3074457345618258603", "3074457345618258602"]
+START_BUDGET_S = 180.0
+
+JVM17_FLAGS = [
+    "-Djdk.attach.allowAttachSelf=true",
+    *[
+        f"--add-exports={m}=ALL-UNNAMED"
+        for m in (
+            "java.base/jdk.internal.misc",
+            "java.management.rmi/com.sun.jmx.remote.internal.rmi",
+            "java.management/com.sun.jmx.remote.security",
+            "java.rmi/sun.rmi.registry",
+            "java.rmi/sun.rmi.server",
+            "java.sql/java.sql",
+            "java.base/java.lang.ref",
+            "jdk.unsupported/sun.misc",
+        )
+    ],
+    *[
+        f"--add-opens={m}=ALL-UNNAMED"
+        for m in (
+            "java.base/java.lang.module",
+            "java.base/jdk.internal.loader",
+            "java.base/jdk.internal.ref",
+            "java.base/jdk.internal.reflect",
+            "java.base/jdk.internal.math",
+            "java.base/jdk.internal.module",
+            "java.base/jdk.internal.util.jar",
+            "jdk.management/com.sun.management.internal",
+            "java.base/sun.nio.ch",
+            "java.base/java.io",
+            "java.base/java.lang.reflect",
+            "java.base/java.lang",
+            "java.base/java.util",
+            "java.base/java.nio",
+        )
+    ],
+]
+
+LOGBACK_XML = """<configuration scan="false">
+  <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <file>{logdir}/system.log</file>
+    <encoder><pattern>%-5level [%thread] %date{{ISO8601}} %F:%L - %msg%n</pattern></encoder>
+  </appender>
+  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
+    <filter class="ch.qos.logback.classic.filter.ThresholdFilter"><level>WARN</level></filter>
+    <encoder><pattern>%-5level %date{{HH:mm:ss.SSS}} %msg%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="FILE"/><appender-ref ref="STDOUT"/></root>
+</configuration>
+"""
+
+
+class LauncherError(Exception):
+    """A failure with a message meant for the person at the terminal."""
+
+
+def say(message: str) -> None:
+    print(f"[cassandra-local] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Prerequisites and jars
+
+
+def java_major_version(java: str) -> int | None:
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in (out.stderr + out.stdout).splitlines():
+        if "version" in line and '"' in line:
+            version = line.split('"')[1]
+            head = version.split(".")[0]
+            if head == "1":
+                head = version.split(".")[1]
+            try:
+                return int(head)
+            except ValueError:
+                return None
+    return None
+
+
+def find_java17() -> str:
+    """Cassandra 5.0 runs on JDK 11 or 17 only; prefer an explicit JAVA_HOME, then the PATH."""
+    candidates = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(str(Path(os.environ["JAVA_HOME"]) / "bin" / "java"))
+    candidates += [str(p / "bin" / "java") for p in sorted(Path("/usr/lib/jvm").glob("*17*"))]
+    on_path = shutil.which("java")
+    if on_path:
+        candidates.append(on_path)
+    for java in candidates:
+        if Path(java).exists() and java_major_version(java) in (11, 17):
+            return java
+    raise LauncherError(
+        "Cassandra 5.0 needs Java 17 (or 11), and none was found. Install OpenJDK 17 "
+        "(Debian/Ubuntu: `apt-get install openjdk-17-jdk-headless maven`; macOS: "
+        "`brew install openjdk@17 maven`) or install Docker to run ScyllaDB instead."
+    )
+
+
+def ensure_jars() -> Path:
+    marker = LIB_DIR / f"cassandra-all-{CASSANDRA_VERSION}.jar"
+    if marker.exists():
+        return LIB_DIR
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise LauncherError(
+            "Maven is needed once to download Cassandra's jars from Maven Central, and `mvn` "
+            "is not on the PATH. Install it (Debian/Ubuntu: `apt-get install maven`; macOS: "
+            "`brew install maven`) or install Docker to run ScyllaDB instead."
+        )
+    say(f"downloading Apache Cassandra {CASSANDRA_VERSION} jars from Maven Central (once) ...")
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix="lib-", dir=CACHE_ROOT))
+    pom = CACHE_ROOT / "pom.xml"
+    pom.write_text(
+        f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>registry-tui.local</groupId><artifactId>cassandra-jars</artifactId><version>1</version>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.cassandra</groupId><artifactId>cassandra-all</artifactId>
+      <version>{CASSANDRA_VERSION}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+    )
+    cmd = [
+        mvn,
+        "-B",
+        "-q",
+        "-f",
+        str(pom),
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        f"-DoutputDirectory={staging}",
+    ]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0 or not (staging / marker.name).exists():
+        shutil.rmtree(staging, ignore_errors=True)
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise LauncherError(f"Maven could not resolve cassandra-all {CASSANDRA_VERSION}:\n{tail}")
+    if LIB_DIR.exists():
+        shutil.rmtree(LIB_DIR)
+    staging.rename(LIB_DIR)
+    return LIB_DIR
+
+
+# --------------------------------------------------------------------------------------------
+# A minimal CQL v4 client: enough to prove the node answers a query (no driver needed)
+
+
+def _frame(opcode: int, body: bytes, stream: int = 0) -> bytes:
+    return struct.pack(">BBhBi", 0x04, 0, stream, opcode, len(body)) + body
+
+
+def _string_map(pairs: dict[str, str]) -> bytes:
+    out = struct.pack(">H", len(pairs))
+    for key, value in pairs.items():
+        for item in (key, value):
+            raw = item.encode()
+            out += struct.pack(">H", len(raw)) + raw
+    return out
+
+
+def _read_frame(sock: socket.socket) -> tuple[int, bytes]:
+    header = _recv_exact(sock, 9)
+    _version, _flags, _stream, opcode, length = struct.unpack(">BBhBi", header)
+    return opcode, _recv_exact(sock, length)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("connection closed")
+        data += chunk
+    return data
+
+
+def cql_answers(host: str, port: int = CQL_PORT, timeout: float = 3.0) -> bool:
+    """True when `SELECT release_version FROM system.local` succeeds on host:port."""
+    user = os.environ.get("SCYLLA_USERNAME", "cassandra")
+    password = os.environ.get("SCYLLA_PASSWORD", "cassandra")
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(_frame(0x01, _string_map({"CQL_VERSION": "3.0.0"})))
+            opcode, _ = _read_frame(sock)
+            if opcode == 0x03:  # AUTHENTICATE: answer with SASL PLAIN
+                token = b"\x00" + user.encode() + b"\x00" + password.encode()
+                sock.sendall(_frame(0x0F, struct.pack(">i", len(token)) + token))
+                opcode, _ = _read_frame(sock)
+                if opcode != 0x10:  # AUTH_SUCCESS
+                    return False
+            elif opcode != 0x02:  # READY
+                return False
+            query = b"SELECT release_version FROM system.local"
+            body = struct.pack(">i", len(query)) + query + struct.pack(">HB", 0x0001, 0)
+            sock.sendall(_frame(0x07, body, stream=1))
+            opcode, _ = _read_frame(sock)
+            return opcode == 0x08  # RESULT
+    except (OSError, ConnectionError, struct.error):
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Nodes
+
+
+class Node:
+    def __init__(self, layout: str, index: int, total: int) -> None:
+        self.layout = layout
+        self.index = index
+        self.total = total
+        self.address = f"127.0.0.{index}"
+        self.home = STATE_ROOT / layout / f"node{index}"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "node.pid"
+
+    @property
+    def logdir(self) -> Path:
+        return self.home / "logs"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"CassandraDaemon" not in cmdline:
+                return None
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+            if state == "Z":
+                return None
+        except OSError:
+            pass
+        return pid
+
+    def is_paused(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] == "T"
+        except OSError:
+            return False
+
+    def write_config(self, auth: bool, paxos: str) -> Path:
+        for sub in ("data", "commitlog", "hints", "saved_caches", "logs", "conf"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        token = CLUSTER_TOKENS[self.index - 1] if self.total > 1 else CLUSTER_TOKENS[0]
+        lines = [
+            "cluster_name: registry-local",
+            "num_tokens: 1",
+            f"initial_token: {token}",
+            "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
+            "endpoint_snitch: SimpleSnitch",
+            "seed_provider:",
+            "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
+            "    parameters:",
+            f'      - seeds: "127.0.0.1:{STORAGE_PORT}"',
+            f"listen_address: {self.address}",
+            f"rpc_address: {self.address}",
+            f"storage_port: {STORAGE_PORT}",
+            f"native_transport_port: {CQL_PORT}",
+            "start_native_transport: true",
+            "auto_bootstrap: false",
+            "auto_snapshot: false",
+            "commitlog_sync: periodic",
+            "commitlog_sync_period: 10000ms",
+            "commitlog_segment_size: 8MiB",
+            "concurrent_compactors: 1",
+            f"data_file_directories: [{self.home / 'data'}]",
+            f"commitlog_directory: {self.home / 'commitlog'}",
+            f"hints_directory: {self.home / 'hints'}",
+            f"saved_caches_directory: {self.home / 'saved_caches'}",
+            f"paxos_variant: {paxos}",
+            "cas_contention_timeout: "
+            + os.environ.get("REGISTRY_CAS_CONTENTION_TIMEOUT", "1000ms"),
+            "write_request_timeout: 2000ms",
+            "read_request_timeout: 5000ms",
+        ]
+        if auth:
+            lines += [
+                "authenticator: PasswordAuthenticator",
+                "authorizer: CassandraAuthorizer",
+                "role_manager: CassandraRoleManager",
+            ]
+        conf = self.home / "conf" / "cassandra.yaml"
+        conf.write_text("\n".join(lines) + "\n")
+        (self.home / "conf" / "logback.xml").write_text(LOGBACK_XML.format(logdir=self.logdir))
+        return conf
+
+    def start(self, java: str, lib: Path, auth: bool, paxos: str, heap: str) -> None:
+        if self.pid() is not None:
+            return
+        conf = self.write_config(auth, paxos)
+        cmd = [
+            java,
+            f"-Xms{heap}",
+            f"-Xmx{heap}",
+            "-Xss256k",
+            "-XX:+UseG1GC",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-XX:+PerfDisableSharedMem",
+            f"-javaagent:{lib / 'jamm-0.4.0.jar'}",
+            *JVM17_FLAGS,
+            "-Dio.netty.tryReflectionSetAccessible=true",
+            "-Djava.net.preferIPv4Stack=true",
+            f"-Dcassandra.config=file://{conf}",
+            "-Dcassandra-foreground=yes",
+            f"-Dcassandra.logdir={self.logdir}",
+            f"-Dlogback.configurationFile={self.home / 'conf' / 'logback.xml'}",
+            "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            "-Dcassandra.superuser_setup_delay_ms=1000",
+            f"-Dcassandra.system_auth.default_rf={self.total}",
+            "-Dcassandra.unsafesystem=true",
+            "-cp",
+            f"{lib}/*",
+            "org.apache.cassandra.service.CassandraDaemon",
+        ]
+        out = open(self.logdir / "node.out", "ab")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=self.home,
+            start_new_session=True,
+        )
+        out.close()
+        # Until exec completes, /proc shows this script's command line, not the JVM's.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            if b"CassandraDaemon" in Path(f"/proc/{proc.pid}/cmdline").read_bytes():
+                break
+            time.sleep(0.02)
+        self.pidfile.write_text(str(proc.pid))
+        (self.home / "started.json").write_text(json.dumps({"auth": auth, "paxos": paxos}))
+
+    def wait_ready(self, budget: float = START_BUDGET_S) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < budget:
+            if cql_answers(self.address):
+                return time.monotonic() - start
+            if self.pid() is None:
+                raise LauncherError(
+                    f"node {self.index} exited during start-up; see {self.logdir / 'system.log'}"
+                    f" and {self.logdir / 'node.out'}:\n{self.log_tail()}"
+                )
+            time.sleep(0.5)
+        raise LauncherError(
+            f"node {self.index} did not answer CQL within {budget:.0f}s; see "
+            f"{self.logdir / 'system.log'}:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 12) -> str:
+        for name in ("node.out", "system.log"):
+            path = self.logdir / name
+            if path.exists():
+                text = path.read_text(errors="replace").strip().splitlines()
+                errors = [t for t in text if t.startswith(("ERROR", "Exception", "Error"))]
+                return "\n".join((errors or text)[-lines:])
+        return "(no log yet)"
+
+    def signal(self, sig: int) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, sig)
+        return True
+
+    def stop(self, timeout: float = 45.0) -> None:
+        pid = self.pid()
+        if pid is None:
+            return
+        if self.is_paused():
+            os.kill(pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.pid() is not None:
+            time.sleep(0.3)
+        if self.pid() is not None:
+            say(f"node {self.index} did not stop in {timeout:.0f}s; killing it")
+            os.kill(pid, signal.SIGKILL)
+            while self.pid() is not None:
+                time.sleep(0.1)
+        self.pidfile.unlink(missing_ok=True)
+
+    def rss_mib(self) -> float | None:
+        pid = self.pid()
+        if pid is None:
+            return None
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+
+def nodes_for(layout: str) -> list[Node]:
+    total = 3 if layout == "cluster" else 1
+    return [Node(layout, i, total) for i in range(1, total + 1)]
+
+
+def active_layout() -> str | None:
+    for layout in ("single", "cluster"):
+        if any(n.pid() is not None for n in nodes_for(layout)):
+            return layout
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    layout = "cluster" if args.nodes == 3 else "single"
+    other = "single" if layout == "cluster" else "cluster"
+    if any(n.pid() is not None for n in nodes_for(other)):
+        raise LauncherError(
+            f"the {other} layout is running; `python3 scripts/cassandra_local.py down` first"
+        )
+    nodes = nodes_for(layout)
+    if all(n.pid() is not None for n in nodes) and all(cql_answers(n.address) for n in nodes):
+        say(f"{layout} node(s) already running and answering CQL; nothing to do")
+        return 0
+    if not any(n.pid() is not None for n in nodes) and cql_answers("127.0.0.1"):
+        say("something else already answers CQL on 127.0.0.1:9042; using it as it is")
+        return 0
+    java = find_java17()
+    t0 = time.monotonic()
+    lib = ensure_jars()
+    fetched = time.monotonic() - t0
+    heap = args.heap or ("768m" if layout == "single" else "512m")
+    for node in nodes:
+        t1 = time.monotonic()
+        node.start(java, lib, auth=args.auth, paxos=args.paxos, heap=heap)
+        waited = node.wait_ready()
+        say(f"node {node.index} answers CQL on {node.address}:{CQL_PORT} after {waited:.1f}s")
+        del t1
+    total = time.monotonic() - t0
+    say(
+        f"ready: {len(nodes)} node(s) in {total:.1f}s (jar resolution {fetched:.1f}s); "
+        f"logs under {nodes[0].home.parent}"
+    )
+    return 0
+
+
+def cmd_down(_: argparse.Namespace) -> int:
+    stopped = 0
+    for layout in ("single", "cluster"):
+        for node in reversed(nodes_for(layout)):
+            if node.pid() is not None:
+                node.stop()
+                stopped += 1
+    say(f"stopped {stopped} node(s)" if stopped else "no node was running")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    cmd_down(args)
+    if STATE_ROOT.exists():
+        shutil.rmtree(STATE_ROOT)
+        say(f"deleted {STATE_ROOT}")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = []
+    for layout in ("single", "cluster"):
+        for node in nodes_for(layout):
+            pid = node.pid()
+            if pid is None and not node.home.exists():
+                continue
+            state = "stopped" if pid is None else ("paused" if node.is_paused() else "running")
+            answers = pid is not None and state == "running" and cql_answers(node.address)
+            rss = node.rss_mib()
+            rows.append(
+                {
+                    "layout": layout,
+                    "node": node.index,
+                    "address": node.address,
+                    "pid": pid,
+                    "state": state,
+                    "cql": answers,
+                    "rss_mib": round(rss, 1) if rss else None,
+                }
+            )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no local Cassandra node has been started")
+    else:
+        for r in rows:
+            rss = f"{r['rss_mib']:.0f} MiB" if r["rss_mib"] else "-"
+            print(
+                f"{r['layout']:8} node{r['node']} {r['address']:10} {r['state']:8} "
+                f"cql={'yes' if r['cql'] else 'no ':3} pid={r['pid'] or '-'} rss={rss}"
+            )
+    return 0
+
+
+def _cluster_node(index: int) -> Node:
+    layout = active_layout() or "cluster"
+    nodes = nodes_for(layout)
+    if not 1 <= index <= len(nodes):
+        raise LauncherError(f"the {layout} layout has nodes 1..{len(nodes)}, not {index}")
+    return nodes[index - 1]
+
+
+def cmd_node(args: argparse.Namespace) -> int:
+    node = _cluster_node(args.index)
+    action = args.command
+    if action == "start-node":
+        settings = {"auth": False, "paxos": "v2"}
+        started = node.home / "started.json"
+        if started.exists():
+            settings.update(json.loads(started.read_text()))
+        node.start(find_java17(), ensure_jars(), settings["auth"], settings["paxos"], "512m")
+        say(f"node {node.index} answers after {node.wait_ready():.1f}s")
+    elif action == "stop-node":
+        node.stop()
+        say(f"node {node.index} stopped")
+    else:
+        sig = {
+            "kill-node": signal.SIGKILL,
+            "pause-node": signal.SIGSTOP,
+            "resume-node": signal.SIGCONT,
+        }[action]
+        if not node.signal(sig):
+            raise LauncherError(f"node {node.index} is not running")
+        if sig == signal.SIGKILL:
+            while node.pid() is not None:
+                time.sleep(0.1)
+            node.pidfile.unlink(missing_ok=True)
+        say(f"node {node.index}: sent {signal.Signals(sig).name}")
+    return 0
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    while time.monotonic() - start < args.timeout:
+        if cql_answers(args.host, args.port):
+            say(f"{args.host}:{args.port} answers CQL after {time.monotonic() - start:.1f}s")
+            return 0
+        time.sleep(1)
+    raise LauncherError(f"{args.host}:{args.port} did not answer CQL within {args.timeout:.0f}s")
+
+
+def cmd_ping(args: argparse.Namespace) -> int:
+    return 0 if cql_answers(args.host, args.port) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start node(s) and wait until CQL answers")
+    up.add_argument("--nodes", type=int, choices=(1, 3), default=1)
+    up.add_argument(
+        "--auth", action="store_true", help="PasswordAuthenticator (cassandra/cassandra)"
+    )
+    up.add_argument("--paxos", choices=("v1", "v2"), default="v2")
+    up.add_argument("--heap", default=None, help="JVM heap per node, e.g. 768m")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop every node, keep the data").set_defaults(func=cmd_down)
+    sub.add_parser("clean", help="stop every node and delete its data").set_defaults(func=cmd_clean)
+    status = sub.add_parser("status", help="which nodes run, answer CQL, and their RSS")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+    wait = sub.add_parser("wait", help="wait until a CQL node answers (any kind)")
+    wait.add_argument("--host", default="127.0.0.1")
+    wait.add_argument("--port", type=int, default=CQL_PORT)
+    wait.add_argument("--timeout", type=float, default=START_BUDGET_S)
+    wait.set_defaults(func=cmd_wait)
+    ping = sub.add_parser("ping", help="exit 0 when a CQL node answers now")
+    ping.add_argument("--host", default="127.0.0.1")
+    ping.add_argument("--port", type=int, default=CQL_PORT)
+    ping.set_defaults(func=cmd_ping)
+    for name in ("start-node", "stop-node", "kill-node", "pause-node", "resume-node"):
+        p = sub.add_parser(name, help=f"{name.split('-')[0]} one node of the running layout")
+        p.add_argument("index", type=int)
+        p.set_defaults(func=cmd_node)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except LauncherError as exc:
+        say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
