@@ -175,8 +175,15 @@ def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
     return cluster, session
 
 
-async def open_connection(settings: Settings, *, create_schema: bool = True) -> Connection:
-    """Connect, make sure the keyspace and tables exist, and register coodie drivers."""
+async def open_connection(
+    settings: Settings, *, create_schema: bool = True, serve_reads: bool = True
+) -> Connection:
+    """Connect, make sure the keyspace and tables exist, and register coodie drivers.
+
+    `serve_reads=False` opens a second, write-only connection (e.g. Doppel-9 editing "from
+    elsewhere"): its writes use its own session, while reads stay on the main connection, so
+    closing it never leaves coodie's default driver on a closed session.
+    """
     if not _KEYSPACE_RE.fullmatch(settings.keyspace):
         raise ValidationError(
             "keyspace", "must be 1-48 letters, digits or '_', starting with a letter"
@@ -185,11 +192,12 @@ async def open_connection(settings: Settings, *, create_schema: bool = True) -> 
     name = f"registry-{next(_connection_ids)}"
     # Writers: this connection's own driver object; readers: coodie's default driver.
     register_driver(name, CassandraDriver(session=session, default_keyspace=settings.keyspace))
-    register_driver(
-        _READER_DRIVER,
-        CassandraDriver(session=session, default_keyspace=settings.keyspace),
-        default=True,
-    )
+    if serve_reads:
+        register_driver(
+            _READER_DRIVER,
+            CassandraDriver(session=session, default_keyspace=settings.keyspace),
+            default=True,
+        )
     models = build_models(name, settings.keyspace)
     connection = Connection(settings, cluster, session, models, name)
     if create_schema:
