@@ -258,7 +258,12 @@ class Registry:
         now = utc_now()
 
         claim = await self._claim_email(req.email, uid, req.username)
-        if isinstance(claim, EmailTaken | Unknown):
+        if isinstance(claim, EmailTaken):
+            # The name is the registry's primary key: when it is taken too, say that first
+            # (re-registering the same name and e-mail answers username_taken, as in the demo).
+            holder = await self._read_one(self.models.registration, username=req.username)
+            return UsernameTaken(user_record(holder)) if holder is not None else claim
+        if isinstance(claim, Unknown):
             return claim
 
         row = self.models.registration(

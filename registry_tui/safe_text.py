@@ -17,9 +17,7 @@ def printable(value: object, *, keep_newlines: bool = False) -> str:
     text = "" if value is None else str(value)
     out: list[str] = []
     for ch in text:
-        if keep_newlines and ch == "\n":
-            out.append(ch)
-        elif unicodedata.category(ch) in _SHOWN_AS_IS:
+        if (keep_newlines and ch == "\n") or unicodedata.category(ch) in _SHOWN_AS_IS:
             out.append(ch)
         else:
             code = ord(ch)

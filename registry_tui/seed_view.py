@@ -1,0 +1,92 @@
+"""The seed's terminal view: progress bars per phase, the two-lane race panel, a summary."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from registry_tui import output
+from registry_tui.registry import Registry
+from registry_tui.safe_text import safe_text
+from registry_tui.seed import SeedEvent, SeedReport, run_seed
+
+
+async def run_seed_command(
+    registry: Registry, count: int, concurrency: int, as_json: bool
+) -> SeedReport:
+    console = output.stderr() if as_json else output.stdout()
+    if not as_json:
+        console.print(
+            Panel(
+                Text.assemble(
+                    ("Dimension-6: The Identity Wars\n", "bold"),
+                    "Doppel-9 clones identities at petabyte scale. The only defense: ",
+                    ("IF NOT EXISTS", "bold yellow"),
+                    " enforced at the database level.",
+                ),
+                border_style="yellow",
+            )
+        )
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    clones = max(1, count // 4)
+    tasks = {
+        "heroes": progress.add_task(
+            "[yellow]Phase 1[/] heroes register (IF NOT EXISTS)", total=count
+        ),
+        "clones": progress.add_task("[red]Phase 2[/] Doppel-9 clone attack", total=clones),
+        "profiles": progress.add_task("[cyan]Phase 3[/] profiles at version 1", total=None),
+    }
+
+    def on_event(event: SeedEvent) -> None:
+        progress.advance(tasks[event.phase])
+
+    with progress:
+        report = await run_seed(registry, count, concurrency, on_event)
+    if as_json:
+        output.emit_json(report.as_json())
+    else:
+        output.show(race_panel(report))
+        output.show(summary_table(report))
+    return report
+
+
+def race_panel(report: SeedReport) -> Panel:
+    table = Table(expand=True, show_lines=False)
+    table.add_column("IF-NOT-EXISTS hero", style="yellow", ratio=1)
+    table.add_column("Doppel-9 cloner", style="red", ratio=1)
+    for name, holder, result in report.duels:
+        hero = Text.assemble("✔ ", safe_text(name, "bold"), " ", safe_text(holder, "dim"))
+        mark = {"blocked": "✘ blocked (not applied)", "slipped": "‼ SLIPPED THROUGH"}
+        table.add_row(hero, Text(mark.get(result, result)))
+    title = f"Race panel: {report.clones_blocked}/{report.clones_attempted} clones blocked"
+    return Panel(Group(table), title=title, border_style="red")
+
+
+def summary_table(report: SeedReport) -> Table:
+    table = Table(title="Seed summary", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("heroes registered", report.registered),
+        ("collisions (name or e-mail already held)", report.collisions),
+        ("clone attempts", report.clones_attempted),
+        ("clones blocked", report.clones_blocked),
+        ("clones slipped through", report.clones_slipped),
+        ("profiles at version 1", report.profiles),
+        ("dimensions", report.dimensions),
+        ("outcomes unknown", report.unknown),
+        ("seconds", f"{report.seconds:.2f}"),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    return table
