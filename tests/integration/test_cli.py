@@ -1,0 +1,257 @@
+"""The `registry` CLI as a user runs it: a real process, real exit codes, the demo's JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import unique
+
+pytestmark = pytest.mark.db
+
+REGISTRY = [str(Path(sys.executable).parent / "registry")]
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*REGISTRY, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def run_json(env: dict[str, str], *args: str) -> tuple[int, object]:
+    proc = run(env, *args, "--json")
+    assert proc.stdout.count("\n") == 1, f"expected one JSON document, got {proc.stdout!r}"
+    return proc.returncode, json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def env(cli_env: dict[str, str], registry: object) -> dict[str, str]:
+    # `registry` (the fixture) has created this module's keyspace and tables already.
+    return cli_env
+
+
+def register(env: dict[str, str], name: str, email: str | None = None) -> tuple[int, object]:
+    return run_json(
+        env,
+        "users",
+        "register",
+        name,
+        "--email",
+        email or f"{name}@registry.galaxy",
+        "--display-name",
+        "Agent Cipher",
+        "--dimension",
+        "Dimension-6",
+    )
+
+
+def test_register_then_taken_shows_existing_registration(env: dict[str, str]) -> None:
+    name = unique("agent")
+    code, doc = register(env, name)
+    assert (code, doc) == (0, {"applied": True, "username": name})
+
+    code, doc = register(env, name.upper(), f"other-{name}@registry.galaxy")
+    assert code == 1
+    assert doc["detail"]["error"] == "username_taken"
+    existing = doc["detail"]["existing"]
+    assert existing["username"] == name
+    assert existing["email"] == f"{name}@registry.galaxy"
+    assert set(existing) == {
+        "username",
+        "email",
+        "display_name",
+        "dimension",
+        "registered_at",
+        "user_id",
+    }
+
+
+def test_email_taken_names_the_owner(env: dict[str, str]) -> None:
+    owner, thief = unique("owner"), unique("thief")
+    register(env, owner, f"{owner}@registry.galaxy")
+    code, doc = register(env, thief, f"{owner.upper()}@REGISTRY.galaxy")
+    assert code == 1
+    assert doc["detail"]["error"] == "email_taken"
+    assert doc["detail"]["existing"]["username"] == owner
+    code, doc = run_json(env, "users", "get", thief)
+    assert (code, doc) == (1, {"detail": "User not found"})
+
+
+def test_get_list_and_filter(env: dict[str, str]) -> None:
+    dimension = f"Dim-{unique('x')}"
+    names = sorted(unique("lister") for _ in range(3))
+    for name in names:
+        code, _ = run_json(
+            env,
+            "users",
+            "register",
+            name,
+            "--email",
+            f"{name}@x.org",
+            "--display-name",
+            "L",
+            "--dimension",
+            dimension,
+        )
+        assert code == 0
+    code, doc = run_json(env, "users", "get", names[0])
+    assert code == 0 and doc["username"] == names[0] and doc["dimension"] == dimension
+
+    code, doc = run_json(env, "users", "list", "--dimension", dimension)
+    assert code == 0
+    assert sorted(d["username"] for d in doc) == names
+
+    proc = run(env, "users", "list", "--dimension", dimension, "--limit", "2", "--json")
+    assert proc.returncode == 0
+    assert len(json.loads(proc.stdout)) == 2
+    assert "more remain" in proc.stderr and "--cursor" in proc.stderr
+    cursor = proc.stderr.split("--cursor ")[1].split()[0]
+    code, rest = run_json(env, "users", "list", "--dimension", dimension, "--cursor", cursor)
+    assert code == 0
+    assert len(rest) == 1
+
+    proc = run(env, "users", "list", "--dimension", dimension, "--limit", "1", "--all", "--json")
+    assert proc.returncode == 0
+    assert sorted(d["username"] for d in json.loads(proc.stdout)) == names
+
+
+def test_profile_update_and_version_conflict(env: dict[str, str]) -> None:
+    name = unique("editor")
+    register(env, name)
+    _, user = run_json(env, "users", "get", name)
+    uid = user["user_id"]
+    code, profile = run_json(env, "profiles", "get", uid)
+    assert code == 0 and profile["version"] == 1 and profile["username"] == name
+
+    code, doc = run_json(
+        env,
+        "profiles",
+        "update",
+        uid,
+        "--bio",
+        "Counter-clone specialist",
+        "--expected-version",
+        "1",
+    )
+    assert (code, doc) == (0, {"applied": True, "user_id": uid, "version": 2})
+
+    code, doc = run_json(
+        env, "profiles", "update", uid, "--bio", "stale", "--expected-version", "1"
+    )
+    assert code == 1
+    assert doc["detail"]["error"] == "version_conflict"
+    assert doc["detail"]["existing"]["version"] == 2
+    assert doc["detail"]["existing"]["bio"] == "Counter-clone specialist"
+
+    code, doc = run_json(env, "profiles", "update", uid, "--status", "inactive")
+    assert (code, doc) == (0, {"applied": True, "user_id": uid, "version": 3})
+
+
+def test_missing_rows(env: dict[str, str]) -> None:
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert run_json(env, "profiles", "get", missing) == (1, {"detail": "Profile not found"})
+    code, doc = run_json(
+        env, "profiles", "update", missing, "--bio", "x", "--expected-version", "1"
+    )
+    assert (code, doc) == (1, {"detail": "Profile not found"})
+    assert run_json(env, "users", "delete", unique("ghost")) == (1, {"detail": "User not found"})
+
+
+def test_delete_frees_name_and_email(env: dict[str, str]) -> None:
+    name = unique("leaver")
+    register(env, name)
+    assert run_json(env, "users", "delete", name) == (0, {"applied": True, "username": name})
+    assert run_json(env, "users", "get", name) == (1, {"detail": "User not found"})
+    code, doc = register(env, name)
+    assert (code, doc) == (0, {"applied": True, "username": name})
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["users", "register", "x", "--email", "a@b.org", "--display-name", "D", "--dimension", "D"],
+        ["users", "register", "okname", "--email", "nope", "--display-name", "D", "--dimension", "D"],
+        ["users", "register", "okname", "--email", "a@b.org", "--display-name", "\x1b[31m", "--dimension", "D"],
+        ["users", "get", "x'; DROP KEYSPACE registry; --"],
+        ["profiles", "get", "not-a-uuid"],
+        ["profiles", "update", "00000000-0000-4000-8000-000000000000", "--status", "zombie"],
+        ["profiles", "update", "00000000-0000-4000-8000-000000000000", "--bio", "x", "--expected-version", "-1"],
+        ["profiles", "update", "00000000-0000-4000-8000-000000000000", "--bio", "x", "--expected-version", "99999999999"],
+        ["profiles", "update", "00000000-0000-4000-8000-000000000000"],
+        ["users", "list", "--limit", "0"],
+        ["users", "list", "--cursor", "garbage"],
+    ],
+)  # fmt: skip
+def test_invalid_input_exits_2_with_a_422_document(env: dict[str, str], args: list[str]) -> None:
+    before = run(env, "users", "list", "--all", "--json").stdout
+    proc = run(env, *args, "--json")
+    assert proc.returncode == 2, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["detail"][0]["type"] == "value_error"
+    assert proc.stderr.startswith("error: invalid ")
+    assert "Traceback" not in proc.stderr
+    assert run(env, "users", "list", "--all", "--json").stdout == before
+
+
+def test_database_unreachable_exits_3_quickly_without_traceback(env: dict[str, str]) -> None:
+    down = dict(env, SCYLLA_HOSTS="127.0.0.1", SCYLLA_PORT="1")
+    started = time.monotonic()
+    proc = run(down, "users", "get", "agent-cipher-007")
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 3
+    assert "cannot connect to 127.0.0.1:1" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert elapsed < 10
+    proc = run(down, "users", "get", "agent-cipher-007", "--json")
+    assert json.loads(proc.stdout)["detail"]["error"] == "database_unavailable"
+
+
+def test_password_never_printed(env: dict[str, str]) -> None:
+    secret = "s3cret-" + unique("pw")
+    down = dict(env, SCYLLA_PORT="1", SCYLLA_USERNAME="cassandra", SCYLLA_PASSWORD=secret)
+    proc = run(down, "users", "get", "agent-cipher-007")
+    assert proc.returncode == 3
+    assert secret not in proc.stdout + proc.stderr
+
+
+def test_seed_json_counts_real_outcomes(env: dict[str, str]) -> None:
+    keyspace = env["SCYLLA_KEYSPACE"]
+    seeded = dict(env, SCYLLA_KEYSPACE=f"{keyspace}_seed"[:48])
+    try:
+        code, first = run_json(seeded, "seed", "--count", "12")
+        assert code == 0
+        assert first["registered"] == 12 and first["profiles"] == 12
+        assert first["clones_attempted"] == 3 == first["clones_blocked"]
+        assert first["clones_slipped"] == 0 and first["dimensions"] == 6
+        code, again = run_json(seeded, "seed", "--count", "12")
+        assert code == 0
+        assert again["registered"] == 0 and again["collisions"] == 12
+        assert again["clones_blocked"] == again["clones_attempted"] == 3
+    finally:
+        subprocess.run(
+            [sys.executable, "-c", _DROP.format(ks=seeded["SCYLLA_KEYSPACE"])],
+            env=seeded,
+            check=False,
+            timeout=120,
+        )
+
+
+_DROP = """
+from cassandra.cluster import Cluster
+c = Cluster(['127.0.0.1']); s = c.connect(); s.execute('DROP KEYSPACE IF EXISTS {ks}', timeout=60)
+c.shutdown()
+"""
+
+
+def test_cli_imports_neither_textual_nor_the_driver() -> None:
+    code = "import sys, registry_tui.cli; print(sorted(m for m in ('textual', 'cassandra', 'coodie') if m in sys.modules))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ
+    )
+    assert proc.stdout.strip() == "[]"
