@@ -42,6 +42,9 @@ CACHE_ROOT = (
 LIB_DIR = CACHE_ROOT / "lib"
 CQL_PORT = 9042
 STORAGE_PORT = 7000
+# The 3-node cluster listens on its own ports so it can run beside the single dev/test node.
+CLUSTER_CQL_PORT = 9142
+CLUSTER_STORAGE_PORT = 7100
 CLUSTER_TOKENS = ["-9223372036854775808", "-3074457345618258603", "3074457345618258602"]
 START_BUDGET_S = 180.0
 
@@ -263,6 +266,8 @@ class Node:
         self.total = total
         self.address = f"127.0.0.{index}"
         self.home = STATE_ROOT / layout / f"node{index}"
+        self.cql_port = CLUSTER_CQL_PORT if layout == "cluster" else CQL_PORT
+        self.storage_port = CLUSTER_STORAGE_PORT if layout == "cluster" else STORAGE_PORT
 
     @property
     def pidfile(self) -> Path:
@@ -316,11 +321,11 @@ class Node:
             "seed_provider:",
             "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
             "    parameters:",
-            f'      - seeds: "127.0.0.1:{STORAGE_PORT}"',
+            f'      - seeds: "127.0.0.1:{self.storage_port}"',
             f"listen_address: {self.address}",
             f"rpc_address: {self.address}",
-            f"storage_port: {STORAGE_PORT}",
-            f"native_transport_port: {CQL_PORT}",
+            f"storage_port: {self.storage_port}",
+            f"native_transport_port: {self.cql_port}",
             "start_native_transport: true",
             "auto_bootstrap: false",
             "auto_snapshot: false",
@@ -399,7 +404,7 @@ class Node:
     def wait_ready(self, budget: float = START_BUDGET_S) -> float:
         start = time.monotonic()
         while time.monotonic() - start < budget:
-            if cql_answers(self.address):
+            if cql_answers(self.address, self.cql_port):
                 return time.monotonic() - start
             if self.pid() is None:
                 raise LauncherError(
@@ -463,30 +468,20 @@ def nodes_for(layout: str) -> list[Node]:
     return [Node(layout, i, total) for i in range(1, total + 1)]
 
 
-def active_layout() -> str | None:
-    for layout in ("single", "cluster"):
-        if any(n.pid() is not None for n in nodes_for(layout)):
-            return layout
-    return None
-
-
 # --------------------------------------------------------------------------------------------
 # Commands
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     layout = "cluster" if args.nodes == 3 else "single"
-    other = "single" if layout == "cluster" else "cluster"
-    if any(n.pid() is not None for n in nodes_for(other)):
-        raise LauncherError(
-            f"the {other} layout is running; `python3 scripts/cassandra_local.py down` first"
-        )
     nodes = nodes_for(layout)
-    if all(n.pid() is not None for n in nodes) and all(cql_answers(n.address) for n in nodes):
+    running = [n for n in nodes if n.pid() is not None]
+    if len(running) == len(nodes) and all(cql_answers(n.address, n.cql_port) for n in nodes):
         say(f"{layout} node(s) already running and answering CQL; nothing to do")
         return 0
-    if not any(n.pid() is not None for n in nodes) and cql_answers("127.0.0.1"):
-        say("something else already answers CQL on 127.0.0.1:9042; using it as it is")
+    first = nodes[0]
+    if not running and cql_answers(first.address, first.cql_port):
+        say(f"something else already answers CQL on {first.address}:{first.cql_port}; using it")
         return 0
     java = find_java17()
     t0 = time.monotonic()
@@ -494,11 +489,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     fetched = time.monotonic() - t0
     heap = args.heap or ("768m" if layout == "single" else "512m")
     for node in nodes:
-        t1 = time.monotonic()
         node.start(java, lib, auth=args.auth, paxos=args.paxos, heap=heap)
         waited = node.wait_ready()
-        say(f"node {node.index} answers CQL on {node.address}:{CQL_PORT} after {waited:.1f}s")
-        del t1
+        say(f"node {node.index} answers CQL on {node.address}:{node.cql_port} after {waited:.1f}s")
     total = time.monotonic() - t0
     say(
         f"ready: {len(nodes)} node(s) in {total:.1f}s (jar resolution {fetched:.1f}s); "
@@ -534,13 +527,15 @@ def cmd_status(args: argparse.Namespace) -> int:
             if pid is None and not node.home.exists():
                 continue
             state = "stopped" if pid is None else ("paused" if node.is_paused() else "running")
-            answers = pid is not None and state == "running" and cql_answers(node.address)
+            answers = (
+                pid is not None and state == "running" and cql_answers(node.address, node.cql_port)
+            )
             rss = node.rss_mib()
             rows.append(
                 {
                     "layout": layout,
                     "node": node.index,
-                    "address": node.address,
+                    "address": f"{node.address}:{node.cql_port}",
                     "pid": pid,
                     "state": state,
                     "cql": answers,
@@ -555,14 +550,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         for r in rows:
             rss = f"{r['rss_mib']:.0f} MiB" if r["rss_mib"] else "-"
             print(
-                f"{r['layout']:8} node{r['node']} {r['address']:10} {r['state']:8} "
+                f"{r['layout']:8} node{r['node']} {r['address']:15} {r['state']:8} "
                 f"cql={'yes' if r['cql'] else 'no ':3} pid={r['pid'] or '-'} rss={rss}"
             )
     return 0
 
 
-def _cluster_node(index: int) -> Node:
-    layout = active_layout() or "cluster"
+def _cluster_node(index: int, layout: str) -> Node:
     nodes = nodes_for(layout)
     if not 1 <= index <= len(nodes):
         raise LauncherError(f"the {layout} layout has nodes 1..{len(nodes)}, not {index}")
@@ -570,7 +564,7 @@ def _cluster_node(index: int) -> Node:
 
 
 def cmd_node(args: argparse.Namespace) -> int:
-    node = _cluster_node(args.index)
+    node = _cluster_node(args.index, args.layout)
     action = args.command
     if action == "start-node":
         settings = {"auth": False, "paxos": "v2"}
@@ -642,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("start-node", "stop-node", "kill-node", "pause-node", "resume-node"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one node of the running layout")
         p.add_argument("index", type=int)
+        p.add_argument("--layout", choices=("cluster", "single"), default="cluster")
         p.set_defaults(func=cmd_node)
     args = parser.parse_args(argv)
     try:
