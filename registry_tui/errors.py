@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from cassandra import (
     AuthenticationFailed,
+    ConsistencyLevel,
     OperationTimedOut,
     ReadTimeout,
     Unavailable,
     WriteTimeout,
+    WriteType,
 )
 from cassandra.cluster import NoHostAvailable
 from cassandra.protocol import ErrorMessage
@@ -64,12 +66,28 @@ def one_line(exc: BaseException) -> str:
     if isinstance(exc, AuthenticationFailed):
         return "authentication failed: check SCYLLA_USERNAME/SCYLLA_PASSWORD"
     if isinstance(exc, Unavailable):
-        return f"not enough live replicas: {_short(exc)}"
-    if isinstance(exc, WriteTimeout | ReadTimeout):
-        return f"the database timed out: {_short(exc)}"
+        return (
+            f"not enough live replicas for {_cl(exc.consistency)}: "
+            f"{exc.alive_replicas} of {exc.required_replicas} needed are up"
+        )
+    if isinstance(exc, WriteTimeout):
+        kind = "CAS write" if exc.write_type == WriteType.CAS else "write"
+        return (
+            f"{kind} timed out at {_cl(exc.consistency)}: "
+            f"{exc.received_responses} of {exc.required_responses} replicas answered"
+        )
+    if isinstance(exc, ReadTimeout):
+        return (
+            f"read timed out at {_cl(exc.consistency)}: "
+            f"{exc.received_responses} of {exc.required_responses} replicas answered"
+        )
     if isinstance(exc, OperationTimedOut):
         return "the database did not answer in time"
     return _short(exc)
+
+
+def _cl(level: object) -> str:
+    return str(ConsistencyLevel.value_to_name.get(level, level))  # type: ignore[call-overload]
 
 
 def _short(exc: object) -> str:

@@ -500,9 +500,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_down(_: argparse.Namespace) -> int:
+def cmd_down(args: argparse.Namespace) -> int:
     stopped = 0
-    for layout in ("single", "cluster"):
+    layouts = ("single", "cluster") if args.layout == "all" else (args.layout,)
+    for layout in layouts:
         for node in reversed(nodes_for(layout)):
             if node.pid() is not None:
                 node.stop()
@@ -619,8 +620,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--paxos", choices=("v1", "v2"), default="v2")
     up.add_argument("--heap", default=None, help="JVM heap per node, e.g. 768m")
     up.set_defaults(func=cmd_up)
-    sub.add_parser("down", help="stop every node, keep the data").set_defaults(func=cmd_down)
-    sub.add_parser("clean", help="stop every node and delete its data").set_defaults(func=cmd_clean)
+    down = sub.add_parser("down", help="stop nodes, keep the data")
+    down.add_argument("--layout", choices=("all", "single", "cluster"), default="all")
+    down.set_defaults(func=cmd_down)
+    clean = sub.add_parser("clean", help="stop every node and delete all data")
+    clean.set_defaults(func=cmd_clean, layout="all")
     status = sub.add_parser("status", help="which nodes run, answer CQL, and their RSS")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)

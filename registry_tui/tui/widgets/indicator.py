@@ -1,0 +1,30 @@
+"""The connection indicator in every banner: follows `RegistryApp.link`, never fatal."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from registry_tui.tui.link import Link, LinkState
+from registry_tui.tui.text import clip
+
+_MARKS = {
+    LinkState.CONNECTING: ("◌", "connecting"),
+    LinkState.ONLINE: ("●", "online"),
+    LinkState.OFFLINE: ("○", "offline"),
+}
+
+
+class ConnectionIndicator(Static):
+    def on_mount(self) -> None:
+        # The app owns the link; every screen's indicator follows it.
+        self.watch(self.app, "link", self.show_link, init=True)
+
+    def show_link(self, link: Link) -> None:
+        mark, word = _MARKS[link.state]
+        for state in LinkState:
+            self.set_class(state is link.state, f"-{state.value}")
+        hosts = clip(", ".join(link.hosts), 28) if link.hosts else ""
+        label = Text.assemble(f"{mark} {word}", (f" · {hosts}" if hosts else "", "dim"))
+        self.update(label)
+        self.tooltip = link.detail or None
