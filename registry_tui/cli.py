@@ -498,6 +498,13 @@ def seed_command(
     _exit(ExitCode.OK if report.clones_slipped == 0 else ExitCode.REFUSED)
 
 
+from registry_tui.cli_race import race_command  # noqa: E402  (light: imports typer only)
+from registry_tui.cli_serve import serve_command  # noqa: E402
+
+app.command("race")(race_command)
+app.command("serve")(serve_command)
+
+
 def main() -> None:
     app(prog_name="registry")
 

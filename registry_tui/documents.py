@@ -64,10 +64,12 @@ def email_owner_doc(owner: EmailOwner) -> dict[str, Any]:
     }
 
 
-def invalid_doc(invalid: Invalid) -> dict[str, Any]:
-    # The shape FastAPI gives a failed query-parameter validation (422).
+def invalid_doc(invalid: Invalid, path_fields: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The shape FastAPI gives a failed parameter validation (422); `path_fields` names the
+    fields an endpoint takes in its path rather than its query string."""
+    where = "path" if invalid.field in path_fields else "query"
     return {
-        "detail": [{"loc": ["query", invalid.field], "msg": invalid.message, "type": "value_error"}]
+        "detail": [{"loc": [where, invalid.field], "msg": invalid.message, "type": "value_error"}]
     }
 
 
@@ -86,7 +88,7 @@ def unavailable_doc(message: str) -> dict[str, Any]:
     return {"detail": {"error": "database_unavailable", "message": message}}
 
 
-def answer(outcome: object) -> Answer:
+def answer(outcome: object, path_fields: frozenset[str] = frozenset()) -> Answer:
     """Map any registry outcome to the demo's status code and document."""
     if isinstance(outcome, Registered):
         return Answer(201, {"applied": True, "username": outcome.user.username}, ExitCode.OK)
@@ -117,7 +119,7 @@ def answer(outcome: object) -> Answer:
         message = "User not found" if outcome.what == "user" else "Profile not found"
         return Answer(404, {"detail": message}, ExitCode.REFUSED)
     if isinstance(outcome, Invalid):
-        return Answer(422, invalid_doc(outcome), ExitCode.INVALID)
+        return Answer(422, invalid_doc(outcome, path_fields), ExitCode.INVALID)
     if isinstance(outcome, Unknown):
         return Answer(504, unknown_doc(outcome), ExitCode.UNKNOWN)
     if isinstance(outcome, UserRecord):

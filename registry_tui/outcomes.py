@@ -39,11 +39,14 @@ class EmailOwner:
 class Registered:
     user: UserRecord
     resolved_after_timeout: bool = False
+    # Steps after the commit point that could not be confirmed, e.g. ("profile",).
+    incomplete: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class UsernameTaken:
     existing: UserRecord
+    resolved_after_timeout: bool = False
 
 
 @dataclass(frozen=True)

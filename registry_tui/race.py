@@ -27,14 +27,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
+import random
 import time
 import uuid
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from cassandra import DriverException
 from cassandra.protocol import ErrorMessage
@@ -75,6 +77,7 @@ CLONE_DIMENSION = "Dimension-9"
 _HERO_RANKS = ("Agent", "Commander", "Captain", "Operator", "Sentinel", "Guardian", "Marshal")
 _HERO_NAMES = ("Cipher", "Flux", "Nexus", "Vortex", "Pulse", "Rift", "Vector", "Quasar", "Nova")
 
+_T = TypeVar("_T")
 Mode = Literal["land-grab", "siege"]
 ContenderKind = Literal["hero", "clone"]
 Outcome = Literal["won", "blocked", "unknown"]
@@ -93,7 +96,7 @@ def _check_range(option: str, value: int, low: int, high: int) -> None:
 @dataclass(frozen=True)
 class AttackPlan:
     races: int = 100  # R: usernames raced (the CLI's --usernames)
-    clones: int = 8  # K: Doppel-9 clones per race
+    clones: int = 7  # K: Doppel-9 clones per race (with the hero: 8 contenders)
     concurrency: int = 16  # C: races in flight at once
     mode: Mode = "land-grab"
     protected: bool = True  # False: the control run, plain INSERTs on a scratch table
@@ -154,9 +157,12 @@ class Identity:
 
 # ------------------------------------------------------------------------------------------
 # Events, in the order a live view receives them:
-#   AttackStarted, [SetupProgress x R (siege)], PhaseChanged(racing),
-#   per race: RaceStarted, ContenderFinished x contenders_per_race, RaceFinished,
+#   AttackStarted, [SetupProgress x R, PhaseChanged(racing)] (siege only),
+#   per race: RaceStarted, ContenderFinished x contenders_per_race, RaceFinished
+#     (the races in flight interleave; within a race this order holds),
 #   PhaseChanged(auditing), AuditProgress x R, AttackFinished.
+# They are delivered synchronously on the event loop: a sink must not block, and a UI that
+# repaints on a timer can simply append them to a list and drain it every ~100 ms.
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,7 @@ class SetupProgress:
     race: int
     username: str
     hero: Identity
+    record: UserRecord  # the row as stored: the baseline the audit compares byte for byte
 
 
 @dataclass(frozen=True)
@@ -317,9 +324,12 @@ class LatencySummary:
         if not ordered:
             return cls(0.0, 0.0, 0.0, 0.0, 0)
         return cls(
-            percentile(ordered, 50), percentile(ordered, 95), percentile(ordered, 99),
-            ordered[-1], len(ordered),
-        )  # fmt: skip
+            percentile(ordered, 50),
+            percentile(ordered, 95),
+            percentile(ordered, 99),
+            ordered[-1],
+            len(ordered),
+        )
 
 
 def percentile(ordered: list[float], pct: float) -> float:
@@ -473,12 +483,12 @@ def build_control_model(connection: Connection) -> type[Document]:
 class _Attempt:
     contender: Contender
     outcome: Outcome
-    winner: UserRecord | None
-    resolved: bool
-    timed_out: bool
-    latency_ms: float
+    winner: UserRecord | None = None
+    resolved: bool = False
+    timed_out: bool = False
+    needs_resolution: bool = False  # ambiguous: a SERIAL read decides once the race is over
     note: str = ""
-    needs_resolution: bool = False
+    latency_ms: float = 0.0
 
 
 @dataclass
@@ -587,7 +597,12 @@ class Attack:
         self._on_event = on_event
         if not self.plan.protected:
             self._control = build_control_model(self.connection)
-            await self._control.sync_table()
+            try:
+                await self._control.sync_table()
+            except Exception as exc:
+                if not _is_database_error(exc):
+                    raise
+                raise self._unavailable(exc) from None
         self._emit(AttackStarted(self.run_id, self.plan, self.username_prefix, self.table))
         if self.plan.mode == "siege":
             await self._for_each(self.plan.races, self._set_up_hero)
@@ -626,6 +641,11 @@ class Attack:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
+    def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
+        if isinstance(exc, DatabaseUnavailable):
+            return exc
+        return DatabaseUnavailable(one_line(exc), self.connection.settings.describe())
+
     def _emit(self, event: RaceEvent) -> None:
         self.tally.apply(event)
         if self._on_event is not None:
@@ -648,7 +668,12 @@ class Attack:
     async def _set_up_hero(self, race: int) -> None:
         hero = self.contender(race, HERO)
         if self._control is not None:
-            await self._control_write(hero)
+            try:
+                await self._control_write(hero)
+            except Exception as exc:
+                if not _is_database_error(exc):
+                    raise
+                raise self._unavailable(exc) from None
         else:
             outcome = await self._auditor.register(
                 hero.username, hero.email, hero.display_name, hero.dimension, user_id=hero.user_id
@@ -668,15 +693,24 @@ class Attack:
         self._baseline[race] = stored
         self._records[race] = _RaceRecord(told_won=(HERO,))
         self._emit(
-            SetupProgress(len(self._baseline), self.plan.races, race, hero.username,
-                          self._identity(race, stored))
-        )  # fmt: skip
+            SetupProgress(
+                len(self._baseline),
+                self.plan.races,
+                race,
+                hero.username,
+                self._identity(race, stored),
+                stored,
+            )
+        )
 
     # ----------------------------------------------------------------------------------------
     # One race
 
     async def _run_race(self, race: int) -> None:
         racers = [self.contender(race, index) for index in self._racers()]
+        # Event.set() wakes waiters in the order they parked, and the first awake sends its
+        # request first: shuffle, or the hero would always hold the inside lane.
+        random.shuffle(racers)
         gate = asyncio.Event()
         all_parked = asyncio.Event()
         parked = 0
@@ -707,13 +741,16 @@ class Attack:
             self._race_ids.pop(race, None)
             raise
 
-        # Ambiguous attempts are resolved once the whole race is over: by then no sibling's
-        # write is still in flight from this client.
-        for attempt in attempts:
-            if attempt.needs_resolution:
-                attempt.outcome, attempt.winner = await self._resolve(attempt.contender)
-                attempt.resolved = attempt.outcome != "unknown"
-                self._emit(self._finished(attempt))
+        # Ambiguous attempts are resolved once the whole race is over, when every sibling has
+        # its answer; the SERIAL read also completes any Paxos round still open on the name.
+        pending = [a for a in attempts if a.needs_resolution]
+        verdicts = await _all_or_cancel(
+            [asyncio.ensure_future(self._resolve(a.contender)) for a in pending]
+        )
+        for attempt, (outcome, holder) in zip(pending, verdicts, strict=True):
+            attempt.outcome, attempt.winner = outcome, holder
+            attempt.resolved = outcome != "unknown"
+            self._emit(self._finished(attempt))
 
         told_won = tuple(a.contender.index for a in attempts if a.outcome == "won")
         unknown = tuple(a.contender.index for a in attempts if a.outcome == "unknown")
@@ -749,19 +786,22 @@ class Attack:
         except Exception as exc:
             if not _is_database_error(exc):
                 raise
-            return _Attempt(c, "unknown", None, False, True, 0.0, one_line(exc), True)
+            return _Attempt(c, "unknown", timed_out=True, needs_resolution=True, note=one_line(exc))
         if isinstance(outcome, Registered):
             late = outcome.resolved_after_timeout
-            return _Attempt(c, "won", outcome.user, late, late, 0.0)
+            return _Attempt(c, "won", outcome.user, resolved=late, timed_out=late)
         if isinstance(outcome, UsernameTaken):
-            return _Attempt(c, "blocked", outcome.existing, False, False, 0.0)
+            late = outcome.resolved_after_timeout
+            return _Attempt(c, "blocked", outcome.existing, resolved=late, timed_out=late)
         if isinstance(outcome, Unknown):
-            return _Attempt(c, "unknown", None, False, True, 0.0, outcome.reason, True)
+            return _Attempt(
+                c, "unknown", timed_out=True, needs_resolution=True, note=outcome.reason
+            )
         if isinstance(outcome, EmailTaken):
             # Cannot happen with this attack's unique addresses; if it does, the contender
             # never wrote the name and the SERIAL read will say who holds it.
             note = f"e-mail refused: held by {outcome.owner.username}"
-            return _Attempt(c, "unknown", None, False, False, 0.0, note, True)
+            return _Attempt(c, "unknown", needs_resolution=True, note=note)
         assert isinstance(outcome, Invalid)
         raise ValueError(f"the race built an invalid registration: {outcome.message}")
 
@@ -773,21 +813,21 @@ class Attack:
             if not _is_database_error(exc):
                 raise
             # A plain write carries no condition to check afterwards: it stays unknown.
-            return _Attempt(c, "unknown", None, False, True, 0.0, one_line(exc))
-        own = UserRecord(
-            c.username, c.email, c.display_name, c.dimension, utc_now(), c.user_id
-        )  # fmt: skip
-        return _Attempt(c, "won", own, False, False, 0.0)
+            return _Attempt(c, "unknown", timed_out=True, note=one_line(exc))
+        own = UserRecord(c.username, c.email, c.display_name, c.dimension, utc_now(), c.user_id)
+        return _Attempt(c, "won", own)
 
     async def _control_write(self, c: Contender) -> None:
         assert self._control is not None
-        row = self._control(
-            username=c.username,
-            email=c.email,
-            display_name=c.display_name,
-            dimension=c.dimension,
-            registered_at=utc_now(),
-            user_id=c.user_id,
+        row = self._control.model_validate(
+            {
+                "username": c.username,
+                "email": c.email,
+                "display_name": c.display_name,
+                "dimension": c.dimension,
+                "registered_at": utc_now(),
+                "user_id": c.user_id,
+            }
         )
         # The one plain write of the project, on the scratch table only (see CONTROL_TABLE).
         await row.save(ttl=CONTROL_ROW_TTL_S, timeout=self._timeout)
@@ -798,8 +838,13 @@ class Attack:
         pause = 0.1
         while True:
             current = await self._auditor.get_user_serial(c.username)
+            if current is not None and current.user_id == c.user_id:
+                # Ours after all: give it the profile and the permanent e-mail claim that the
+                # interrupted registration never wrote.
+                done = await self._contenders_registry.complete_registration(current)
+                return ("won" if isinstance(done, Registered) else "unknown"), current
             if current is not None:
-                return ("won" if current.user_id == c.user_id else "blocked"), current
+                return "blocked", current
             if time.monotonic() >= deadline:
                 return "unknown", None
             await asyncio.sleep(pause)
@@ -809,9 +854,18 @@ class Attack:
         c = a.contender
         winner = self._identity(c.race, a.winner) if a.winner is not None else None
         return ContenderFinished(
-            c.race, c.username, c.index, c.kind, c.user_id, a.outcome, a.resolved,
-            a.timed_out, a.latency_ms, winner, a.note,
-        )  # fmt: skip
+            c.race,
+            c.username,
+            c.index,
+            c.kind,
+            c.user_id,
+            a.outcome,
+            a.resolved,
+            a.timed_out,
+            a.latency_ms,
+            winner,
+            a.note,
+        )
 
     def _identity(self, race: int, record: UserRecord) -> Identity:
         ids = self._race_ids.get(race)
@@ -826,7 +880,7 @@ class Attack:
 
     def _owner_index(self, race: int, user_id: uuid.UUID, likely: tuple[int, ...]) -> int | None:
         """Which contender of `race` carried `user_id` (checks the likely ones first)."""
-        for index in (*likely, *range(HERO, self.plan.clones + 1)):
+        for index in itertools.chain(likely, range(HERO, self.plan.clones + 1)):
             if self.contender(race, index).user_id == user_id:
                 return index
         return None
@@ -843,9 +897,7 @@ class Attack:
                 row = await query.first()
         except Exception as exc:
             if is_unavailable_error(exc):
-                raise DatabaseUnavailable(
-                    one_line(exc), self.connection.settings.describe()
-                ) from None
+                raise self._unavailable(exc) from None
             raise
         return user_record(row) if row is not None else None
 
@@ -891,13 +943,15 @@ class Attack:
                     problems=tuple(problems),
                     told_won=tuple(contender_label(i) for i in told),
                     stored_owner=(
-                        None if stored is None
-                        else contender_label(owner) if owner is not None
+                        None
+                        if stored is None
+                        else contender_label(owner)
+                        if owner is not None
                         else "outside the race"
                     ),
                     stored_user_id=stored.user_id if stored else None,
                 )
-            )  # fmt: skip
+            )
         self._audited += 1
         self._emit(AuditProgress(self._audited, self.plan.races, len(self._findings.violations)))
 
@@ -929,10 +983,10 @@ class Attack:
         )
 
 
-async def _all_or_cancel(tasks: list[asyncio.Future[None]]) -> None:
+async def _all_or_cancel(tasks: list[asyncio.Future[_T]]) -> list[_T]:
     """Wait for every task; on the first failure cancel the rest and raise it."""
     try:
-        await asyncio.gather(*tasks)
+        return list(await asyncio.gather(*tasks))
     except BaseException:
         for task in tasks:
             task.cancel()

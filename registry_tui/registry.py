@@ -11,9 +11,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
+import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from cassandra import InvalidRequest, Unavailable
@@ -64,6 +69,7 @@ from registry_tui.validation import (
 PENDING_CLAIM_TTL_S = 300
 WRITE_ATTEMPTS = 3
 _CURSOR_PREFIX = "c1."
+_CURSOR_MAC_BYTES = 16
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -96,22 +102,65 @@ def profile_record(row: Any) -> ProfileRecord:
     )
 
 
-def encode_cursor(paging_state: bytes | None) -> str | None:
+def _cursor_key() -> bytes:
+    """The key that signs list cursors: REGISTRY_CURSOR_KEY, else one kept per user on disk
+    (so a cursor printed by one CLI run works in the next), else one per process."""
+    global _cursor_key_cache
+    if _cursor_key_cache is not None:
+        return _cursor_key_cache
+    configured = os.environ.get("REGISTRY_CURSOR_KEY")
+    if configured:
+        key = hashlib.sha256(configured.encode()).digest()
+    else:
+        path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        path = path / "registry-tui" / "cursor.key"
+        try:
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(secrets.token_bytes(32))
+            key = path.read_bytes()
+            if len(key) < 16:
+                raise OSError("cursor key too short")
+        except OSError:
+            key = secrets.token_bytes(32)
+    _cursor_key_cache = key
+    return key
+
+
+_cursor_key_cache: bytes | None = None
+
+
+def _cursor_mac(paging_state: bytes, scope: str) -> bytes:
+    message = scope.encode() + b"\x00" + paging_state
+    return hmac.new(_cursor_key(), message, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
+
+
+def encode_cursor(paging_state: bytes | None, scope: str = "") -> str | None:
+    """An opaque, signed cursor. `scope` (keyspace and filter) binds it to one listing: the
+    server never sees a paging state this registry did not hand out for that same listing."""
     if not paging_state:
         return None
-    return _CURSOR_PREFIX + base64.urlsafe_b64encode(paging_state).decode().rstrip("=")
+    body = _cursor_mac(paging_state, scope) + paging_state
+    return _CURSOR_PREFIX + base64.urlsafe_b64encode(body).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> bytes | None:
+def decode_cursor(cursor: str | None, scope: str = "") -> bytes | None:
     if not cursor:
         return None
-    if not cursor.startswith(_CURSOR_PREFIX):
-        raise ValidationError("cursor", "is not a cursor this registry handed out")
+    refused = ValidationError("cursor", "is not a cursor this registry handed out for this list")
+    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) > 4096:
+        raise refused
     body = cursor[len(_CURSOR_PREFIX) :]
     try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
-        raise ValidationError("cursor", "is not a cursor this registry handed out") from None
+        raise refused from None
+    mac, state = raw[:_CURSOR_MAC_BYTES], raw[_CURSOR_MAC_BYTES:]
+    if not state or not hmac.compare_digest(mac, _cursor_mac(state, scope)):
+        raise refused
+    return state
 
 
 class _Ambiguous(Exception):
@@ -200,8 +249,9 @@ class Registry:
         """One page of registrations and the cursor of the next; never a full scan."""
         try:
             size = parse_page_size(page_size)
-            state = decode_cursor(cursor)
             dim = normalize_label("dimension", dimension) if dimension is not None else None
+            scope = f"{self.models.keyspace}|{dim or ''}"
+            state = decode_cursor(cursor, scope)
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         model = self.models.registration
@@ -221,7 +271,7 @@ class Registry:
                 raise self._unavailable(exc) from None
             raise
         users = [user_record(doc) for doc in result.data]
-        return Page(users=users, cursor=encode_cursor(result.paging_state), dimension=dim)
+        return Page(users=users, cursor=encode_cursor(result.paging_state, scope), dimension=dim)
 
     async def iter_users(
         self, dimension: str | None = None, page_size: int = 500
@@ -275,7 +325,7 @@ class Registry:
             user_id=uid,
         )
         try:
-            won = await self._insert_registration(row, uid)
+            won, resolved = await self._insert_registration(row, uid)
         except DatabaseUnavailable:
             await self._release_claim(req.email, uid)
             raise
@@ -283,19 +333,28 @@ class Registry:
             return won  # the claim stays pending and expires unless the registration holds
         if isinstance(won, UserRecord):
             await self._release_claim(req.email, uid)
-            return UsernameTaken(won)
-        resolved = won
+            return UsernameTaken(won, resolved_after_timeout=resolved)
+        return await self._complete(user_record(row), resolved)
 
-        await self._create_profile(uid, req.username, now)
-        confirmed = await self._confirm_claim(req.email, uid, req.username, now)
+    async def complete_registration(self, user: UserRecord) -> RegisterOutcome:
+        """Finish a registration whose outcome was unknown and that a SERIAL read later showed
+        to hold its name: create its profile and make its e-mail claim permanent."""
+        return await self._complete(user, resolved=True)
+
+    async def _complete(self, user: UserRecord, resolved: bool) -> RegisterOutcome:
+        profile_ok = await self._create_profile(user.user_id, user.username, user.registered_at)
+        confirmed = await self._confirm_claim(
+            user.email, user.user_id, user.username, user.registered_at
+        )
         if confirmed is not True:
             # The pending claim expired before we could confirm it and the address may now
             # belong to someone else: undo this registration rather than share an e-mail.
-            await self._undo_registration(req.username, uid)
+            await self._undo_registration(user.username, user.user_id)
             if isinstance(confirmed, EmailOwner):
                 return EmailTaken(confirmed)
-            return Unknown("register", req.username, "could not confirm the e-mail claim")
-        return Registered(user_record(row), resolved_after_timeout=resolved)
+            return Unknown("register", user.username, "could not confirm the e-mail claim")
+        incomplete = () if profile_ok else ("profile",)
+        return Registered(user, resolved_after_timeout=resolved, incomplete=incomplete)
 
     async def _claim_email(
         self, email: str, uid: uuid.UUID, username: str
@@ -334,31 +393,35 @@ class Registry:
 
     async def _insert_registration(
         self, row: Document, uid: uuid.UUID
-    ) -> bool | UserRecord | Unknown:
-        """False/True: we won (True when decided by a SERIAL read); a UserRecord: taken."""
+    ) -> tuple[bool | UserRecord | Unknown, bool]:
+        """(True, resolved): we hold the name; (UserRecord, resolved): taken by that user.
+
+        `resolved` is True when a SERIAL read had to decide after an ambiguous failure.
+        """
         resolved = False
         for _ in range(WRITE_ATTEMPTS):
             try:
                 result = await self._write(lambda: row.insert(timeout=self.timeout))
             except _Ambiguous as exc:
+                resolved = True
                 current = await self._resolve(lambda: self.get_user_serial(row.username))
                 if isinstance(current, Unknown):
-                    return Unknown("register", row.username, f"{exc}; {current.reason}")
+                    return Unknown("register", row.username, f"{exc}; {current.reason}"), True
                 if current is None:
-                    continue
-                return True if current.user_id == uid else current
+                    continue  # nothing committed: try again with the same token
+                return (True if current.user_id == uid else current), True
             if result.applied:
-                return resolved
+                return True, resolved
             existing = result.existing or {}
             if existing.get("user_id") == uid:
-                return True
+                return True, resolved  # our own earlier, timed-out attempt had applied
             if existing.get("user_id") is None:  # a shape we did not expect: ask Paxos
                 current = await self.get_user_serial(row.username)
                 if current is None:
                     continue
-                return True if current.user_id == uid else current
-            return user_record(existing)
-        return Unknown("register", row.username, "the registration kept timing out")
+                return (True if current.user_id == uid else current), resolved
+            return user_record(existing), resolved
+        return Unknown("register", row.username, "the registration kept timing out"), resolved
 
     async def _resolve(self, read: Any) -> Any:
         try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import re
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,14 +36,13 @@ from coodie.drivers.cassandra import CassandraDriver
 from registry_tui.config import Settings
 from registry_tui.errors import DatabaseUnavailable, one_line
 from registry_tui.models import Models, build_models
-from registry_tui.validation import ValidationError
+from registry_tui.validation import ValidationError, validate_keyspace
 
 # The driver logs every failed connection attempt; a person sees our one-line message instead.
 for _name in ("cassandra", "coodie"):
     logging.getLogger(_name).addHandler(logging.NullHandler())
     logging.getLogger(_name).propagate = False
 
-_KEYSPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 _READER_DRIVER = "registry-reads"
 _connection_ids = itertools.count(1)
 
@@ -184,10 +182,7 @@ async def open_connection(
     elsewhere"): its writes use its own session, while reads stay on the main connection, so
     closing it never leaves coodie's default driver on a closed session.
     """
-    if not _KEYSPACE_RE.fullmatch(settings.keyspace):
-        raise ValidationError(
-            "keyspace", "must be 1-48 letters, digits or '_', starting with a letter"
-        )
+    validate_keyspace(settings.keyspace)
     cluster, session = await asyncio.to_thread(_connect_blocking, settings)
     name = f"registry-{next(_connection_ids)}"
     # Writers: this connection's own driver object; readers: coodie's default driver.

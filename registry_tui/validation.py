@@ -21,6 +21,7 @@ STATUSES = ("active", "inactive", "suspended")
 VERSION_MAX = 2**31 - 1
 PAGE_SIZE_MAX = 5000
 
+_KEYSPACE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,47}")
 _USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _EMAIL_LOCAL_RE = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 _EMAIL_LABEL_RE = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -160,6 +161,14 @@ def parse_page_size(raw: int | str) -> int:
     if not 1 <= value <= PAGE_SIZE_MAX:
         raise ValidationError("limit", f"must be between 1 and {PAGE_SIZE_MAX}")
     return value
+
+
+def validate_keyspace(raw: str) -> str:
+    if not isinstance(raw, str) or not _KEYSPACE_RE.fullmatch(raw):
+        raise ValidationError(
+            "keyspace", "must be 1-48 letters, digits or '_', starting with a letter"
+        )
+    return raw
 
 
 def validate_registration(

@@ -1,0 +1,494 @@
+"""The demo's REST API ("Example API Requests") served on the registry core.
+
+Every endpoint calls the same `Registry` operation as the CLI and the TUI, and every answer is
+built by `documents.answer`: this module only translates HTTP to those calls and back. Query
+parameters reach the core as the text the client sent, so invalid input is refused by the
+core's rules with the core's 422 document (FastAPI only refuses a missing required parameter).
+"""
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from registry_tui import __version__
+from registry_tui.config import Settings
+from registry_tui.documents import answer, registration_doc, unavailable_doc
+from registry_tui.errors import DatabaseUnavailable
+from registry_tui.outcomes import Invalid, Page
+from registry_tui.registry import Registry
+from registry_tui.store import Connection, open_connection
+from registry_tui.validation import (
+    BIO_MAX,
+    EMAIL_MAX,
+    LABEL_MAX,
+    PAGE_SIZE_MAX,
+    STATUSES,
+    VERSION_MAX,
+    ValidationError,
+    parse_page_size,
+)
+
+log = logging.getLogger("uvicorn.error")  # printed by uvicorn alongside its own lines
+
+Connect = Callable[[Settings], Awaitable[Connection]]
+
+DEFAULT_LIMIT = 100
+# After a failed connection attempt, requests are answered 503 at once for this long instead of
+# each waiting for its own connect timeout while the database is down.
+RECONNECT_INTERVAL_S = 1.0
+RETRY_AFTER_HEADER = {"Retry-After": "1"}
+
+
+class Database:
+    """The server's one connection: opened at start-up, opened again on demand after an outage.
+
+    Once open, the driver itself reconnects to hosts that come back; this class only covers a
+    server started while no host answered.
+    """
+
+    def __init__(self, settings: Settings, connect: Connect) -> None:
+        self._settings = settings
+        self._connect = connect
+        self._connection: Connection | None = None
+        self._registry: Registry | None = None
+        self._lock = asyncio.Lock()
+        self._failed_at = -math.inf
+        self._failure = ""
+
+    async def start(self) -> None:
+        """Connect now if we can. A bad setting (keyspace name, TLS files) stops the server."""
+        try:
+            await self._open()
+        except DatabaseUnavailable as exc:
+            log.warning("%s; answering 503 until the database is reachable", exc.message)
+
+    async def registry(self) -> Registry:
+        if self._registry is not None:
+            return self._registry
+        try:
+            return await self._open()
+        except ValidationError as exc:  # e.g. the TLS files vanished since start-up
+            raise DatabaseUnavailable(f"invalid {exc.field}: {exc.message}") from None
+
+    async def _open(self) -> Registry:
+        async with self._lock:  # one attempt at a time; the others wait for its result
+            if self._registry is not None:
+                return self._registry
+            if time.monotonic() - self._failed_at < RECONNECT_INTERVAL_S:
+                raise DatabaseUnavailable(self._failure, self._settings.describe())
+            try:
+                connection = await self._connect(self._settings)
+            except DatabaseUnavailable as exc:
+                self._failed_at, self._failure = time.monotonic(), exc.message
+                raise
+            self._connection, self._registry = connection, Registry(connection)
+            log.info("connected to %s", self._settings.describe())
+            return self._registry
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection, self._registry = self._connection, None, None
+            await asyncio.to_thread(connection.close)  # shutdown joins driver threads
+
+
+def _documented_as(schema: dict[str, Any]) -> Any:
+    """Show a parameter in OpenAPI as `schema` while FastAPI passes the raw text on to the core.
+
+    Typing it (int, UUID) would make FastAPI refuse bad values with its own 422 document and
+    its own rules; the core is the one place that validates. Returns pydantic's callable form
+    of `json_schema_extra` (replace, not merge: an optional str is an `anyOf` otherwise), which
+    FastAPI passes through although its signature only names the dict form: hence `Any`.
+    """
+
+    def replace(generated: dict[str, Any]) -> None:
+        generated.clear()
+        generated.update(schema)
+
+    return replace
+
+
+def _json(document: object, status: int, headers: dict[str, str] | None = None) -> Response:
+    if status == 204:  # No Content: the document (if any) cannot travel in the body
+        return Response(status_code=204, headers=headers)
+    return JSONResponse(document, status_code=status, headers=headers)
+
+
+USERNAME_IN_PATH = frozenset({"username"})
+USER_ID_IN_PATH = frozenset({"user_id"})
+
+
+def _respond(outcome: object, path_fields: frozenset[str] = frozenset()) -> Response:
+    result = answer(outcome, path_fields)
+    headers: dict[str, str] = {}
+    leftovers = result.document.get("leftovers") if isinstance(result.document, dict) else None
+    if result.status == 204 and leftovers:
+        # Deleted, but some clean-up could not be confirmed: say so without a body.
+        headers["X-Registry-Leftovers"] = ", ".join(leftovers)
+    return _json(result.document, result.status, headers)
+
+
+def _example(description: str, example: object, **links: dict[str, str]) -> dict[str, Any]:
+    """A documented response; `links` (operation id -> parameter expressions) tell clients and
+    schemathesis' stateful phase which call can follow, e.g. GET a user just registered."""
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"example": example}},
+    }
+    if links:
+        response["links"] = {
+            name: {"operationId": name, "parameters": parameters}
+            for name, parameters in links.items()
+        }
+    return response
+
+
+BY_USERNAME = {"username": "$response.body#/username"}
+BY_USER_ID = {"user_id": "$response.body#/user_id"}
+
+
+INVALID_EXAMPLE = {
+    "detail": [
+        {
+            "loc": ["query", "username"],
+            "msg": "must be 3-32 characters (got 2)",
+            "type": "value_error",
+        }
+    ]
+}
+UNAVAILABLE = _example(
+    "The database cannot be reached; nothing was done.",
+    unavailable_doc("cannot connect to 127.0.0.1:9042 (keyspace registry): no host answered"),
+)
+UNKNOWN = _example(
+    "The write may or may not have applied, and a SERIAL read could not tell.",
+    {
+        "detail": {
+            "error": "outcome_unknown",
+            "operation": "register",
+            "key": "agent-cipher-007",
+            "reason": "the registration kept timing out",
+        }
+    },
+)
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    422: _example("Invalid input, refused by the registry's rules.", INVALID_EXAMPLE),
+    503: UNAVAILABLE,
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {**COMMON_RESPONSES, 504: UNKNOWN}
+USER_EXAMPLE = {
+    "username": "agent-cipher-007",
+    "email": "cipher@registry.galaxy",
+    "display_name": "Agent Cipher",
+    "dimension": "Dimension-6",
+    "registered_at": "2025-01-01T12:00:00+00:00",
+    "user_id": "6f1c3e5a-2b4d-4c8e-9f00-123456789abc",
+}
+PROFILE_EXAMPLE = {
+    "user_id": "6f1c3e5a-2b4d-4c8e-9f00-123456789abc",
+    "username": "agent-cipher-007",
+    "bio": "Counter-clone specialist",
+    "status": "active",
+    "version": 2,
+    "updated_at": "2025-01-01T12:05:00+00:00",
+}
+USER_NOT_FOUND = _example("No such user.", {"detail": "User not found"})
+PROFILE_NOT_FOUND = _example("No such profile.", {"detail": "Profile not found"})
+
+# Documented constraints describe the usual accepted form, for clients and generated tests;
+# they are not enforced here: the core's rules decide (and also fold case, full-width forms).
+USERNAME_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$"}
+LABEL_SCHEMA = {"type": "string", "minLength": 1, "maxLength": LABEL_MAX}
+EMAIL_SCHEMA = {
+    "type": "string",
+    "maxLength": EMAIL_MAX,
+    "pattern": r"^[A-Za-z0-9]+([._+-][A-Za-z0-9]+)*@[A-Za-z0-9]+(\.[A-Za-z0-9]+)*\.[A-Za-z]{2,}$",
+}
+
+UsernamePath = Annotated[
+    str,
+    Path(
+        description="Case-insensitive: NFKC-normalised and lower-cased before the lookup.",
+        json_schema_extra=_documented_as(USERNAME_SCHEMA),
+    ),
+]
+UserIdPath = Annotated[
+    str,
+    Path(
+        description="The user's UUID (`user_id` of the registration).",
+        json_schema_extra=_documented_as({"type": "string", "format": "uuid"}),
+    ),
+]
+
+
+def create_app(settings: Settings, *, connect: Connect = open_connection) -> FastAPI:
+    """The REST API on one connection to the database described by `settings`."""
+    database = Database(settings, connect)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await database.start()
+        try:
+            yield
+        finally:
+            await database.close()
+
+    app = FastAPI(
+        title="LWT User Registry",
+        version=__version__,
+        description=(
+            "The coodie LWT User Registry demo's JSON API: usernames and e-mails registered "
+            "with `INSERT ... IF NOT EXISTS`, users deleted with `IF` conditions, profiles "
+            "updated under optimistic locking (`UPDATE ... IF version = n`)."
+        ),
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_unavailable(_: Request, exc: DatabaseUnavailable) -> Response:
+        return JSONResponse(
+            unavailable_doc(exc.message), status_code=503, headers=RETRY_AFTER_HEADER
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        # Last resort, for a bug: Starlette re-raises after answering, so uvicorn logs the
+        # traceback on the server while the client gets JSON without one.
+        document = {"detail": {"error": "internal_error", "message": "see the server log"}}
+        return JSONResponse(document, status_code=500)
+
+    @app.post(
+        "/api/users",
+        status_code=201,
+        summary="Register a user (INSERT IF NOT EXISTS)",
+        operation_id="register_user",
+        responses={
+            201: _example(
+                "Registered.",
+                {"applied": True, "username": USER_EXAMPLE["username"]},
+                get_user=BY_USERNAME,
+                delete_user=BY_USERNAME,
+            ),
+            409: _example(
+                "The username (error `username_taken`, with the registration holding it) or "
+                "the e-mail (error `email_taken`, with its owner) is taken.",
+                {"detail": {"error": "username_taken", "existing": USER_EXAMPLE}},
+            ),
+            **WRITE_RESPONSES,
+        },
+    )
+    async def register_user(
+        username: Annotated[
+            str,
+            Query(
+                description="3-32 of a-z 0-9 - _ . (case-insensitive).",
+                json_schema_extra=_documented_as(USERNAME_SCHEMA),
+            ),
+        ],
+        email: Annotated[
+            str,
+            Query(
+                description="An ASCII address that can be registered once.",
+                json_schema_extra=_documented_as(EMAIL_SCHEMA),
+            ),
+        ],
+        display_name: Annotated[
+            str,
+            Query(
+                description=f"1-{LABEL_MAX} printable characters.",
+                json_schema_extra=_documented_as(LABEL_SCHEMA),
+            ),
+        ],
+        dimension: Annotated[
+            str,
+            Query(
+                description=f"1-{LABEL_MAX} printable characters.",
+                json_schema_extra=_documented_as(LABEL_SCHEMA),
+            ),
+        ],
+    ) -> Response:
+        registry = await database.registry()
+        return _respond(await registry.register(username, email, display_name, dimension))
+
+    @app.get(
+        "/api/users",
+        summary="List registrations, one page at a time",
+        operation_id="list_users",
+        description=(
+            "A JSON array, as in the demo. When more users remain, the response carries "
+            '`X-Next-Cursor` and `Link: <...>; rel="next"`: pass the cursor back (with the '
+            "same `dimension`) for the next page. No header: this was the last page."
+        ),
+        responses={
+            200: {
+                **_example("One page of registrations.", [USER_EXAMPLE]),
+                "headers": {
+                    "X-Next-Cursor": {
+                        "description": "The `cursor` of the next page (absent on the last).",
+                        "schema": {"type": "string"},
+                    },
+                    "Link": {
+                        "description": 'The next page\'s URL, rel="next".',
+                        "schema": {"type": "string"},
+                    },
+                },
+            },
+            **COMMON_RESPONSES,
+        },
+    )
+    async def list_users(
+        dimension: Annotated[
+            str | None, Query(description="Only this dimension (empty: every dimension).")
+        ] = None,
+        limit: Annotated[
+            str | None,
+            Query(
+                description=f"Users per page, 1-{PAGE_SIZE_MAX}.",
+                json_schema_extra=_documented_as(
+                    {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": PAGE_SIZE_MAX,
+                        "default": DEFAULT_LIMIT,
+                    }
+                ),
+            ),
+        ] = None,
+        cursor: Annotated[
+            str | None, Query(description="`X-Next-Cursor` of the previous page.")
+        ] = None,
+    ) -> Response:
+        # The demo filtered only on a non-empty dimension; scripts that pass an empty one
+        # expect every user.
+        dimension = dimension or None
+        try:
+            size = parse_page_size(DEFAULT_LIMIT if limit is None else limit)
+        except ValidationError as exc:
+            return _respond(Invalid(exc.field, exc.message))
+        registry = await database.registry()
+        # Cursors are signed by the core: a forged one never reaches the database.
+        page = await registry.list_users(dimension, size, cursor or None)
+        if isinstance(page, Invalid):
+            return _respond(page)
+        assert isinstance(page, Page)
+        headers: dict[str, str] = {}
+        if page.cursor is not None:
+            token = page.cursor
+            params = {"dimension": dimension} if dimension is not None else {}
+            # A relative reference (RFC 8288 allows it): no trust in the Host header needed.
+            query = urlencode({**params, "limit": size, "cursor": token})
+            headers["X-Next-Cursor"] = token
+            headers["Link"] = f'</api/users?{query}>; rel="next"'
+        return JSONResponse([registration_doc(u) for u in page.users], headers=headers)
+
+    @app.get(
+        "/api/users/{username}",
+        summary="Get one registration",
+        operation_id="get_user",
+        responses={
+            200: _example(
+                "The registration.",
+                USER_EXAMPLE,
+                get_profile=BY_USER_ID,
+                update_profile=BY_USER_ID,
+                delete_user=BY_USERNAME,
+            ),
+            404: USER_NOT_FOUND,
+            **COMMON_RESPONSES,
+        },
+    )
+    async def get_user(username: UsernamePath) -> Response:
+        registry = await database.registry()
+        return _respond(await registry.get_user(username), USERNAME_IN_PATH)
+
+    @app.delete(
+        "/api/users/{username}",
+        status_code=204,
+        summary="Delete a user (IF user_id = ..., with its profile and e-mail claim)",
+        operation_id="delete_user",
+        responses={
+            204: {
+                "description": "Deleted. `X-Registry-Leftovers` names any clean-up step that "
+                "could not be confirmed (run the delete again).",
+            },
+            404: USER_NOT_FOUND,
+            **WRITE_RESPONSES,
+        },
+    )
+    async def delete_user(username: UsernamePath) -> Response:
+        registry = await database.registry()
+        return _respond(await registry.delete_user(username), USERNAME_IN_PATH)
+
+    @app.get(
+        "/api/profiles/{user_id}",
+        summary="Get one profile with its version",
+        operation_id="get_profile",
+        responses={
+            200: _example("The profile.", PROFILE_EXAMPLE, update_profile=BY_USER_ID),
+            404: PROFILE_NOT_FOUND,
+            **COMMON_RESPONSES,
+        },
+    )
+    async def get_profile(user_id: UserIdPath) -> Response:
+        registry = await database.registry()
+        return _respond(await registry.get_profile(user_id), USER_ID_IN_PATH)
+
+    @app.put(
+        "/api/profiles/{user_id}",
+        summary="Update a profile under optimistic locking (UPDATE IF version = n)",
+        operation_id="update_profile",
+        responses={
+            200: _example(
+                "Applied: the profile is now at `version`.",
+                {"applied": True, "user_id": PROFILE_EXAMPLE["user_id"], "version": 2},
+                get_profile=BY_USER_ID,
+            ),
+            409: _example(
+                "The profile is no longer at `expected_version`: here is what it holds.",
+                {"detail": {"error": "version_conflict", "existing": PROFILE_EXAMPLE}},
+            ),
+            404: PROFILE_NOT_FOUND,
+            **WRITE_RESPONSES,
+        },
+    )
+    async def update_profile(
+        user_id: UserIdPath,
+        bio: Annotated[
+            str | None,
+            Query(
+                description=f"At most {BIO_MAX} printable characters.",
+                json_schema_extra=_documented_as({"type": "string", "maxLength": BIO_MAX}),
+            ),
+        ] = None,
+        status: Annotated[
+            str | None,
+            Query(
+                description="The new status.",
+                json_schema_extra=_documented_as({"type": "string", "enum": list(STATUSES)}),
+            ),
+        ] = None,
+        expected_version: Annotated[
+            str | None,
+            Query(
+                description=(
+                    "Write only if the profile is still at this version; without it the "
+                    "current version is read first (the write is conditional either way)."
+                ),
+                json_schema_extra=_documented_as(
+                    {"type": "integer", "minimum": 1, "maximum": VERSION_MAX}
+                ),
+            ),
+        ] = None,
+    ) -> Response:
+        registry = await database.registry()
+        outcome = await registry.update_profile(user_id, bio, status, expected_version)
+        return _respond(outcome, USER_ID_IN_PATH)
+
+    return app

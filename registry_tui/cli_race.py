@@ -1,0 +1,383 @@
+"""`registry race`: heroes and Doppel-9 clones released at once on the same usernames, shown
+live, then audited.
+
+`race_command` is a typer command callback: the `registry` app registers it as `race` and puts
+the connection Settings in `ctx.obj`. Only typer and light project modules load with this
+module; the driver, rich and the engine load inside the command, so `registry --help` stays
+fast. Textual is never imported.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from registry_tui.config import Settings, settings_from_env
+from registry_tui.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.text import Text
+
+    from registry_tui.race import Attack, AttackPlan, AttackReport, ContenderFinished, RaceEvent
+    from registry_tui.validation import ValidationError
+
+RECENT_LINES = 6  # per lane in the live view
+REPAINT_S = 0.1
+VIOLATIONS_SHOWN = 20
+
+
+class RaceMode(str, Enum):
+    land_grab = "land-grab"
+    siege = "siege"
+
+
+# The defaults are the engine's AttackPlan defaults (100 names, hero + 7 clones, 16 in flight),
+# repeated here because the engine is not imported until the command runs.
+def race_command(
+    ctx: typer.Context,
+    usernames: Annotated[
+        int, typer.Option("--usernames", "-r", help="R: how many usernames to race (1-100000).")
+    ] = 100,
+    clones: Annotated[
+        int,
+        typer.Option(
+            "--clones", "-k", help="K: Doppel-9 clones per race, besides the hero (1-64)."
+        ),
+    ] = 7,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="C: races in flight at once (1-1000).")
+    ] = 16,
+    mode: Annotated[
+        RaceMode,
+        typer.Option(
+            "--mode",
+            help="land-grab: fresh names, exactly one contender wins each. "
+            "siege: names heroes already hold, every clone must be blocked.",
+        ),
+    ] = RaceMode.land_grab,
+    unprotected: Annotated[
+        bool,
+        typer.Option(
+            "--unprotected",
+            help="Control run: the same races with plain INSERTs (no IF NOT EXISTS) on a "
+            "scratch table, never the registry, counting the identities the last write erases.",
+        ),
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as one JSON object, nothing else.")
+    ] = False,
+) -> None:
+    """Race heroes against Doppel-9 clones for the same usernames, then audit every name.
+
+    Each race releases its hero and clones at the same instant, all through IF NOT EXISTS.
+    The audit reads every name at SERIAL: its owner must be the one contender told it won.
+    Exit code 1 when the audit finds a violation (a control run always does: that is its point).
+    """
+    import asyncio
+
+    from registry_tui import output
+    from registry_tui.documents import unavailable_doc
+    from registry_tui.errors import DatabaseUnavailable
+    from registry_tui.race import AttackPlan, RaceSetupError
+    from registry_tui.validation import ValidationError
+
+    try:
+        settings = ctx.obj if isinstance(ctx.obj, Settings) else settings_from_env()
+        plan = AttackPlan(
+            races=usernames,
+            clones=clones,
+            concurrency=concurrency,
+            mode=mode.value,
+            protected=not unprotected,
+        )
+    except ValidationError as exc:
+        _refuse_invalid(exc, json_output)
+
+    live = not json_output and sys.stdout.isatty()
+    try:
+        report = asyncio.run(_attack(settings, plan, live=live))
+    except (DatabaseUnavailable, RaceSetupError) as exc:
+        message = exc.message if isinstance(exc, DatabaseUnavailable) else str(exc)
+        if json_output:
+            output.emit_json(unavailable_doc(message))
+        output.fail(message)
+        raise typer.Exit(int(ExitCode.UNAVAILABLE)) from None
+    except ValidationError as exc:  # e.g. a keyspace name the store refuses
+        _refuse_invalid(exc, json_output)
+    except KeyboardInterrupt:
+        output.fail("interrupted; names raced so far stay registered")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+    if json_output:
+        output.emit_json(report.to_json())
+    else:
+        _print_summary(report)
+    if report.violations:
+        output.fail(f"the audit found {len(report.violations)} violation(s)")
+        raise typer.Exit(int(ExitCode.REFUSED))
+    raise typer.Exit(int(ExitCode.OK))
+
+
+def _refuse_invalid(exc: ValidationError, as_json: bool) -> NoReturn:
+    from registry_tui import output
+    from registry_tui.documents import invalid_doc
+    from registry_tui.outcomes import Invalid
+
+    if as_json:
+        output.emit_json(invalid_doc(Invalid(exc.field, exc.message)))
+    output.fail(f"invalid --{exc.field}: {exc.message}")
+    raise typer.Exit(int(ExitCode.INVALID))
+
+
+async def _attack(settings: Settings, plan: AttackPlan, *, live: bool) -> AttackReport:
+    from registry_tui.race import Attack
+    from registry_tui.store import open_connection
+
+    connection = await open_connection(settings)
+    try:
+        attack = Attack(connection, plan)
+        if not live:
+            return await attack.run()
+        return await _run_live(attack)
+    finally:
+        connection.close()
+
+
+# ------------------------------------------------------------------------------------------
+# The live view: all painting happens on the event loop's thread, every REPAINT_S.
+
+
+async def _run_live(attack: Attack) -> AttackReport:
+    import asyncio
+
+    from rich.live import Live
+
+    from registry_tui import output
+
+    board = _Board(attack)
+    with Live(board.render(), console=output.stdout(), auto_refresh=False) as live:
+
+        async def repaint() -> None:
+            while True:
+                await asyncio.sleep(REPAINT_S)
+                live.update(board.render(), refresh=True)
+
+        painter = asyncio.ensure_future(repaint())
+        try:
+            report = await attack.run(on_event=board.on_event)
+        finally:
+            painter.cancel()
+        live.update(board.render(), refresh=True)
+    return report
+
+
+class _Board:
+    """Folds the engine's events into two lanes (hero yellow, Doppel-9 red) and a progress bar."""
+
+    def __init__(self, attack: Attack) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self.attack = attack
+        self.tally = attack.tally  # the engine keeps it current; we only read it
+        self.heroes: deque[Text] = deque(maxlen=RECENT_LINES)
+        self.clones: deque[Text] = deque(maxlen=RECENT_LINES)
+        self.racing_since: float | None = None
+        self.racing_until: float | None = None  # the rate stops counting when the audit starts
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
+        )
+        self.task = self.progress.add_task("starting", total=attack.plan.races)
+
+    def on_event(self, event: RaceEvent) -> None:
+        from rich.text import Text
+
+        from registry_tui.race import ContenderFinished, PhaseChanged, RaceStarted, SetupProgress
+
+        if isinstance(event, ContenderFinished):
+            lane = self.heroes if event.kind == "hero" else self.clones
+            lane.append(_contender_line(event))
+        elif isinstance(event, RaceStarted) and self.racing_since is None:
+            self.racing_since = time.perf_counter()
+        elif isinstance(event, PhaseChanged) and event.phase == "auditing":
+            self.racing_until = time.perf_counter()
+        elif isinstance(event, SetupProgress):
+            from registry_tui.safe_text import safe_text
+
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append_text(safe_text(event.username, "bold"))
+            line.append("  holds its name: ")
+            line.append_text(safe_text(event.hero.display_name, "yellow"))
+            self.heroes.append(line)
+
+    def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.table import Table
+        from rich.text import Text
+
+        t, plan = self.tally, self.attack.plan
+        guard = "IF NOT EXISTS" if plan.protected else "plain INSERT (control run)"
+        title = Text.assemble(
+            ("RACE ", "bold"),
+            (self.attack.run_id, "bold cyan"),
+            f"  {plan.mode}  {plan.races} names x {plan.contenders_per_race} contenders, "
+            f"{plan.concurrency} in flight  ",
+            (guard, "bold green" if plan.protected else "bold red"),
+        )
+
+        heroes = Table.grid(padding=(0, 1))
+        heroes.add_row(
+            Text.assemble(
+                ("won ", "bold"),
+                (str(t.hero_won + t.setup_done), "green"),
+                ("   blocked ", "bold"),
+                str(t.hero_blocked),
+            )
+        )
+        for line in self.heroes:
+            heroes.add_row(line)
+        clones = Table.grid(padding=(0, 1))
+        slipped_style = "bold red" if plan.mode == "siege" and t.clone_won else "green"
+        clones.add_row(
+            Text.assemble(
+                ("blocked ", "bold"),
+                (str(t.clone_blocked), "green"),
+                ("   won ", "bold"),
+                (str(t.clone_won), slipped_style),
+            )
+        )
+        for line in self.clones:
+            clones.add_row(line)
+        lanes = Table.grid(expand=True)
+        lanes.add_column(ratio=1)
+        lanes.add_column(ratio=1)
+        lanes.add_row(
+            Panel(heroes, title="[bold yellow]Heroes[/]", border_style="yellow"),
+            Panel(clones, title="[bold red]Doppel-9[/]", border_style="red"),
+        )
+
+        until = self.racing_until or time.perf_counter()
+        elapsed = until - self.racing_since if self.racing_since else 0.0
+        rate = t.contenders_finished / elapsed if elapsed > 0 else 0.0
+        counters = Text.assemble(
+            f"attempts {t.contenders_finished}/{t.contenders_total}  {rate:,.0f}/s   ",
+            ("timeouts ", "bold"),
+            str(t.timeouts),
+            ("   resolved by SERIAL read ", "bold"),
+            str(t.resolved),
+            ("   unknown ", "bold"),
+            (str(t.unknown), "red" if t.unknown else ""),
+            ("   audit violations ", "bold"),
+            (str(t.violations), "bold red" if t.violations else "green"),
+        )
+
+        if t.phase == "setup":
+            self.progress.update(
+                self.task, description="heroes take their names", completed=t.setup_done
+            )
+        elif t.phase == "racing":
+            self.progress.update(self.task, description="racing", completed=t.races_finished)
+        else:
+            self.progress.update(self.task, description="audit at SERIAL", completed=t.audit_done)
+        return Group(title, lanes, counters, self.progress)
+
+
+def _contender_line(event: ContenderFinished) -> Text:
+    from rich.text import Text
+
+    from registry_tui.safe_text import safe_text
+
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append_text(safe_text(event.username, "bold"))
+    style = {"won": "green", "blocked": "dim", "unknown": "bold red"}[event.outcome]
+    line.append(f"  {event.outcome}", style=style)
+    if event.resolved:
+        line.append(" (SERIAL read)", style="cyan")
+    line.append(f"  {event.latency_ms:.1f} ms", style="dim")
+    winner = event.winner
+    if event.outcome == "blocked" and winner is not None:
+        line.append("  by ")
+        who = winner.display_name if winner.kind is not None else str(winner.user_id)
+        line.append_text(safe_text(who, "yellow" if winner.kind == "hero" else "red"))
+    return line
+
+
+# ------------------------------------------------------------------------------------------
+# The summary
+
+
+def _print_summary(report: AttackReport) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from registry_tui import output
+    from registry_tui.race import VIOLATION_DETAILS_IN_JSON
+    from registry_tui.safe_text import safe_text
+
+    console = output.stdout()
+    plan = report.plan
+    table = Table(
+        title=f"Race report {report.run_id}: {plan.mode}, "
+        + ("protected (IF NOT EXISTS)" if plan.protected else "UNPROTECTED control run"),
+        title_style="bold",
+    )
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    ok, bad = "green", "bold red"
+    rows: list[tuple[str, str, str]] = [
+        ("races (usernames)", str(report.races), ""),
+        ("contenders raced", str(report.contenders), ""),
+        ("told 'won'", str(report.winners), ok if report.winners == report.races else bad),
+        ("  heroes / clones", f"{report.hero_wins} / {report.clone_wins}", ""),
+        ("clones blocked", str(report.clones_blocked), ""),
+        ("clones slipped", str(report.clones_slipped), bad if report.clones_slipped else ok),
+        ("ambiguous, resolved by SERIAL read", str(report.unknown_resolved), ""),
+        ("still unknown", str(report.unresolved), bad if report.unresolved else ok),
+        ("timeouts", str(report.timeouts), ""),
+        ("identities overwritten", str(report.overwritten), bad if report.overwritten else ok),
+        ("audit violations", str(len(report.violations)), bad if report.violations else ok),
+        ("attempts/s", f"{report.attempts_per_s:,.0f}", ""),
+        (
+            "latency p50 / p95 / p99",
+            f"{report.latency.p50_ms:.1f} / {report.latency.p95_ms:.1f} / "
+            f"{report.latency.p99_ms:.1f} ms",
+            "",
+        ),
+    ]
+    if plan.mode == "siege":
+        rows.insert(
+            6,
+            ("hero rows changed", str(report.heroes_changed), bad if report.heroes_changed else ok),
+        )
+    for label, value, style in rows:
+        table.add_row(label, value, style=style)
+    console.print(table)
+
+    if report.violations:
+        lines = safe_text("")
+        for violation in report.violations[:VIOLATIONS_SHOWN]:
+            lines.append_text(safe_text(violation.describe()))
+            lines.append("\n")
+        hidden = len(report.violations) - VIOLATIONS_SHOWN
+        if hidden > 0:
+            lines.append(
+                f"... and {hidden} more (--json lists {VIOLATION_DETAILS_IN_JSON} of them)\n"
+            )
+        title = f"AUDIT: {len(report.violations)} VIOLATION(S)"
+        if not plan.protected:
+            title += (
+                f" - without IF NOT EXISTS, {report.overwritten} acknowledged identities "
+                "were silently overwritten"
+            )
+        console.print(Panel(lines, title=title, border_style="bold red", title_align="left"))
+    else:
+        console.print(
+            f"[bold green]Audit clean:[/] every one of {report.races} names is held by the one "
+            "contender told it won."
+        )

@@ -1,0 +1,99 @@
+"""`registry serve`: the demo's REST API on the registry core.
+
+FastAPI and uvicorn are an optional extra, imported only when the command runs, so the rest
+of the CLI neither needs nor loads them.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+
+from registry_tui import output
+from registry_tui.config import Settings, settings_from_env
+from registry_tui.exit_codes import ExitCode
+from registry_tui.validation import ValidationError
+
+API_EXTRA_HINT = "pip install 'registry-tui[api]'"
+# What the `api` extra brings (with their own dependencies).
+API_EXTRA_MODULES = frozenset({"fastapi", "uvicorn", "starlette"})
+
+
+def _exit(code: ExitCode) -> NoReturn:
+    raise typer.Exit(int(code))
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    if isinstance(ctx.obj, Settings):
+        return ctx.obj
+    try:  # invoked without the root callback (tests, another app)
+        return settings_from_env()
+    except ValidationError as exc:
+        output.fail(f"invalid {exc.field}: {exc.message}")
+        _exit(ExitCode.INVALID)
+
+
+def _check_settings(settings: Settings) -> None:
+    """Refuse bad settings before serving, with one line rather than a start-up traceback.
+
+    The rules are the store's own (what `open_connection` would refuse at start-up).
+    """
+    from registry_tui.store import ssl_context
+    from registry_tui.validation import validate_keyspace
+
+    try:
+        validate_keyspace(settings.keyspace)
+        ssl_context(settings)
+    except ValidationError as exc:
+        output.fail(f"invalid {exc.field}: {exc.message}")
+        _exit(ExitCode.INVALID)
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on (1-65535)."),
+) -> None:
+    """Serve the demo's REST API (JSON endpoints; OpenAPI docs at /docs)."""
+    try:
+        import uvicorn
+
+        from registry_tui.api import create_app
+    except ImportError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in API_EXTRA_MODULES:
+            raise  # a broken installation of something else: let it show
+        output.fail(f"`registry serve` needs {missing}: {API_EXTRA_HINT}")
+        _exit(ExitCode.INVALID)
+    if not 1 <= port <= 65535:
+        output.fail("invalid port: must be between 1 and 65535")
+        _exit(ExitCode.INVALID)
+    settings = _settings(ctx)
+    _check_settings(settings)
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        lifespan="on",  # the lifespan opens the database connection: it must run
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    output.diagnose(
+        f"serving the registry API on http://{shown}:{port} (docs: /docs), "
+        f"database {settings.describe()}",
+        style="dim",
+    )
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits this way when it cannot listen
+        output.fail(f"could not serve on {host}:{port} (see above)")
+        _exit(ExitCode.INVALID if exc.code else ExitCode.OK)
+    except KeyboardInterrupt:
+        _exit(ExitCode.INTERRUPTED)
+    if not server.started:
+        output.fail(f"could not serve on {host}:{port} (see above)")
+        _exit(ExitCode.INVALID)

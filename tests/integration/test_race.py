@@ -1,0 +1,387 @@
+"""Races against the real node: heroes and Doppel-9 clones released at once on one name.
+
+Every test checks the engine's own audit *and* reads the names back itself at SERIAL, so a bug
+in the audit cannot hide a bug in the registry.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from registry_tui.errors import DatabaseUnavailable
+from registry_tui.race import (
+    CONTROL_TABLE,
+    HERO,
+    Attack,
+    AttackFinished,
+    AttackPlan,
+    AttackReport,
+    ContenderFinished,
+    RaceEvent,
+    RaceFinished,
+    RaceStarted,
+    SetupProgress,
+    percentile,
+    run_attack,
+)
+from registry_tui.registry import Registry
+from registry_tui.store import Connection
+from registry_tui.validation import ValidationError
+
+pytestmark = pytest.mark.db
+
+
+def contenders_by_name(events: list[RaceEvent]) -> dict[str, list[ContenderFinished]]:
+    by_name: dict[str, list[ContenderFinished]] = defaultdict(list)
+    for event in events:
+        if isinstance(event, ContenderFinished):
+            by_name[event.username].append(event)
+    return by_name
+
+
+async def assert_one_winner_per_name(
+    events: list[RaceEvent], registry: Registry, contenders_per_race: int
+) -> None:
+    """Exactly one contender per name was told "won", every other one was told who won, and
+    a SERIAL read of our own finds that very contender holding the name."""
+    by_name = contenders_by_name(events)
+    for name, finished in by_name.items():
+        assert len(finished) == contenders_per_race, name
+        winners = [e for e in finished if e.outcome == "won"]
+        assert len(winners) == 1, f"{name}: {[(e.contender, e.outcome) for e in finished]}"
+        (winner,) = winners
+        for loser in finished:
+            if loser is not winner:
+                assert loser.outcome == "blocked", f"{name}: {loser}"
+                assert loser.winner is not None
+                assert loser.winner.user_id == winner.user_id, f"{name}: blocked by someone else"
+        stored = await registry.get_user_serial(name)
+        assert stored is not None and stored.user_id == winner.user_id, name
+
+
+def test_plan_limits_name_the_option_to_fix() -> None:
+    for field, kwargs in (
+        ("usernames", {"races": 0}),
+        ("usernames", {"races": 100_001}),
+        ("clones", {"clones": 65}),
+        ("concurrency", {"concurrency": 0}),
+        ("mode", {"mode": "blitz"}),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            AttackPlan(**kwargs)  # type: ignore[arg-type]
+        assert caught.value.field == field
+    assert AttackPlan(races=3, clones=7).contenders == 24
+    assert AttackPlan(races=3, clones=7, mode="siege").contenders == 21
+
+
+def test_percentiles_are_measured_values() -> None:
+    ordered = [float(n) for n in range(1, 101)]
+    assert (percentile(ordered, 50), percentile(ordered, 99), percentile(ordered, 100)) == (
+        50.0,
+        99.0,
+        100.0,
+    )
+    assert percentile([7.0], 95) == 7.0
+
+
+async def test_land_grab_200_races_of_8_contenders_one_winner_each(
+    connection: Connection, registry: Registry
+) -> None:
+    events: list[RaceEvent] = []
+    plan = AttackPlan(races=200, clones=7, concurrency=16)
+    report = await run_attack(connection, plan, on_event=events.append)
+
+    assert report.clean, [v.describe() for v in report.violations[:5]]
+    assert report.contenders == 1600
+    assert report.winners == report.races == 200
+    assert report.hero_wins + report.clone_wins == 200
+    # Released together in a shuffled order, the hero has no inside lane: both sides win some.
+    assert report.hero_wins > 0 and report.clone_wins > 0
+    assert report.heroes_blocked + report.clones_blocked == 1400
+    assert (report.overwritten, report.clones_slipped, report.unresolved) == (0, 0, 0)
+    assert report.latency.samples == 1600
+    assert 0 < report.latency.p50_ms <= report.latency.p95_ms <= report.latency.p99_ms
+    assert report.attempts_per_s > 0
+
+    # The stream a live view consumes: each race announced before its contenders finish.
+    assert isinstance(events[-1], AttackFinished) and events[-1].report is report
+    started = {e.race: i for i, e in enumerate(events) if isinstance(e, RaceStarted)}
+    assert len(started) == 200
+    for i, event in enumerate(events):
+        if isinstance(event, ContenderFinished | RaceFinished):
+            assert started[event.race] < i
+    assert sum(isinstance(e, RaceFinished) for e in events) == 200
+    await assert_one_winner_per_name(events, registry, contenders_per_race=8)
+
+
+async def test_siege_blocks_every_clone_and_leaves_heroes_unchanged(
+    connection: Connection, registry: Registry
+) -> None:
+    attack = Attack(connection, AttackPlan(races=40, clones=7, concurrency=16, mode="siege"))
+    events = [event async for event in attack.events()]
+    final = events[-1]
+    assert isinstance(final, AttackFinished)
+    report = final.report
+
+    assert report.clean, [v.describe() for v in report.violations[:5]]
+    assert (report.contenders, report.clones_blocked, report.clones_slipped) == (280, 280, 0)
+    assert report.winners == report.hero_wins == 40
+    assert report.heroes_changed == 0
+
+    setups = [e for e in events if isinstance(e, SetupProgress)]
+    assert len(setups) == 40
+    for clone in (e for e in events if isinstance(e, ContenderFinished)):
+        assert clone.kind == "clone" and clone.outcome == "blocked"
+        assert clone.winner is not None and clone.winner.kind == "hero"
+    # Byte for byte: every column the hero's row had right after setup, read again now.
+    for setup in setups:
+        assert setup.hero.contender == HERO
+        assert await registry.get_user_serial(setup.username) == setup.record
+
+
+def table_count(connection: Connection, table: str) -> int:
+    keyspace = connection.settings.keyspace
+    rows = connection.session.execute(f"SELECT COUNT(*) FROM {keyspace}.{table}", timeout=30)
+    return int(rows.one()[0])
+
+
+async def test_unprotected_control_counts_overwrites_and_never_touches_the_registry(
+    connection: Connection, registry: Registry
+) -> None:
+    models = connection.models
+    registry_tables = [m.table_name() for m in (models.registration, models.profile)]
+    registry_tables.append(models.email_claim.table_name())
+    assert CONTROL_TABLE not in registry_tables
+    before = {t: table_count(connection, t) for t in registry_tables}
+
+    events: list[RaceEvent] = []
+    plan = AttackPlan(races=50, clones=7, concurrency=16, protected=False)
+    report = await run_attack(connection, plan, on_event=events.append)
+
+    assert report.table == CONTROL_TABLE and not report.protected
+    assert report.timeouts == 0, "a plain write timed out: the counts below assume none did"
+    # Every plain INSERT is acknowledged; one row survives per name; the rest vanished.
+    assert report.winners == report.contenders == 400
+    assert report.overwritten == 400 - 50
+    assert len(report.violations) == 50
+    assert all("8 contenders were told they won" in v.problems for v in report.violations)
+
+    # The registry never saw any of it.
+    assert {t: table_count(connection, t) for t in registry_tables} == before
+    for name in contenders_by_name(events):
+        assert await registry.get_user_serial(name) is None
+
+    # And the scratch table really holds one survivor per name, each one a contender.
+    keyspace = connection.settings.keyspace
+    for name, finished in contenders_by_name(events).items():
+        rows = list(
+            connection.session.execute(
+                f"SELECT user_id FROM {keyspace}.{CONTROL_TABLE} WHERE username = %s", (name,)
+            )
+        )
+        assert len(rows) == 1
+        assert rows[0].user_id in {e.user_id for e in finished}
+
+
+async def test_unprotected_siege_overwrites_the_heroes(connection: Connection) -> None:
+    plan = AttackPlan(races=20, clones=3, concurrency=8, mode="siege", protected=False)
+    report = await run_attack(connection, plan)
+    assert report.timeouts == 0
+    assert report.clones_slipped == 60
+    assert report.heroes_changed == 20
+    assert report.winners == 20 + 60 and report.overwritten == 60
+    assert len(report.violations) == 20
+
+
+# ------------------------------------------------------------------------------------------
+# Forced ambiguity: the contenders' registration INSERT gets a client-side timeout of a few
+# milliseconds or less, while the shared node is left alone. The driver raises OperationTimedOut
+# and the server may still apply the write: exactly the "maybe applied" case of an LWT.
+
+_IN_INSERT = contextvars.ContextVar("in_registration_insert", default=False)
+
+
+class HastyRegistry(Registry):
+    """A Registry whose registration INSERT times out client-side after `write_timeout`.
+
+    Fault injection reaches into two private steps of Registry (the insert and the point
+    read); every other write keeps the connection's timeout, and so does every read. With
+    `blind_resolution` the registry's own SERIAL read after the timeout fails as well, so
+    `register` returns Unknown and the race engine must resolve the outcome itself.
+    """
+
+    def __init__(
+        self, connection: Connection, write_timeout: float, blind_resolution: bool = False
+    ) -> None:
+        self.write_timeout = write_timeout
+        self.blind_resolution = blind_resolution
+        self.insert_timeouts = 0
+        self._normal_timeout = connection.settings.request_timeout
+        super().__init__(connection)
+
+    @property  # type: ignore[override]
+    def timeout(self) -> float:
+        return self.write_timeout if _IN_INSERT.get() else self._normal_timeout
+
+    @timeout.setter
+    def timeout(self, value: float) -> None:
+        self._normal_timeout = value
+
+    async def _insert_registration(self, row: Any, uid: uuid.UUID) -> Any:
+        token = _IN_INSERT.set(True)
+        try:
+            return await super()._insert_registration(row, uid)
+        finally:
+            _IN_INSERT.reset(token)
+
+    async def _write(self, write: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await super()._write(write)
+        except Exception:
+            if _IN_INSERT.get():
+                self.insert_timeouts += 1
+            raise
+
+    async def _read_one(self, *args: Any, **kwargs: Any) -> Any:
+        in_insert = _IN_INSERT.get()
+        token = _IN_INSERT.set(False)  # reads keep the normal timeout
+        try:
+            if in_insert and self.blind_resolution:
+                raise DatabaseUnavailable("injected: the SERIAL read failed too")
+            return await super()._read_one(*args, **kwargs)
+        finally:
+            _IN_INSERT.reset(token)
+
+
+# Tighter and tighter, a bounded number of times: each step still checks every invariant.
+WRITE_TIMEOUT_LADDER_S = (0.002, 0.0005, 0.0001)
+
+
+async def race_with_timeouts(
+    connection: Connection, registry: Registry, *, blind_resolution: bool
+) -> tuple[AttackReport, HastyRegistry]:
+    plan = AttackPlan(races=30, clones=7, concurrency=8)
+    for write_timeout in WRITE_TIMEOUT_LADDER_S:
+        hasty = HastyRegistry(connection, write_timeout, blind_resolution)
+        events: list[RaceEvent] = []
+        report = await run_attack(connection, plan, on_event=events.append, registry=hasty)
+        # Whatever the timing, the contenders' final outcomes agree with the SERIAL audit.
+        assert report.clean, [v.describe() for v in report.violations[:5]]
+        assert report.winners == report.races and report.unresolved == 0
+        await assert_one_winner_per_name(events, registry, contenders_per_race=8)
+        resolved = [e for e in events if isinstance(e, ContenderFinished) and e.resolved]
+        assert len(resolved) == report.unknown_resolved
+        if hasty.insert_timeouts and report.unknown_resolved:
+            return report, hasty
+    raise AssertionError(
+        f"no registration insert was resolved after a timeout, even with a "
+        f"{WRITE_TIMEOUT_LADDER_S[-1] * 1000:g} ms client timeout"
+    )
+
+
+async def test_forced_cas_timeouts_are_resolved_by_the_registry_serial_read(
+    connection: Connection, registry: Registry
+) -> None:
+    report, hasty = await race_with_timeouts(connection, registry, blind_resolution=False)
+    assert hasty.insert_timeouts > 0
+    assert 0 < report.unknown_resolved <= report.timeouts
+
+
+async def test_forced_cas_timeouts_with_a_failed_serial_read_are_resolved_by_the_engine(
+    connection: Connection, registry: Registry
+) -> None:
+    report, hasty = await race_with_timeouts(connection, registry, blind_resolution=True)
+    # Each timed-out insert came back Unknown from the registry; the engine's read decided it.
+    assert report.unknown_resolved == report.timeouts == hasty.insert_timeouts
+
+
+# ------------------------------------------------------------------------------------------
+# The CLI, in a child process: opening a connection re-registers coodie's default (reading)
+# driver, which must not happen to this module's connection. The tiny app is the lead's
+# wiring in miniature: a callback puts Settings in ctx.obj, `race` is the command.
+
+RACE_APP = """
+import typer
+from registry_tui.cli_race import race_command
+from registry_tui.config import settings_from_env
+
+app = typer.Typer()
+
+@app.callback()
+def main(ctx: typer.Context) -> None:
+    ctx.obj = settings_from_env()
+
+app.command("race")(race_command)
+app(prog_name="registry")
+"""
+
+
+def run_race_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RACE_APP, "race", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_json_is_one_object_with_a_clean_audit(cli_env: dict[str, str]) -> None:
+    done = run_race_cli(cli_env, "--usernames", "20", "--clones", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # the whole of stdout is one JSON object
+    assert isinstance(report, dict)
+    assert report["mode"] == "land-grab" and report["protected"] is True
+    assert (report["races"], report["contenders"], report["winners"]) == (20, 80, 20)
+    assert (report["overwritten"], report["violations"], report["clones_slipped"]) == (0, 0, 0)
+    for key in ("clones_blocked", "unknown_resolved", "attempts_per_s", "timeouts"):
+        assert key in report
+    assert set(report["latency_ms"]) >= {"p50", "p95", "p99"}
+
+
+def test_cli_control_run_exits_1_with_the_overwrites(cli_env: dict[str, str]) -> None:
+    done = run_race_cli(cli_env, "-r", "10", "-k", "3", "--unprotected", "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["protected"] is False
+    assert (report["winners"], report["overwritten"], report["violations"]) == (40, 30, 10)
+    assert "violation" in done.stderr
+
+
+def test_cli_refuses_bad_options_with_exit_2(cli_env: dict[str, str]) -> None:
+    for args, option in ((("--usernames", "0"), "--usernames"), (("-k", "65"), "--clones")):
+        done = run_race_cli(cli_env, *args)
+        assert done.returncode == 2
+        assert option in done.stderr and done.stdout == ""
+
+
+def test_cli_unreachable_database_is_one_line_and_exit_3(cli_env: dict[str, str]) -> None:
+    env = dict(cli_env, SCYLLA_PORT="1", SCYLLA_CONNECT_TIMEOUT="2")
+    done = run_race_cli(env)
+    assert done.returncode == 3
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr and "cannot connect" in done.stderr
+
+    as_json = run_race_cli(env, "--json")
+    assert as_json.returncode == 3
+    assert json.loads(as_json.stdout)["detail"]["error"] == "database_unavailable"
+
+
+def test_cli_module_imports_neither_driver_nor_textual() -> None:
+    probe = (
+        "import sys, registry_tui.cli_race; "
+        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'registry_tui.race') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
