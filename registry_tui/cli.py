@@ -113,7 +113,8 @@ def with_registry(
         if as_json:
             output.emit_json(unavailable_doc(exc.message))
         output.fail(exc.message)
-        output.diagnose("is a database running? `make db-up` starts one", style="dim")
+        if "authentication" not in exc.message:
+            output.diagnose("is a database running? `make db-up` starts one", style="dim")
         _exit(ExitCode.UNAVAILABLE)
     except ValidationError as exc:
         refuse_invalid(exc, as_json)

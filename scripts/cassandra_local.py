@@ -42,9 +42,13 @@ CACHE_ROOT = (
 LIB_DIR = CACHE_ROOT / "lib"
 CQL_PORT = 9042
 STORAGE_PORT = 7000
-# The 3-node cluster listens on its own ports so it can run beside the single dev/test node.
-CLUSTER_CQL_PORT = 9142
-CLUSTER_STORAGE_PORT = 7100
+# Layouts: name -> (nodes, CQL port, storage port, PasswordAuthenticator). Each has its own
+# ports so that the cluster (fault tests) and the auth node run beside the single dev node.
+LAYOUTS = {
+    "single": (1, CQL_PORT, STORAGE_PORT, False),
+    "cluster": (3, 9142, 7100, False),
+    "auth": (1, 9242, 7200, True),
+}
 CLUSTER_TOKENS = ["-9223372036854775808", "-3074457345618258603", "3074457345618258602"]
 START_BUDGET_S = 180.0
 
@@ -266,8 +270,7 @@ class Node:
         self.total = total
         self.address = f"127.0.0.{index}"
         self.home = STATE_ROOT / layout / f"node{index}"
-        self.cql_port = CLUSTER_CQL_PORT if layout == "cluster" else CQL_PORT
-        self.storage_port = CLUSTER_STORAGE_PORT if layout == "cluster" else STORAGE_PORT
+        _, self.cql_port, self.storage_port, self.auth = LAYOUTS[layout]
 
     @property
     def pidfile(self) -> Path:
@@ -464,7 +467,7 @@ class Node:
 
 
 def nodes_for(layout: str) -> list[Node]:
-    total = 3 if layout == "cluster" else 1
+    total = LAYOUTS[layout][0]
     return [Node(layout, i, total) for i in range(1, total + 1)]
 
 
@@ -473,7 +476,7 @@ def nodes_for(layout: str) -> list[Node]:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    layout = "cluster" if args.nodes == 3 else "single"
+    layout = "cluster" if args.nodes == 3 else args.layout
     nodes = nodes_for(layout)
     running = [n for n in nodes if n.pid() is not None]
     if len(running) == len(nodes) and all(cql_answers(n.address, n.cql_port) for n in nodes):
@@ -489,7 +492,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     fetched = time.monotonic() - t0
     heap = args.heap or ("768m" if layout == "single" else "512m")
     for node in nodes:
-        node.start(java, lib, auth=args.auth, paxos=args.paxos, heap=heap)
+        node.start(java, lib, auth=args.auth or node.auth, paxos=args.paxos, heap=heap)
         waited = node.wait_ready()
         say(f"node {node.index} answers CQL on {node.address}:{node.cql_port} after {waited:.1f}s")
     total = time.monotonic() - t0
@@ -502,7 +505,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     stopped = 0
-    layouts = ("single", "cluster") if args.layout == "all" else (args.layout,)
+    layouts = tuple(LAYOUTS) if args.layout == "all" else (args.layout,)
     for layout in layouts:
         for node in reversed(nodes_for(layout)):
             if node.pid() is not None:
@@ -522,7 +525,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     rows = []
-    for layout in ("single", "cluster"):
+    for layout in LAYOUTS:
         for node in nodes_for(layout):
             pid = node.pid()
             if pid is None and not node.home.exists():
@@ -613,7 +616,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start node(s) and wait until CQL answers")
-    up.add_argument("--nodes", type=int, choices=(1, 3), default=1)
+    up.add_argument("--layout", choices=tuple(LAYOUTS), default="single")
+    up.add_argument("--nodes", type=int, choices=(1, 3), default=1, help="3: the cluster layout")
     up.add_argument(
         "--auth", action="store_true", help="PasswordAuthenticator (cassandra/cassandra)"
     )
@@ -621,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--heap", default=None, help="JVM heap per node, e.g. 768m")
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop nodes, keep the data")
-    down.add_argument("--layout", choices=("all", "single", "cluster"), default="all")
+    down.add_argument("--layout", choices=("all", *LAYOUTS), default="all")
     down.set_defaults(func=cmd_down)
     clean = sub.add_parser("clean", help="stop every node and delete all data")
     clean.set_defaults(func=cmd_clean, layout="all")
@@ -640,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("start-node", "stop-node", "kill-node", "pause-node", "resume-node"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one node of the running layout")
         p.add_argument("index", type=int)
-        p.add_argument("--layout", choices=("cluster", "single"), default="cluster")
+        p.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
         p.set_defaults(func=cmd_node)
     args = parser.parse_args(argv)
     try:
