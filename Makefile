@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install db-up db-down seed run clean test lint format cluster-up
+.PHONY: install db-up db-down seed run clean test test-faults lint format cluster-up
 
 install: $(VENV)/.installed
 
@@ -40,4 +40,13 @@ format: install
 	$(BIN)/ruff check --fix registry_tui scripts tests
 
 test: install db-up
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/faults
+
+# Node faults and authentication: a 3-node cluster (CQL 9142) and an auth node (CQL 9242),
+# started beside the dev node and stopped afterwards.
+test-faults: install
+	$(PYTHON) scripts/cassandra_local.py up --nodes 3
+	$(PYTHON) scripts/cassandra_local.py up --layout auth
+	$(BIN)/python -m pytest -q tests/faults; status=$$?; \
+	$(PYTHON) scripts/cassandra_local.py down --layout cluster; \
+	$(PYTHON) scripts/cassandra_local.py down --layout auth; exit $$status
