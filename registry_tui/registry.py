@@ -530,22 +530,26 @@ class Registry:
             username=name, email="", display_name="", dimension="", user_id=uid
         )
         # The commit point: only this identity; a name re-registered meanwhile is not touched.
-        deleted = False
+        deleted = timed_out = False
         for _ in range(WRITE_ATTEMPTS):
             try:
                 result = await self._write(
                     lambda: row.delete(if_conditions={"user_id": uid}, timeout=self.timeout)
                 )
             except _Ambiguous as exc:
+                timed_out = True
                 now = await self._resolve(lambda: self.get_user_serial(name))
                 if isinstance(now, Unknown):
                     return Unknown("delete", name, f"{exc}; {now.reason}")
                 if now is not None and now.user_id == uid:
-                    continue  # still there: our delete did not apply
+                    continue  # still there: our delete has not applied (yet)
                 deleted = True  # this identity is gone (by us or a concurrent delete)
                 break
             if not result.applied:
-                return NotFound("user", name)
+                # This identity is gone. After a timed-out attempt that is most likely our own
+                # delete landing late; either way its profile and claim must not be orphaned.
+                leftovers = await self._cleanup_after_delete(current)
+                return Deleted(current, leftovers) if timed_out else NotFound("user", name)
             deleted = True
             break
         if not deleted:
@@ -648,11 +652,14 @@ class Registry:
                     resolved_after_timeout=resolved,
                 )
             # Refused. `existing` holds only the condition column (or nothing for a missing
-            # row, and nulls on ScyllaDB): read the whole row at SERIAL to say why.
-            current = await self.get_profile_serial(uid)
-            if current is None:
+            # row, and nulls on ScyllaDB): read the whole row at SERIAL to say why. After a
+            # timed-out attempt the refusal may be our own earlier write, landed late.
+            row = await self._profile_row_serial(uid)
+            if row is None:
                 return NotFound("profile", str(uid))
-            return VersionConflict(current, expected)
+            if row.version == expected + 1 and row.writer_id == writer:
+                return Updated(profile_record(row), resolved_after_timeout=True)
+            return VersionConflict(profile_record(row), expected)
         return Unknown("update", str(uid), "the update kept timing out")
 
     async def _profile_row_serial(self, uid: uuid.UUID) -> Any:

@@ -53,12 +53,13 @@ class ReadGate:
     def __init__(self) -> None:
         self._readers = 0
         self._paging = False
+        self._pages_waiting = 0  # a waiting page holds new point reads back: no starvation
         self._changed = asyncio.Condition()
 
     @asynccontextmanager
     async def point_read(self) -> AsyncIterator[None]:
         async with self._changed:
-            await self._changed.wait_for(lambda: not self._paging)
+            await self._changed.wait_for(lambda: not self._paging and not self._pages_waiting)
             self._readers += 1
         try:
             yield
@@ -70,7 +71,12 @@ class ReadGate:
     @asynccontextmanager
     async def paged_read(self) -> AsyncIterator[None]:
         async with self._changed:
-            await self._changed.wait_for(lambda: not self._paging and self._readers == 0)
+            self._pages_waiting += 1
+            try:
+                await self._changed.wait_for(lambda: not self._paging and self._readers == 0)
+            finally:
+                self._pages_waiting -= 1
+                self._changed.notify_all()
             self._paging = True
         try:
             yield

@@ -136,6 +136,8 @@ def normalize_status(raw: str) -> str:
 
 def parse_expected_version(raw: int | str) -> int:
     try:
+        if isinstance(raw, bool) or not isinstance(raw, int | str):
+            raise TypeError  # 2.5 or True must not quietly become 2 or 1
         value = int(raw)
     except (TypeError, ValueError):
         raise ValidationError("expected_version", f"must be a whole number, not {raw!r}") from None

@@ -14,7 +14,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tests.conftest import unique
 
 from registry_tui.outcomes import (
     Deleted,
@@ -32,6 +31,7 @@ from registry_tui.outcomes import (
 )
 from registry_tui.registry import Registry, _Ambiguous
 from registry_tui.store import Connection
+from tests.conftest import unique
 
 pytestmark = pytest.mark.db
 
@@ -115,6 +115,7 @@ async def test_register_creates_registration_profile_and_permanent_claim(
     )
     assert isinstance(out, Registered)
     assert out.resolved_after_timeout is False
+    assert out.incomplete == ()
     user = out.user
     assert (user.username, user.email, user.display_name, user.dimension, user.user_id) == (
         name,
@@ -198,7 +199,7 @@ async def test_concurrent_registrations_of_one_email(registry: Registry) -> None
     winners = [o for o in outcomes if isinstance(o, Registered)]
     assert len(winners) == 1, outcomes
     winner = winners[0].user
-    for name, out in zip(names, outcomes):
+    for name, out in zip(names, outcomes, strict=True):
         if name == winner.username:
             continue
         # Either refused at the e-mail claim, or (while the winner's claim was pending) the
@@ -232,8 +233,12 @@ async def test_update_with_expected_version(registry: Registry) -> None:
 
 async def test_stale_expected_version_is_a_conflict(registry: Registry) -> None:
     user = await register_ok(registry)
-    assert isinstance(await registry.update_profile(user.user_id, bio="first", expected_version=1), Updated)
-    assert isinstance(await registry.update_profile(user.user_id, bio="second", expected_version=2), Updated)
+    assert isinstance(
+        await registry.update_profile(user.user_id, bio="first", expected_version=1), Updated
+    )
+    assert isinstance(
+        await registry.update_profile(user.user_id, bio="second", expected_version=2), Updated
+    )
     out = await registry.update_profile(user.user_id, bio="stale", expected_version=1)
     assert isinstance(out, VersionConflict), out
     assert out.expected_version == 1
@@ -408,24 +413,19 @@ async def test_delete_and_register_race_keeps_the_invariant(registry: Registry) 
             return await registry.register(a.username, email_b, "Reborn", "d-aba")
 
         deleted, registered = await asyncio.gather(delete(), register())
-        assert isinstance(deleted, Deleted | NotFound), deleted
+        # Only this delete can remove A, so it always finds A; B can only follow it.
+        assert deleted == Deleted(a, ()), deleted
         assert isinstance(registered, Registered | UsernameTaken | EmailTaken), registered
         final = await registry.get_user_serial(a.username)
         if isinstance(registered, Registered):
-            b = registered.user
-            # B registered, so A's delete came first; unless the delete then took B itself.
-            if isinstance(deleted, Deleted) and deleted.user.user_id == b.user_id:
-                assert final is None
-            else:
-                assert final == b
+            assert final == registered.user
+        else:
+            assert final is None
         if final is not None:
             await assert_fully_registered(registry, final)
-        if isinstance(deleted, Deleted):
-            assert deleted.leftovers == ()
-            gone = deleted.user
-            assert await registry.get_profile_serial(gone.user_id) is None
-            owner = await registry.get_email_owner(gone.email)
-            assert owner is None or owner.user_id != gone.user_id
+        assert await registry.get_profile_serial(a.user_id) is None
+        owner = await registry.get_email_owner(a.email)
+        assert owner is None or owner.user_id != a.user_id
         for email in {a.email, email_b}:
             owner = await registry.get_email_owner(email)
             if owner is not None:
@@ -596,31 +596,54 @@ async def test_list_users_paging_while_point_reads_run(
     registry: Registry, crowd: dict[str, Any]
 ) -> None:
     """coodie 1.9.3 keeps the paging state in a field every request on the driver writes;
-    point reads finishing during a paged read must not truncate or repeat the listing."""
+    point reads finishing during a paged read must not truncate or repeat the listing
+    (without store.ReadGate this fails: the listing ends early)."""
     names = [u.username for u in crowd["users"]]
-    listing_done = asyncio.Event()
-    reads = 0
 
-    async def reader(i: int) -> None:
-        nonlocal reads
-        while not listing_done.is_set():
-            assert isinstance(await registry.get_user(names[i % len(names)]), UserRecord)
-            reads += 1
+    async def reader(i: int) -> int:
+        for j in range(30):
+            assert isinstance(await registry.get_user(names[(i + j) % len(names)]), UserRecord)
+        return 30
 
     async def listings() -> list[tuple[list[UserRecord], list[int]]]:
-        try:
-            await asyncio.sleep(0.01)  # let the readers get going first
-            return [await collect(registry, crowd["dimension"], page_size=2) for _ in range(3)]
-        finally:
-            listing_done.set()
+        await asyncio.sleep(0.005)  # start while the readers are in full swing
+        return [await collect(registry, crowd["dimension"], page_size=2) for _ in range(3)]
 
-    *_, runs = await asyncio.gather(*(reader(i) for i in range(16)), listings())
-    assert reads >= 16
+    *reads, runs = await asyncio.gather(*(reader(i) for i in range(16)), listings())
+    assert sum(reads) == 16 * 30
     for seen, sizes in runs:
         assert max(sizes) <= 2
         ids = Counter(u.user_id for u in seen)
         assert all(n == 1 for n in ids.values()), ids.most_common(3)
         assert set(ids) == {u.user_id for u in crowd["users"]}
+
+
+async def test_list_users_is_not_starved_by_a_stream_of_point_reads(
+    registry: Registry, crowd: dict[str, Any]
+) -> None:
+    """While point reads keep arriving (a busy TUI, many CLI users of one process), a listing
+    must still get its turn. One page normally takes milliseconds; 5 s is generous."""
+    names = [u.username for u in crowd["users"]]
+    stop = asyncio.Event()
+
+    async def reader(i: int) -> None:
+        while not stop.is_set():
+            assert isinstance(await registry.get_user(names[i % len(names)]), UserRecord)
+
+    readers = [asyncio.ensure_future(reader(i)) for i in range(8)]
+    try:
+        await asyncio.sleep(0.02)
+        try:
+            page = await asyncio.wait_for(
+                registry.list_users(crowd["dimension"], page_size=7), timeout=5
+            )
+        except asyncio.TimeoutError:
+            page = None
+        assert isinstance(page, Page), "list_users waited 5 s behind point reads and never ran"
+        assert 0 < len(page.users) <= 7
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)
 
 
 @pytest.mark.parametrize("page_size", [0, -1, 5001, "many"])
@@ -650,6 +673,7 @@ async def wait_for_hosts(connection: Connection, seconds: float = 20.0) -> None:
     [
         "c1.AAAA",  # well-formed base64, not a paging state the node made
         "c1." + "A" * 16,
+        "c1." + "A" * 40,
         "c1." + "_" * 22,
     ],
 )
@@ -661,7 +685,7 @@ async def test_list_users_forged_cursor_is_invalid_and_harmless(
     try:
         try:
             out: Any = await registry.list_users(crowd["dimension"], page_size=7, cursor=cursor)
-        except Exception as exc:  # noqa: BLE001 - the outcome is what is being tested
+        except Exception as exc:  # the outcome is what is being tested
             out = exc
         assert isinstance(out, Invalid), f"{type(out).__name__}: {out}"
         assert out.field == "cursor"
@@ -669,7 +693,7 @@ async def test_list_users_forged_cursor_is_invalid_and_harmless(
         after: Any
         try:
             after = await registry.get_user(name)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             after = exc
         assert after == crowd["users"][0], f"a read right after the cursor: {after!r}"
     finally:
@@ -686,9 +710,24 @@ async def test_a_real_cursor_is_reusable(registry: Registry, crowd: dict[str, An
     assert not {u.user_id for u in again_a.users} & {u.user_id for u in first.users}
 
 
-async def test_iter_users_yields_every_user_once(
+async def test_a_cursor_only_works_for_its_own_listing(
     registry: Registry, crowd: dict[str, Any]
 ) -> None:
+    dim_page = await registry.list_users(crowd["dimension"], page_size=7)
+    all_page = await registry.list_users(None, page_size=7)
+    assert isinstance(dim_page, Page) and dim_page.cursor is not None
+    assert isinstance(all_page, Page) and all_page.cursor is not None
+    for dimension, cursor in (
+        (crowd["other"], dim_page.cursor),
+        (None, dim_page.cursor),
+        (crowd["dimension"], all_page.cursor),
+    ):
+        out = await registry.list_users(dimension, page_size=7, cursor=cursor)
+        assert isinstance(out, Invalid), out
+        assert out.field == "cursor"
+
+
+async def test_iter_users_yields_every_user_once(registry: Registry, crowd: dict[str, Any]) -> None:
     seen = [u async for u in registry.iter_users(crowd["dimension"], page_size=4)]
     assert sorted(u.user_id for u in seen) == sorted(u.user_id for u in crowd["users"])
 
@@ -807,7 +846,7 @@ async def test_register_timeout_when_the_name_is_taken(
     email = email_of(unique("late"))
     out = await lost.register(holder.username, email, "Late", "d-amb")
     assert lost.tripped == 1
-    assert out == UsernameTaken(holder)
+    assert out == UsernameTaken(holder, resolved_after_timeout=True)
     assert lost.resolutions[0] == holder  # what the SERIAL read showed is what was answered
     await assert_fully_registered(registry, holder)
     assert await registry.get_email_owner(email) is None
@@ -847,7 +886,17 @@ async def test_delete_timeout_resolved_by_serial_read(
     lost = LostAnswer(connection, "delete", mode)
     out = await lost.delete_user(user.username)
     assert lost.tripped == 1
-    assert out == Deleted(user, ()), out
+    still_registered = await registry.get_user_serial(user.username)
+    profile_left = await registry.get_profile_serial(user.user_id)
+    claim_left = await registry.get_email_owner(user.email)
+    # Our own delete is what removed the registration: the answer must say so, and the
+    # clean-up must have run (a claim left active would lock the e-mail address for good).
+    assert (out, still_registered, profile_left, claim_left) == (
+        Deleted(user, ()),
+        None,
+        None,
+        None,
+    )
     await assert_fully_gone(registry, user)
 
 

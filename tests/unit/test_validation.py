@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from registry_tui import registry as registry_module
 from registry_tui.config import Settings, parse_hosts, settings_from_env
 from registry_tui.registry import decode_cursor, encode_cursor
 from registry_tui.validation import (
@@ -116,7 +117,16 @@ def test_username_must_start_with_letter_or_digit(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["ünïcode", "straße", "agent cipher", "agent@cipher", "agent/x", "παράδειγμα", "名前です", "a+b"],
+    [
+        "ünïcode",
+        "straße",
+        "agent cipher",
+        "agent@cipher",
+        "agent/x",
+        "παράδειγμα",
+        "名前です",
+        "a+b",
+    ],
 )
 def test_username_non_ascii_and_other_characters_refused(raw: str) -> None:
     assert refused(normalize_username, raw).field == "username"
@@ -487,23 +497,42 @@ def test_password_never_shown() -> None:
     for text in (repr(s), str(s), s.describe(), f"{s}"):
         assert "hunter2-s3cr3t" not in text
     assert s.describe() == "127.0.0.1:9142 (keyspace registry as cipher)"
-    assert settings_from_env({"SCYLLA_HOSTS": "a,b"}).describe() == "a:9042, b:9042 (keyspace registry)"
+    assert (
+        settings_from_env({"SCYLLA_HOSTS": "a,b"}).describe()
+        == "a:9042, b:9042 (keyspace registry)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # list cursors
 
 
+@pytest.fixture
+def cursor_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A known signing key, and no key file written into the real home directory."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("REGISTRY_CURSOR_KEY", "unit-test-key")
+    monkeypatch.setattr(registry_module, "_cursor_key_cache", None, raising=False)
+
+
+def flip(cursor: str, position: int) -> str:
+    """The same cursor with one base64 character changed."""
+    ch = cursor[position]
+    return cursor[:position] + ("B" if ch != "B" else "C") + cursor[position + 1 :]
+
+
+@pytest.mark.usefixtures("cursor_key")
 @pytest.mark.parametrize(
     "state",
     [b"\x00", b"\xff\xfe\xfd", b"ab", b"abc", b"abcd", bytes(range(256)), b"\x00" * 33],
 )
-def test_cursor_round_trip(state: bytes) -> None:
-    cursor = encode_cursor(state)
+@pytest.mark.parametrize("scope", ["", "ks|", "ks|C-137"])
+def test_cursor_round_trip(state: bytes, scope: str) -> None:
+    cursor = encode_cursor(state, scope)
     assert isinstance(cursor, str)
     assert cursor.isascii() and cursor.isprintable()
     assert "=" not in cursor and "+" not in cursor and "/" not in cursor  # safe in a URL/shell
-    assert decode_cursor(cursor) == state
+    assert decode_cursor(cursor, scope) == state
 
 
 def test_cursor_none_for_the_last_page() -> None:
@@ -513,6 +542,7 @@ def test_cursor_none_for_the_last_page() -> None:
     assert decode_cursor("") is None
 
 
+@pytest.mark.usefixtures("cursor_key")
 @pytest.mark.parametrize(
     "cursor",
     [
@@ -524,8 +554,41 @@ def test_cursor_none_for_the_last_page() -> None:
         "c1.!!!!",
         "c1.AA AA",
         "c1.\x1b[31m",
+        "c1.AAAA",  # well-formed, but no valid signature
+        "c1." + "A" * 40,
+        "c1." + "A" * 5000,
     ],
 )
 def test_bad_cursor_refused(cursor: str) -> None:
     err = refused(decode_cursor, cursor)
     assert err.field == "cursor"
+
+
+@pytest.mark.usefixtures("cursor_key")
+def test_tampered_cursor_refused() -> None:
+    cursor = encode_cursor(b"some paging state", "ks|")
+    assert cursor is not None
+    for position in (3, len(cursor) // 2, len(cursor) - 1):
+        assert refused(decode_cursor, flip(cursor, position), "ks|").field == "cursor"
+    assert refused(decode_cursor, cursor[:-4], "ks|").field == "cursor"
+    assert refused(decode_cursor, cursor + "AAAA", "ks|").field == "cursor"
+
+
+@pytest.mark.usefixtures("cursor_key")
+def test_cursor_bound_to_its_listing() -> None:
+    cursor = encode_cursor(b"state", "ks|C-137")
+    assert decode_cursor(cursor, "ks|C-137") == b"state"
+    for other in ("ks|", "ks|C-138", "other|C-137", ""):
+        assert refused(decode_cursor, cursor, other).field == "cursor"
+
+
+def test_cursor_signed_with_another_key_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(registry_module, "_cursor_key_cache", None, raising=False)
+    monkeypatch.setenv("REGISTRY_CURSOR_KEY", "key-one")
+    cursor = encode_cursor(b"state", "ks|")
+    monkeypatch.setattr(registry_module, "_cursor_key_cache", None, raising=False)
+    monkeypatch.setenv("REGISTRY_CURSOR_KEY", "key-two")
+    assert refused(decode_cursor, cursor, "ks|").field == "cursor"
