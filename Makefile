@@ -34,6 +34,7 @@ clean:
 lint: install
 	$(BIN)/ruff check registry_tui scripts tests
 	$(BIN)/ruff format --check registry_tui scripts tests
+	$(BIN)/mypy registry_tui
 
 format: install
 	$(BIN)/ruff format registry_tui scripts tests

@@ -90,6 +90,7 @@ def unavailable_doc(message: str) -> dict[str, Any]:
 
 def answer(outcome: object, path_fields: frozenset[str] = frozenset()) -> Answer:
     """Map any registry outcome to the demo's status code and document."""
+    doc: Any
     if isinstance(outcome, Registered):
         return Answer(201, {"applied": True, "username": outcome.user.username}, ExitCode.OK)
     if isinstance(outcome, UsernameTaken):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Annotated
+from typing import Annotated, Any
 
 from coodie.aio import Document
 from coodie.fields import Indexed, PrimaryKey
@@ -25,9 +25,10 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Models:
-    registration: type[Document]
-    profile: type[Document]
-    email_claim: type[Document]
+    # Classes built at run time per connection: typed loosely so their fields type-check.
+    registration: type[Any]
+    profile: type[Any]
+    email_claim: type[Any]
     keyspace: str
     connection: str
 
@@ -70,6 +71,7 @@ def build_models(connection: str, keyspace: str) -> Models:
             name = "email_claims"
 
     for cls in (UserRegistration, UserProfile, EmailClaim):
-        cls.Settings.keyspace = keyspace  # type: ignore[attr-defined]
-        cls.Settings.connection = connection  # type: ignore[attr-defined]
+        settings: Any = cls.Settings
+        settings.keyspace = keyspace
+        settings.connection = connection
     return Models(UserRegistration, UserProfile, EmailClaim, keyspace, connection)

@@ -78,20 +78,25 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _getter(row: Any) -> Any:
+    """Field access for a driver row (dict) and a coodie document alike."""
+    return row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+
+
 def user_record(row: Any) -> UserRecord:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    get = _getter(row)
     return UserRecord(
         username=get("username"),
         email=get("email"),
         display_name=get("display_name"),
         dimension=get("dimension"),
-        registered_at=_aware(get("registered_at")),  # type: ignore[arg-type]
+        registered_at=_aware(get("registered_at")),  # type: ignore[arg-type]  # never null
         user_id=get("user_id"),
     )
 
 
 def profile_record(row: Any) -> ProfileRecord:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    get = _getter(row)
     return ProfileRecord(
         user_id=get("user_id"),
         username=get("username"),
@@ -392,7 +397,7 @@ class Registry:
         return Unknown("register", email, "the e-mail claim kept timing out")
 
     async def _insert_registration(
-        self, row: Document, uid: uuid.UUID
+        self, row: Any, uid: uuid.UUID
     ) -> tuple[bool | UserRecord | Unknown, bool]:
         """(True, resolved): we hold the name; (UserRecord, resolved): taken by that user.
 
