@@ -149,6 +149,18 @@ def cluster_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def _register_reader(session: Session, keyspace: str) -> None:
+    register_driver(
+        _READER_DRIVER, CassandraDriver(session=session, default_keyspace=keyspace), default=True
+    )
+
+
+def serve_reads_from(connection: Connection) -> None:
+    """Make `connection` the one that runs coodie's reads (there is one per process). Only
+    needed where several connections come and go in one process, as in tests."""
+    _register_reader(connection.session, connection.settings.keyspace)
+
+
 @dataclass
 class Connection:
     settings: Settings
@@ -194,11 +206,7 @@ async def open_connection(
     # Writers: this connection's own driver object; readers: coodie's default driver.
     register_driver(name, CassandraDriver(session=session, default_keyspace=settings.keyspace))
     if serve_reads:
-        register_driver(
-            _READER_DRIVER,
-            CassandraDriver(session=session, default_keyspace=settings.keyspace),
-            default=True,
-        )
+        _register_reader(session, settings.keyspace)
     models = build_models(name, settings.keyspace)
     connection = Connection(settings, cluster, session, models, name)
     if create_schema:

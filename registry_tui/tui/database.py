@@ -56,7 +56,8 @@ class Database:
             self._doppel_lock = asyncio.Lock()
         async with self._doppel_lock:
             if self._doppel is None:
-                self.registry  # noqa: B018 - Doppel-9 only strikes a registry we can read
+                if not self.connected:  # Doppel-9 strikes a registry the app can read
+                    raise NotConnected("not connected yet", self.settings.describe())
                 connection = await open_connection(
                     self.settings, create_schema=False, serve_reads=False
                 )

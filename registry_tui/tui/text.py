@@ -11,10 +11,11 @@ from rich.text import Text
 from registry_tui.outcomes import EmailOwner, ProfileRecord, UserRecord
 from registry_tui.safe_text import printable, safe_text
 
-# The demo's voice: the hero (IF NOT EXISTS) in yellow, Doppel-9 in red. NO_COLOR turns these
-# into plain bold text, so every message also says in words who is speaking.
-HERO = "bold yellow"
-DOPPEL = "bold red"
+# The demo's voice: the hero (IF NOT EXISTS) in yellow, Doppel-9 in red (the same colours as
+# $hero and $doppel in registry.tcss). NO_COLOR turns them into plain bold text, so every
+# message also says in words who is speaking.
+HERO = "bold #ffcc33"
+DOPPEL = "bold #ff4d5e"
 OK = "bold green"
 MUTED = "dim"
 ELLIPSIS = "…"

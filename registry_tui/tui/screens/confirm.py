@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
     ]
@@ -36,8 +38,9 @@ class ConfirmScreen(ModalScreen[bool]):
                     f"{self._yes} (y)",
                     id="confirm-yes",
                     variant="error" if self._danger else "primary",
+                    compact=True,
                 )
-                yield Button(f"{self._no} (n)", id="confirm-no")
+                yield Button(f"{self._no} (n)", id="confirm-no", compact=True)
 
     def on_mount(self) -> None:
         # Cancel is the safe default: a stray enter does not delete anything.

@@ -5,11 +5,12 @@ Retries with backoff run from here; the app stays usable (help, race panel, quit
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
@@ -20,7 +21,7 @@ from registry_tui.registry import Registry
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.database import Database
-from registry_tui.tui.messages import Connected
+from registry_tui.tui.messages import Connected, LinkTrouble
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.text import DOPPEL, HERO, MUTED
 from registry_tui.tui.widgets.banner import Banner
@@ -30,7 +31,7 @@ RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 15, 30)
 
 
 class ConnectionScreen(ReportsFailures, Screen[None]):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry now", id="connection.retry", tooltip="Try to connect now"),
     ]
 
@@ -55,10 +56,11 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
             yield Static(id="connection-error")
             yield Static(id="connection-help")
             yield Static(id="connection-next")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        hosts = ", ".join(f"{h}:{self.database.settings.port}" for h in self.database.settings.hosts)
+        settings = self.database.settings
+        hosts = ", ".join(f"{h}:{settings.port}" for h in settings.hosts)
         self.query_one("#connection-hosts", Static).update(
             Text.assemble(
                 ("Hosts  ", MUTED),
@@ -109,6 +111,7 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
             return
         failure = message.outcome
         self.last_failure = failure
+        self.post_message(LinkTrouble(failure.message))
         self.query_one("#connection-title", Static).update(
             Text("Cannot reach the database", style=DOPPEL)
         )

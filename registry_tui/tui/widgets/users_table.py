@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -15,12 +17,33 @@ COLUMNS = (
     ("display", "display name"),
     ("dimension", "dimension"),
     ("email", "e-mail"),
-    ("registered", "registered at (UTC)"),
+    ("registered", "registered (UTC)"),
 )
 
 
 class UsersTable(DataTable[object]):
     """Holds only the rows loaded so far and says when the view nears the end of them."""
+
+    # Enter opens the profile (via RowSelected); named here so the footer and palette show it.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Profile",
+            id="users.open",
+            tooltip="Open the selected identity's profile editor",
+        ),
+        # Rows matter more than columns here: home/end go to the first/last loaded row.
+        Binding("home", "scroll_top", "First row", id="users.first", show=False),
+        Binding(
+            "end",
+            "scroll_bottom",
+            "Last loaded row",
+            id="users.last",
+            show=False,
+            tooltip="Go to the last loaded row (loads the next page)",
+        ),
+    ]
 
     # Ask for the next page while this many loaded rows are still below the view.
     NEAR_END = 20
@@ -48,6 +71,10 @@ class UsersTable(DataTable[object]):
 
     def user(self, username: str) -> UserRecord | None:
         return self._users.get(username)
+
+    def users(self) -> list[UserRecord]:
+        """The loaded rows' registrations, in table order."""
+        return list(self._users.values())
 
     def reset(self) -> None:
         self._users.clear()

@@ -1,0 +1,164 @@
+"""The registry as a terminal app: `run_tui(settings)` is the whole entry point.
+
+The app owns the database handle and the link state; screens own their workers. It starts on
+the connection screen (which retries with backoff until the database answers) and shows the
+users once connected. A lost connection mid-session only changes the status indicator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from registry_tui.config import Settings
+from registry_tui.tui.database import Database
+from registry_tui.tui.link import Link, LinkState
+from registry_tui.tui.messages import Connected, LinkTrouble
+from registry_tui.tui.screens.connection import RETRY_DELAYS, ConnectionScreen
+from registry_tui.tui.screens.help import HelpScreen, screen_keys
+from registry_tui.tui.screens.race import RaceScreen
+from registry_tui.tui.screens.users import UsersScreen
+
+HEALTH_INTERVAL_S = 5.0
+
+
+class RegistryApp(App[int]):
+    TITLE = "Identity Registry"
+    CSS_PATH = "registry.tcss"
+    # Textual declares this one without ClassVar; "-narrow" hides what 80 columns cannot fit.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
+        (0, "-narrow"),
+        (100, "-wide"),
+    ]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="app.quit",
+            priority=True,
+            tooltip="Close the connections and leave",
+        ),
+        Binding(
+            "f1,question_mark",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="The keys of this screen",
+        ),
+        Binding(
+            "f2", "users", "Users", id="app.users", show=False, tooltip="Back to the users table"
+        ),
+        Binding(
+            "f3",
+            "race",
+            "Race",
+            id="app.race",
+            show=False,
+            tooltip="The race panel (arrives with a later issue)",
+        ),
+    ]
+
+    link: reactive[Link] = reactive(Link(LinkState.CONNECTING), always_update=True)
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        health_interval: float = HEALTH_INTERVAL_S,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.database = Database(settings)
+        self.retry_delays = retry_delays
+        self.health_interval = health_interval
+        self.theme = "textual-dark"
+
+    def on_mount(self) -> None:
+        self.link = Link(LinkState.CONNECTING, self.settings.hosts)
+        self.push_screen(ConnectionScreen(self.database, self.retry_delays))
+
+    async def on_unmount(self) -> None:
+        await self.database.close()
+
+    # ---------------------------------------------------------------- the link
+
+    @on(Connected)
+    async def _connected(self) -> None:
+        self.check_link()
+        self.set_interval(self.health_interval, self.check_link)
+        # Whatever was opened over the connection screen meanwhile (help, race) gives way.
+        while not isinstance(self.screen, ConnectionScreen):
+            await self.pop_screen()
+        await self.switch_screen(UsersScreen(self.database))
+
+    @on(LinkTrouble)
+    def _trouble(self, message: LinkTrouble) -> None:
+        self.check_link(message.detail)
+
+    def check_link(self, detail: str = "") -> None:
+        """Driver state only (no query): which hosts hold a live connection right now."""
+        if not self.database.connected:  # still on the connection screen
+            state = LinkState.OFFLINE if detail else LinkState.CONNECTING
+            self.link = Link(state, self.settings.hosts, detail)
+            return
+        up = tuple(self.database.hosts_up())
+        if up:
+            self.link = Link(LinkState.ONLINE, up, detail)
+        else:
+            self.link = Link(
+                LinkState.OFFLINE,
+                self.settings.hosts,
+                detail or "no host answers; the driver keeps reconnecting",
+            )
+
+    # ---------------------------------------------------------------- navigation
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        name = type(self.screen).__name__.removesuffix("Screen") or "App"
+        self.push_screen(HelpScreen(name, screen_keys(self.screen)))
+
+    def action_users(self) -> None:
+        if not any(isinstance(s, UsersScreen) for s in self.screen_stack):
+            self.notify("Not connected yet.", severity="warning", markup=False)
+            return
+        while not isinstance(self.screen, UsersScreen):
+            self.pop_screen()
+
+    def action_race(self) -> None:
+        if not isinstance(self.screen, RaceScreen):
+            self.push_screen(RaceScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette offers every action of the screen it was opened from (each of our
+        bindings has an id), then Textual's own (theme, screenshot…)."""
+        titles: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.id is None or not binding.description or binding.description in titles:
+                continue
+            titles.add(binding.description)
+            yield SystemCommand(
+                binding.description,
+                binding.tooltip or binding.description,
+                partial(self.run_action, binding.action, active.node),
+            )
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:
+                yield command
+
+
+def run_tui(settings: Settings) -> int:
+    """Open the app and return its exit code (0 when the person quits)."""
+    app = RegistryApp(settings)
+    result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

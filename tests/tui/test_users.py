@@ -1,0 +1,289 @@
+"""The users screen against the real node: the table and its paging, register (and the two
+ways to be refused), filter, jump, refresh and delete."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from registry_tui.outcomes import NotFound, UserRecord
+from registry_tui.registry import Registry
+from registry_tui.tui.screens.confirm import ConfirmScreen
+from registry_tui.tui.screens.profile import ProfileScreen
+from registry_tui.tui.screens.prompt import PromptScreen
+from registry_tui.tui.screens.register import RegisterScreen
+from registry_tui.tui.screens.users import PAGE_SIZE, UsersScreen
+from tests.conftest import unique
+from tests.tui.conftest import RunApp
+from tests.tui.helpers import (
+    fill,
+    notifications,
+    screen_text,
+    status_line,
+    type_text,
+    users_loaded,
+    wait_for,
+)
+from tests.tui.seeding import register_many, register_user
+
+pytestmark = pytest.mark.db
+
+
+async def filter_by(pilot, screen: UsersScreen, dimension: str) -> None:
+    await pilot.press("f")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), what="the prompt")
+    await fill(pilot, dimension)
+    await pilot.press("enter")
+    await wait_for(
+        pilot,
+        lambda: pilot.app.screen is screen and screen.dimension == dimension and not screen.loading,
+        what="the filtered listing",
+    )
+
+
+async def test_the_table_shows_every_registration_field(
+    run_app: RunApp, registry: Registry
+) -> None:
+    dimension = unique("dim")
+    user = await register_user(registry, dimension=dimension, display_name="Agent Cipher")
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        assert [str(k.value) for k in screen.table.rows] == [user.username]
+        row = [cell.plain for cell in screen.table.get_row(user.username)]
+        assert row[:4] == [user.username, "Agent Cipher", dimension, user.email]
+        assert row[4] == user.registered_at.strftime("%Y-%m-%d %H:%M")
+        assert "1 loaded" in status_line(app) and "that is everyone" in status_line(app)
+        assert dimension in status_line(app)
+
+
+@pytest.fixture(scope="module")
+async def paged(registry: Registry) -> tuple[str, list[UserRecord]]:
+    """A dimension of two and a bit pages."""
+    dimension = unique("paged")
+    return dimension, await register_many(registry, 2 * PAGE_SIZE + 30, dimension)
+
+
+async def test_pages_load_as_the_cursor_nears_the_end(
+    run_app: RunApp, paged: tuple[str, list[UserRecord]]
+) -> None:
+    dimension, seeded = paged
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        # One page, not the registry: the rest is only promised.
+        assert screen.table.loaded == PAGE_SIZE
+        assert f"{PAGE_SIZE} loaded" in status_line(app)
+        assert "more available" in status_line(app)
+
+        await pilot.press("end")  # the cursor to the last loaded row
+        await wait_for(pilot, lambda: screen.table.loaded == 2 * PAGE_SIZE, what="page 2")
+        await wait_for(pilot, lambda: not screen.loading)
+        assert "200 loaded" in status_line(app)
+
+        await pilot.press("end")
+        await wait_for(pilot, lambda: screen.exhausted, what="the last page")
+        assert screen.table.loaded == len(seeded)
+        assert {str(k.value) for k in screen.table.rows} == {u.username for u in seeded}
+        assert f"{len(seeded)} loaded" in status_line(app)
+        assert "that is everyone" in status_line(app)
+
+
+async def test_the_table_stops_at_its_cap_and_says_so(
+    run_app: RunApp, paged: tuple[str, list[UserRecord]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real cap is 10,000 rows; the same code path with a cap of two pages.
+    monkeypatch.setattr("registry_tui.tui.screens.users.MAX_ROWS", 2 * PAGE_SIZE)
+    dimension, _ = paged
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        await pilot.press("end")
+        await wait_for(pilot, lambda: screen.table.loaded == 2 * PAGE_SIZE and not screen.loading)
+        await pilot.press("end")
+        await pilot.pause(0.3)
+        assert screen.table.loaded == 2 * PAGE_SIZE and not screen.loading
+        assert "200 loaded" in status_line(app)
+        assert "200 loaded (the table's limit)" in status_line(app)
+        assert "more available: filter (f) or jump (/)" in status_line(app)
+
+
+async def test_scrolling_without_moving_the_cursor_also_loads_more(
+    run_app: RunApp, registry: Registry
+) -> None:
+    dimension = unique("scroll")
+    await register_many(registry, PAGE_SIZE + 10, dimension)
+    async with run_app() as (_, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        assert screen.table.loaded == PAGE_SIZE
+        screen.table.scroll_end(animate=False)  # as the mouse wheel does: the cursor stays
+        await wait_for(pilot, lambda: screen.exhausted, what="the next page after scrolling")
+        assert screen.table.cursor_row == 0
+        assert screen.table.loaded == PAGE_SIZE + 10
+
+
+async def fill_register_form(
+    pilot, username: str, email: str, display: str, dim: str, *, keys: bool = False
+) -> None:
+    app = pilot.app
+    await pilot.press("n")
+    await wait_for(pilot, lambda: isinstance(app.screen, RegisterScreen), what="the form")
+    for field, value in (
+        ("username", username),
+        ("email", email),
+        ("display_name", display),
+        ("dimension", dim),
+    ):
+        if keys and field == "username":  # typed key by key: the live "stored as" note
+            app.screen.query_one(f"#field-{field}", Input).focus()
+            await pilot.pause()
+            await type_text(pilot, value)
+        else:
+            await fill(pilot, value, f"#field-{field}")
+
+
+async def test_register_from_the_form(run_app: RunApp, registry: Registry) -> None:
+    name, dimension = unique("hero"), unique("dim")
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        await fill_register_form(
+            pilot, name.upper(), f"{name}@registry.galaxy", "Nova", dimension, keys=True
+        )
+        assert f"stored as {name}" in screen_text(app)  # the core's normalisation, live
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen, what="the form to close")
+        await wait_for(pilot, lambda: screen.table.user(name) is not None, what="the new row")
+        assert screen.table.user_at_cursor().username == name  # type: ignore[union-attr]
+        assert any(f"@{name} (Nova) registered" in n for n in notifications(app))
+
+    stored = await registry.get_user(name)
+    assert isinstance(stored, UserRecord) and stored.display_name == "Nova"
+
+
+async def test_a_taken_username_shows_who_holds_it(run_app: RunApp, registry: Registry) -> None:
+    holder = await register_user(registry, display_name="The Original")
+    async with run_app() as (app, pilot):
+        await users_loaded(pilot)
+        await fill_register_form(
+            pilot, holder.username.upper(), f"{unique('x')}@clone.galaxy", "Clone", "Dimension-9"
+        )
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "IF NOT EXISTS refused" in screen_text(app))
+        text = screen_text(app)
+        assert f"@{holder.username} already exists" in text
+        assert "The Original" in text and holder.email in text and str(holder.user_id) in text
+        assert isinstance(app.screen, RegisterScreen)  # still open: fix and retry
+
+    still = await registry.get_user(holder.username)
+    assert isinstance(still, UserRecord) and still.user_id == holder.user_id
+
+
+async def test_a_taken_email_shows_its_owner(run_app: RunApp, registry: Registry) -> None:
+    owner = await register_user(registry)
+    newcomer = unique("new")
+    async with run_app() as (app, pilot):
+        await users_loaded(pilot)
+        await fill_register_form(pilot, newcomer, owner.email.upper(), "Newcomer", "Dimension-1")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "this e-mail already has an owner" in screen_text(app))
+        assert f"is claimed by @{owner.username}" in screen_text(app)
+
+    assert isinstance(await registry.get_user(newcomer), NotFound)
+
+
+async def test_invalid_input_is_refused_inline_and_nothing_is_sent(
+    run_app: RunApp, registry: Registry
+) -> None:
+    name = unique("hero")
+    async with run_app() as (app, pilot):
+        await users_loaded(pilot)
+        await fill_register_form(pilot, name, "not-an-address", "Agent", "Dimension-1")
+        assert "is not a valid address" in screen_text(app)  # shown while typing
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: "nothing was sent" in screen_text(app))
+        assert app.focused is app.screen.query_one("#field-email")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, UsersScreen))
+
+    assert isinstance(await registry.get_user(name), NotFound)
+
+
+async def test_filter_by_dimension_and_clear_it(run_app: RunApp, registry: Registry) -> None:
+    mine, other = unique("dim"), unique("dim")
+    wanted = {(await register_user(registry, dimension=mine)).username for _ in range(3)}
+    unwanted = (await register_user(registry, dimension=other)).username
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, mine)
+        assert {str(k.value) for k in screen.table.rows} == wanted
+        assert f"dimension = {mine}" in status_line(app)
+
+        await pilot.press("escape")  # all dimensions again
+        await wait_for(pilot, lambda: screen.dimension is None and not screen.loading)
+        assert "dimension =" not in status_line(app)
+        assert screen.table.loaded >= 4
+        assert unwanted not in wanted
+
+
+async def test_jump_to_a_username_is_one_point_read(run_app: RunApp, registry: Registry) -> None:
+    user = await register_user(registry, display_name="Jumped To")
+    async with run_app() as (app, pilot):
+        await users_loaded(pilot)
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await fill(pilot, user.username)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen), what="the profile")
+        assert app.screen.user.user_id == user.user_id  # type: ignore[attr-defined]
+
+        await pilot.press("escape")
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await fill(pilot, unique("nobody"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: any("No identity named" in n for n in notifications(app)))
+        assert isinstance(app.screen, UsersScreen)
+
+
+async def test_refresh_shows_rows_written_elsewhere(run_app: RunApp, registry: Registry) -> None:
+    dimension = unique("dim")
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        assert screen.table.loaded == 0 and "nobody here yet" in status_line(app)
+        late = await register_user(registry, dimension=dimension)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: screen.table.user(late.username) is not None)
+        assert "1 loaded" in status_line(app)
+
+
+async def test_delete_says_what_goes_and_removes_all_of_it(
+    run_app: RunApp, registry: Registry
+) -> None:
+    dimension = unique("dim")
+    user = await register_user(registry, dimension=dimension, display_name="Doomed")
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        text = screen_text(app)
+        for what in ("registration of", "profile", "e-mail claim", user.email, "Doomed"):
+            assert what in text, what
+        await pilot.press("n")  # cancel: nothing happens
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.table.user(user.username) is not None
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: screen.table.user(user.username) is None, what="row gone")
+        await wait_for(pilot, lambda: any("(Doomed) deleted" in n for n in notifications(app)))
+        assert "0 loaded" in status_line(app)
+
+    assert isinstance(await registry.get_user(user.username), NotFound)
+    assert isinstance(await registry.get_profile(user.user_id), NotFound)
+    assert await registry.get_email_owner(user.email) is None
