@@ -246,6 +246,118 @@ async def bench_listing(conn: Connection, page_size: int) -> list[Run]:
 
 
 # ----------------------------------------------------------------------------------------------
+# 3. TUI: process start to the first painted page, memory after paging through rows
+
+TUI_PROBE = r"""
+import asyncio, json, sys, time
+from pathlib import Path
+from registry_tui.config import settings_from_env
+from registry_tui.tui.app import RegistryApp
+from registry_tui.tui.widgets.users_table import UsersTable
+
+target = int(sys.argv[1])
+
+def rss():
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+async def main():
+    app = RegistryApp(settings_from_env())
+    async with app.run_test(size=(120, 36)) as pilot:
+        while True:
+            tables = app.screen.query(UsersTable)
+            if tables and tables.first().loaded > 0:
+                break
+            await asyncio.sleep(0.005)
+        await pilot.pause()  # the frame holding the first page
+        print("first-page", flush=True)
+        first_rss = rss()
+        table = app.screen.query_one(UsersTable)
+        table.focus()
+        started, last_growth, seen = time.perf_counter(), time.perf_counter(), table.loaded
+        while table.loaded < target and time.perf_counter() - last_growth < 10:
+            await pilot.press("end")
+            await pilot.pause(0.02)
+            if table.loaded > seen:
+                seen, last_growth = table.loaded, time.perf_counter()
+        print(json.dumps({"first_rss_mib": first_rss, "rows": table.loaded,
+                          "paging_s": time.perf_counter() - started, "rss_mib": rss()}), flush=True)
+        await app.action_quit()
+
+asyncio.run(main())
+"""
+
+
+def bench_tui(keyspace: str, rows: int) -> Run:
+    env = dict(os.environ, SCYLLA_KEYSPACE=keyspace)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TUI_PROBE, str(rows)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first_line = proc.stdout.readline()
+    first = time.perf_counter() - started
+    if first_line.strip() != "first-page":
+        proc.kill()
+        raise RuntimeError(f"the TUI probe did not paint a page (got {first_line!r})")
+    detail = json.loads(proc.stdout.readline())
+    proc.wait(timeout=120)
+    return Run(
+        f"tui: process start to first painted page ({keyspace})",
+        1,
+        first,
+        extra={
+            "first_page_s": round(first, 3),
+            "rss_at_first_page_mib": round(detail["first_rss_mib"], 1),
+            "rows_paged": detail["rows"],
+            "paging_s": round(detail["paging_s"], 2),
+            "rss_after_paging_mib": round(detail["rss_mib"], 1),
+        },
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. Races
+
+
+async def bench_race(conn: Connection, races: int, clones: int, concurrency: int) -> list[Run]:
+    from registry_tui.race import AttackPlan, run_attack
+
+    runs = []
+    for protected in (True, False):
+        plan = AttackPlan(races=races, clones=clones, concurrency=concurrency, protected=protected)
+        started = time.perf_counter()
+        report = (await run_attack(conn, plan)).to_json()
+        label = "protected" if protected else "unprotected control"
+        runs.append(
+            Run(
+                f"race: land-grab {races} x {clones + 1}, C={concurrency}, {label}",
+                report["contenders"],
+                time.perf_counter() - started,
+                extra={
+                    key: report[key]
+                    for key in (
+                        "attempts_per_s",
+                        "latency_ms",
+                        "timeouts",
+                        "winners",
+                        "overwritten",
+                        "violations",
+                        "race_s",
+                        "audit_s",
+                    )
+                },
+            )
+        )
+    return runs
+
+
+# ----------------------------------------------------------------------------------------------
 # 5. CLI start-up
 
 
@@ -295,7 +407,9 @@ def print_table(runs: list[Run]) -> None:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    sections = set(args.only.split(",")) if args.only else {"register", "list", "cli"}
+    sections = (
+        set(args.only.split(",")) if args.only else {"register", "list", "tui", "race", "cli"}
+    )
     results: dict[str, Any] = {"machine": machine(), "sections": {}}
     runs: list[Run] = []
     settings = settings_from_env().with_overrides(keyspace=args.keyspace)
@@ -313,8 +427,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "runs": [r.as_json() for r in list_runs],
             }
             runs += list_runs
+        if "race" in sections:
+            race_runs = await bench_race(conn, args.races, args.clones, args.race_concurrency)
+            results["sections"]["race"] = [r.as_json() for r in race_runs]
+            runs += race_runs
     finally:
         conn.close()
+    if "tui" in sections:
+        small = f"{args.keyspace}_small"[:48]
+        seeded = await open_connection(settings.with_overrides(keyspace=small))
+        try:
+            await ensure_users(seeded, args.tui_small, args.concurrency)
+        finally:
+            seeded.close()
+        tui_runs = [bench_tui(small, args.tui_rows), bench_tui(args.keyspace, args.tui_rows)]
+        results["sections"]["tui"] = [r.as_json() for r in tui_runs]
+        runs += tui_runs
     if "cli" in sections:
         cli_run = bench_cli(args.cli_repeats)
         results["sections"]["cli"] = cli_run.as_json()
@@ -327,18 +455,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", help="comma-separated: register,list,cli")
+    parser.add_argument("--only", help="comma-separated: register,list,tui,race,cli")
     parser.add_argument("--n", type=int, default=2000, help="registrations per path")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--list-users", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)
     parser.add_argument("--cli-repeats", type=int, default=10)
+    parser.add_argument("--races", type=int, default=1000)
+    parser.add_argument("--clones", type=int, default=7)
+    parser.add_argument("--race-concurrency", type=int, default=32)
+    parser.add_argument("--tui-small", type=int, default=40, help="users in the small registry")
+    parser.add_argument("--tui-rows", type=int, default=10_000, help="rows to page through")
     parser.add_argument("--keyspace", default="registry_bench")
     parser.add_argument("--out", default="bench-results.json")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     args = parser.parse_args()
     if args.smoke:
         args.n, args.list_users, args.cli_repeats, args.page_size = 20, 60, 2, 25
+        args.tui_small, args.tui_rows, args.races = 10, 50, 10
     results = asyncio.run(main_async(args))
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"\nwrote {args.out}", file=sys.stderr)

@@ -1,0 +1,42 @@
+"""A tiny run of the benchmark script, so it cannot rot. Its numbers are not asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from registry_tui.store import Connection
+
+pytestmark = pytest.mark.db
+
+BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+
+
+def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) -> None:
+    keyspace = f"bench_smoke_{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "bench.json"
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(BENCH), "--smoke", "--keyspace", keyspace, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results = json.loads(out.read_text())
+        assert set(results["sections"]) == {"register", "list", "tui", "race", "cli"}
+        ours, demo, raw, plain = results["sections"]["register"]
+        assert ours["count"] == raw["count"] == plain["count"] == 20
+        assert results["sections"]["list"]["stored"] >= 60
+        protected, control = results["sections"]["race"]
+        assert protected["violations"] == 0 and protected["overwritten"] == 0
+        assert control["overwritten"] > 0
+        assert results["sections"]["tui"][0]["rows_paged"] >= 10
+    finally:
+        for name in (keyspace, f"{keyspace}_small"):
+            connection.session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
