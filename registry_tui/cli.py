@@ -265,11 +265,8 @@ def root(
 
 
 def _open_tui(settings: Settings) -> int:
-    try:
-        from registry_tui.tui.app import run_tui
-    except ImportError:
-        typer.echo(typer.main.get_command(app).get_help(typer.Context(typer.main.get_command(app))))
-        return 0
+    from registry_tui.tui.app import run_tui  # Textual loads only here
+
     return run_tui(settings)
 
 
