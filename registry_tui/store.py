@@ -98,6 +98,37 @@ def read_gate() -> ReadGate:
     return gate
 
 
+def quiet_replies_to_cancelled_requests(loop: asyncio.AbstractEventLoop) -> None:
+    """Drop asyncio's report of a driver reply landing on a request that was cancelled.
+
+    coodie 1.9.3 hands each reply to the loop as `call_soon_threadsafe(future.set_result)`
+    without checking the future: when Stop (or quitting) cancels an attack, the hundreds of
+    requests in flight still answer, and each answer logs InvalidStateError with a traceback -
+    after quitting, onto the person's terminal. Those reports, and only those, are dropped;
+    every other one goes to the handler that was there before.
+    """
+    if getattr(loop, "_registry_quiet_replies", False):
+        return
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        callback = getattr(context.get("handle"), "_callback", None)
+        target = getattr(callback, "__self__", None)
+        if (
+            isinstance(context.get("exception"), asyncio.InvalidStateError)
+            and isinstance(target, asyncio.Future)
+            and target.cancelled()
+        ):
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    loop._registry_quiet_replies = True  # type: ignore[attr-defined]
+
+
 def execution_profile(settings: Settings) -> ExecutionProfile:
     return ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
@@ -201,6 +232,7 @@ async def open_connection(
     closing it never leaves coodie's default driver on a closed session.
     """
     validate_keyspace(settings.keyspace)
+    quiet_replies_to_cancelled_requests(asyncio.get_running_loop())
     cluster, session = await asyncio.to_thread(_connect_blocking, settings)
     name = f"registry-{next(_connection_ids)}"
     # Writers: this connection's own driver object; readers: coodie's default driver.

@@ -61,7 +61,7 @@ class RegistryApp(App[int]):
             "Race",
             id="app.race",
             show=False,
-            tooltip="The race panel (arrives with a later issue)",
+            tooltip="The race panel: heroes race clones, then audit",
         ),
     ]
 
@@ -135,8 +135,16 @@ class RegistryApp(App[int]):
             self.pop_screen()
 
     def action_race(self) -> None:
-        if not isinstance(self.screen, RaceScreen):
-            self.push_screen(RaceScreen())
+        # One race panel per session, installed so that popping it keeps it alive: its
+        # attack (a worker of that screen) and its last reports outlive leaving the panel.
+        if not self.is_screen_installed("race"):
+            self.install_screen(RaceScreen(self.database), "race")
+        race = self.get_screen("race")
+        if race in self.screen_stack:
+            while self.screen is not race:
+                self.pop_screen()
+        else:
+            self.push_screen(race)
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The palette offers every action of the screen it was opened from (each of our

@@ -98,7 +98,7 @@ async def test_race_placeholder_and_back(run_app: RunApp) -> None:
         screen = await users_loaded(pilot)
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, RaceScreen))
-        assert "coming with a later issue" in screen_text(app)
+        assert "Doppel-9 attack" in screen_text(app)
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.screen is screen)
 

@@ -1,40 +1,446 @@
-"""The race panel's place in the navigation. The panel itself arrives with a later issue."""
+"""The race panel (F3): heroes and Doppel-9 clones released at once on the same usernames,
+watched live, then audited.
+
+The attack is the engine's (`registry_tui.race`), the same one `registry race` runs: this screen
+only chooses the plan, starts and stops it, and shows its events. They arrive by the thousand
+per second, so the engine's sink only appends them to a buffer; a timer folds the buffer into a
+`RaceFeed` and repaints every widget once per tick.
+
+The app keeps one instance of this screen for the whole session (an installed screen outlives
+being popped), so the attack's worker, its buffer and the last reports survive leaving the
+panel: F2 to the users and F3 back finds the attack still running.
+"""
 
 from __future__ import annotations
 
+import gc
+import time
+from collections import deque
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.timer import Timer
+from textual.widgets import (
+    Button,
+    ContentSwitcher,
+    Footer,
+    Input,
+    ProgressBar,
+    RichLog,
+    Sparkline,
+    Static,
+)
+from textual.worker import Worker, WorkerState
 
-from registry_tui.tui.text import DOPPEL, HERO, MUTED
+from registry_tui.errors import one_line
+from registry_tui.race import Attack, AttackPlan, AttackReport, RaceEvent, percentile
+from registry_tui.safe_text import printable
+from registry_tui.tui.calls import Failure, guarded
+from registry_tui.tui.database import Database
+from registry_tui.tui.screens.base import ReportsFailures
+from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 from registry_tui.tui.widgets.banner import Banner
+from registry_tui.tui.widgets.race_feed import RaceFeed, RaceResult, result_line
+from registry_tui.tui.widgets.race_lanes import RaceLane
+from registry_tui.tui.widgets.race_plan import SIZES, PlanForm, describe
+from registry_tui.tui.widgets.race_report import RaceAudit, verdict
+from registry_tui.validation import ValidationError
+
+REPAINT_S = 0.1
+LOG_MAX_LINES = 2000
+LOG_LINES_PER_TICK = 200  # beyond this a tick writes the newest and says how many it skipped
+ATTACK_GROUP = "race-attack"
 
 
-class RaceScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", id="race.back")]
+@dataclass
+class RepaintStats:
+    """How long the UI spends folding and painting, per tick (the responsiveness test reads
+    it; a person never sees it)."""
+
+    ticks: int = 0
+    events: int = 0
+    busiest_events: int = 0
+    total_ms: float = 0.0
+    max_ms: float = 0.0
+
+    def add(self, events: int, ms: float) -> None:
+        self.ticks += 1
+        self.events += events
+        self.busiest_events = max(self.busiest_events, events)
+        self.total_ms += ms
+        self.max_ms = max(self.max_ms, ms)
+
+
+class RaceScreen(ReportsFailures, Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+s",
+            "start",
+            "Start",
+            id="race.start",
+            tooltip="Release the heroes and Doppel-9's clones on the plan above",
+        ),
+        Binding(
+            "ctrl+x",
+            "stop",
+            "Stop",
+            id="race.stop",
+            tooltip="Cancel the attack now (no audit; names raced so far stay registered)",
+        ),
+        Binding(
+            "ctrl+r",
+            "switch_view",
+            "Live/Audit",
+            id="race.view",
+            tooltip="Switch between the live lanes and the audit (protected beside control)",
+        ),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="race.back",
+            tooltip="Leave the panel; a running attack goes on (F3 comes back to it)",
+        ),
+    ]
+
+    def __init__(self, database: Database) -> None:
+        super().__init__()
+        self.database = database
+        self.feed = RaceFeed()
+        self.plan: AttackPlan | None = AttackPlan()
+        self.running = False
+        self.stopping = False
+        self.last_report: AttackReport | None = None
+        self.reports: dict[bool, AttackReport] = {}  # protected? -> the last report of that kind
+        self.ended: str = ""  # how the last attack ended: "done", "stopped", "failed"
+        self.stats = RepaintStats()
+        self._buffer: deque[RaceEvent] = deque()
+        self._worker: Worker[AttackReport | Failure] | None = None
+        self._ticker: Timer | None = None
+        self._audit_note: Text | None = None
+        self._stale = False  # events folded since the last paint
+
+    # ---------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
         yield Banner("Race")
-        with Vertical(id="race-card"):
-            yield Static(Text("Race panel — coming with a later issue", HERO), id="race-title")
-            yield Static(
-                Text.assemble(
-                    "Here heroes and ",
-                    ("Doppel-9", DOPPEL),
-                    " clones will race for the same username at once. ",
-                    ("INSERT … IF NOT EXISTS", HERO),
-                    " lets exactly one of them win; the panel will count the winners per key "
-                    "and show every rejected clone.\n\n",
-                    ("Not built yet: this screen only keeps its place (F3) in the app.", MUTED),
-                ),
-                id="race-text",
-            )
+        with Vertical(id="race-panel"):
+            with Horizontal(id="race-controls"):
+                yield PlanForm(id="race-plan")
+                yield Button("Start", id="race-start", variant="warning", compact=True)
+                yield Button("Stop", id="race-stop", variant="error", compact=True, disabled=True)
+            yield Static(id="race-plan-line")
+            with Horizontal(id="race-progress-row"):
+                yield Static(id="race-phase")
+                yield ProgressBar(total=1, show_eta=False, id="race-progress")
+                yield Static(id="race-rate")
+            yield Static(id="race-counters")
+            with Horizontal(id="race-latency-row"):
+                yield Static("latency", id="race-latency-label", markup=False)
+                yield Sparkline([], summary_function=max, id="race-sparkline")
+                yield Static(id="race-latency")
+            with ContentSwitcher(initial="race-live", id="race-views"):
+                with Vertical(id="race-live"):
+                    with Horizontal(id="race-lanes"):
+                        yield RaceLane(
+                            Text("IF NOT EXISTS · Heroes", HERO),
+                            "Heroes land here, one line per attempt.",
+                            id="race-lane-heroes",
+                            classes="race-lane",
+                        )
+                        yield RaceLane(
+                            Text("Doppel-9 attack", DOPPEL),
+                            "Doppel-9's clones land here.",
+                            id="race-lane-doppel",
+                            classes="race-lane",
+                        )
+                    yield RichLog(
+                        max_lines=LOG_MAX_LINES, min_width=20, markup=False, id="race-log"
+                    )
+                yield RaceAudit(id="race-audit")
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#race-log", RichLog).border_title = Text("Results per username")
+        self.query_one("#race-audit", RaceAudit).border_title = Text("Audit")
+        log = self.query_one("#race-log", RichLog)
+        log.write(Text("Each race: one hero, K Doppel-9 clones, one username, one instant.", MUTED))
+        log.write(Text("Choose the plan above, then ctrl+s.", MUTED))
+        self._ticker = self.set_interval(REPAINT_S, self._repaint, pause=True)
+        self._show_plan(*self.query_one(PlanForm).read())
+        self._paint()
+        self.query_one("#race-start", Button).focus()
+
+    # ---------------------------------------------------------------- the plan
+
+    @on(PlanForm.Changed)
+    def _plan_changed(self, message: PlanForm.Changed) -> None:
+        self._show_plan(message.plan, message.errors)
+
+    def _show_plan(self, plan: AttackPlan | None, errors: tuple[ValidationError, ...]) -> None:
+        self.plan = plan
+        if self.running:
+            return  # the plan line describes the running attack
+        line = self.query_one("#race-plan-line", Static)
+        line.set_class(bool(errors), "-error")
+        if plan is not None:
+            line.update(describe(plan))
+            if not self.feed.run_id:
+                self._paint()  # "attempts 0/N" follows the plan until a run starts
+            return
+        letters = {size.option: size.letter for size in SIZES}
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for error in errors:
+            if text:
+                text.append(" · ")
+            text.append(f"{letters.get(error.field, error.field)}: ", "bold")
+            text.append(printable(error.message))
+        line.update(text)
+
+    # ---------------------------------------------------------------- start / stop
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "start":
+            return True if not self.running else None
+        if action == "stop":
+            return True if self.running and not self.stopping else None
+        return True
+
+    @on(Button.Pressed, "#race-start")
+    def _start_pressed(self) -> None:
+        self.action_start()
+
+    @on(Button.Pressed, "#race-stop")
+    def _stop_pressed(self) -> None:
+        self.action_stop()
+
+    @on(Input.Submitted)
+    def _enter_in_a_size(self) -> None:
+        self.action_start()
+
+    def action_start(self) -> None:
+        if self.running:
+            self.notify("An attack is already running (ctrl+x stops it).", markup=False)
+            return
+        form = self.query_one(PlanForm)
+        plan, errors = form.read()
+        self._show_plan(plan, errors)
+        if plan is None:
+            field = form.field_for(errors[0]) if errors else None
+            if field is not None:
+                field.focus()
+            self.notify(
+                "Fix the plan first; nothing was started.", severity="warning", markup=False
+            )
+            return
+        if not self.database.connected:
+            self.notify("Not connected yet.", severity="warning", markup=False)
+            return
+        self.feed.reset(plan)
+        self._buffer.clear()
+        self.stats = RepaintStats()
+        self.running, self.stopping, self.ended = True, False, ""
+        self._audit_note = None
+        self.query_one("#race-log", RichLog).clear()
+        for lane in self.query(RaceLane):
+            lane.clear()
+        self._set_controls()
+        self.query_one("#race-views", ContentSwitcher).current = "race-live"
+        self.query_one("#race-plan-line", Static).update(describe(plan))
+        self._paint()
+        assert self._ticker is not None
+        self._ticker.resume()
+        self._worker = self._attack(plan)
+
+    @work(group=ATTACK_GROUP, exclusive=True, exit_on_error=False)
+    async def _attack(self, plan: AttackPlan) -> AttackReport | Failure:
+        # The engine's sink runs on this loop, synchronously, thousands of times a second:
+        # it only appends. Cancelling this worker cancels the attack (the engine cleans up).
+        attack = Attack(self.database.registry.connection, plan)
+        # The app's and the driver's long-lived objects (100k+) sit out the attack. Without
+        # this the collector's full passes over them stall this loop - keys, repaints and the
+        # attack itself - for 100-400 ms each (10,000 attempts on a busy two-core machine:
+        # 36 passes, 6.6 s of a 24 s attack; frozen, 2.4 s of 12 s). Unfrozen at the end, so
+        # nothing is kept for good.
+        gc.freeze()
+        try:
+            return await guarded(attack.run(on_event=self._buffer.append))
+        finally:
+            gc.unfreeze()
+
+    def action_stop(self) -> None:
+        if not self.running or self.stopping or self._worker is None:
+            return
+        self.stopping = True
+        self._worker.cancel()
+        self._set_controls()
+        self._paint()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)
+        if event.worker is not self._worker or not event.worker.is_finished:
+            return
+        self._worker = None
+        self._repaint()  # whatever the engine emitted before it ended
+        outcome = event.worker.result if event.state is WorkerState.SUCCESS else None
+        if isinstance(outcome, AttackReport):
+            self._finished(outcome)
+        elif isinstance(outcome, Failure):
+            self.report_failure(outcome, "finish the attack")
+            self._ended("failed", Text(f"Attack failed: {printable(outcome.message)}", DOPPEL))
+        elif event.state is WorkerState.CANCELLED:
+            t = self.feed.tally
+            self._ended(
+                "stopped",
+                Text.assemble(
+                    ("Stopped", "bold"),
+                    f" after {t.races_finished:,} of {t.races_total:,} races and "
+                    f"{t.contenders_finished:,} attempts. No audit; names raced so far stay "
+                    "registered.",
+                ),
+            )
+        else:
+            error = event.worker.error
+            detail = one_line(error) if error is not None else "the attack ended unexpectedly"
+            self._ended("failed", Text(f"Attack failed: {printable(detail)}", DOPPEL))
+
+    def _finished(self, report: AttackReport) -> None:
+        self.last_report = report
+        self.reports[report.protected] = report
+        self.feed.note(verdict(report))
+        self._ended("done", None)
+        self.query_one("#race-views", ContentSwitcher).current = "race-audit"
+
+    def _ended(self, how: str, note: Text | None) -> None:
+        self.running = self.stopping = False
+        self.ended = how
+        self.feed.stop_clock()
+        if self._ticker is not None:
+            self._ticker.pause()
+        self._audit_note = note
+        if note is not None:
+            self.feed.note(note)
+        self._paint()
+        self._show_audit()
+        self._set_controls()
+        self._show_plan(*self.query_one(PlanForm).read())
+        self.query_one("#race-start", Button).focus()
+
+    def _set_controls(self) -> None:
+        self.query_one(PlanForm).disabled = self.running
+        self.query_one("#race-start", Button).disabled = self.running
+        stop = self.query_one("#race-stop", Button)
+        stop.disabled = not self.running or self.stopping
+        if self.running and not self.stopping:
+            stop.focus()
+        self.refresh_bindings()
+
+    # ---------------------------------------------------------------- views
+
+    def action_switch_view(self) -> None:
+        switcher = self.query_one("#race-views", ContentSwitcher)
+        switcher.current = "race-audit" if switcher.current == "race-live" else "race-live"
+        # Lanes fill to their height, which they only know once laid out again.
+        self.call_after_refresh(self._paint)
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def _show_audit(self) -> None:
+        self.query_one("#race-audit", RaceAudit).show(
+            self.last_report, self.reports.get(True), self.reports.get(False), self._audit_note
+        )
+
+    # ---------------------------------------------------------------- the repaint
+
+    def _repaint(self) -> None:
+        """One tick: fold every buffered event, then paint every widget once. While the
+        panel is out of sight (the person looks at the users) only the folding happens."""
+        started = time.perf_counter()
+        count = len(self._buffer)
+        if count:
+            buffer, apply = self._buffer, self.feed.apply
+            for _ in range(count):
+                apply(buffer.popleft())
+            self._stale = True
+        if self._stale and self.is_current:
+            self._paint()
+        self.stats.add(count, (time.perf_counter() - started) * 1000)
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._paint()
+
+    def _paint(self) -> None:
+        self._stale = False
+        feed, tally = self.feed, self.feed.tally
+        plan = feed.plan or self.plan
+        protected = plan.protected if plan is not None else True
+        counters = feed.counters
+        if plan is not None and not feed.run_id:  # before the first run: the plan's size
+            counters = replace(counters, attempts_total=plan.contenders)
+        self.query_one("#race-counters", Static).update(counters.render(protected=protected))
+
+        what, done, total = feed.progress()
+        phase = self.query_one("#race-phase", Static)
+        if self.stopping:
+            what = "stopping…"
+        elif self.running and not feed.run_id:  # nothing from the engine yet
+            what = "starting…"
+        elif not self.running:
+            what = {"done": "done", "stopped": "stopped", "failed": "failed"}.get(
+                self.ended, "ready"
+            )
+            if not self.ended:
+                done, total = 0, 1
+        phase.update(Text(what, DOPPEL if what in ("failed", "stopped") else "bold"))
+        self.query_one("#race-progress", ProgressBar).update(total=max(total, 1), progress=done)
+        rate = self.query_one("#race-rate", Static)
+        rate.update(Text(f"{feed.attempts_per_s:,.0f}/s", MUTED) if feed.racing_since else Text(""))
+
+        latencies = list(feed.latencies)
+        self.query_one("#race-sparkline", Sparkline).data = latencies
+        summary = Text(no_wrap=True)
+        if latencies:
+            ordered = sorted(latencies)
+            # The window behind the sparkline, not the whole run (the audit has that).
+            p50, worst = percentile(ordered, 50), ordered[-1]
+            summary.append(f"recent p50 {p50:.0f} · max {worst:.0f} ms", MUTED)
+        self.query_one("#race-latency", Static).update(summary)
+
+        won = tally.hero_won + tally.setup_done
+        self.query_one("#race-lane-heroes", RaceLane).show(
+            feed.heroes, Text(f" won {won:,} · blocked {tally.hero_blocked:,} ", HERO)
+        )
+        siege = plan is not None and plan.mode == "siege"
+        self.query_one("#race-lane-doppel", RaceLane).show(
+            feed.clones,
+            Text.assemble(
+                (f" blocked {tally.clone_blocked:,} · ", OK),
+                # A clone's land-grab win is fair; in a siege it is a slip.
+                (f"won {tally.clone_won:,} ", DOPPEL if siege and tally.clone_won else "bold"),
+            ),
+        )
+        self._write_log()
+
+    def _write_log(self) -> None:
+        items, skipped = self.feed.take_log()
+        if len(items) > LOG_LINES_PER_TICK:
+            skipped += len(items) - LOG_LINES_PER_TICK
+            items = items[-LOG_LINES_PER_TICK:]
+        log = self.query_one("#race-log", RichLog)
+        if skipped:
+            items.insert(0, Text(f"… {skipped:,} results not shown (see the counters)", MUTED))
+        plan = self.feed.plan
+        # Cut every line at the log's width (the default measures against the console's).
+        width = log.scrollable_content_region.width or None
+        for item in items:
+            line = result_line(item, plan) if isinstance(item, RaceResult) else item
+            line.no_wrap, line.overflow = True, "ellipsis"
+            log.write(line, width=width)

@@ -1,0 +1,162 @@
+"""The race panel's plan: mode, R, K, C and the guard, checked as you type against the
+engine's own limits (`AttackPlan` is the only rulebook; nothing here repeats a number)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label, Select
+
+from registry_tui.race import CONTROL_TABLE, MODES, RACES_MAX, AttackPlan, Mode
+from registry_tui.tui.text import DOPPEL, HERO, MUTED
+from registry_tui.validation import ValidationError
+
+
+@dataclass(frozen=True)
+class SizeField:
+    option: str  # the engine's (and the CLI's) name for it, as in ValidationError.field
+    attribute: str  # the AttackPlan field
+    letter: str
+    tooltip: str
+
+
+SIZES = (
+    SizeField("usernames", "races", "R", "R: how many usernames to race"),
+    SizeField("clones", "clones", "K", "K: Doppel-9 clones per race, besides the hero"),
+    SizeField("concurrency", "concurrency", "C", "C: races in flight at once"),
+)
+DEFAULT_PLAN = AttackPlan()
+GUARDS = (("IF NOT EXISTS", True), ("plain INSERT", False))
+
+
+def whole(text: str) -> int:
+    """The typed number, or -1 (which every limit refuses) when it is not a whole number."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return -1
+
+
+def check_size(size: SizeField, text: str) -> ValidationError | None:
+    """The engine's verdict on one size, the others left at their defaults."""
+    try:
+        AttackPlan(**{size.attribute: whole(text)})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return exc
+    return None
+
+
+class PlanLimit(Validator):
+    def __init__(self, size: SizeField) -> None:
+        super().__init__()
+        self.size = size
+
+    def validate(self, value: str) -> ValidationResult:
+        problem = check_size(self.size, value)
+        return self.failure(problem.message, value) if problem else self.success()
+
+
+def describe(plan: AttackPlan) -> Text:
+    """The plan in a line: the guard, how many attempts, and where they land."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if plan.protected:
+        text.append("IF NOT EXISTS", HERO)
+    else:
+        text.append("plain INSERT", DOPPEL)
+    names = "fresh names" if plan.mode == "land-grab" else "names heroes hold"
+    text.append(f" · {plan.mode}: ", MUTED)
+    text.append(f"{plan.races:,} {names} × {plan.contenders_per_race} = ")
+    text.append(f"{plan.contenders:,} attempts", "bold")
+    text.append(f", {plan.concurrency} in flight", MUTED)
+    if plan.protected:
+        text.append(" · on the registry: the names stay registered", MUTED)
+    else:
+        text.append(f" · scratch table {CONTROL_TABLE}, never the registry", MUTED)
+    return text
+
+
+class PlanForm(Horizontal):
+    """Mode, sizes and guard in one row. Posts `PlanForm.Changed` with the plan or the errors."""
+
+    class Changed(Message):
+        def __init__(self, plan: AttackPlan | None, errors: tuple[ValidationError, ...]) -> None:
+            super().__init__()
+            self.plan = plan
+            self.errors = errors
+
+    TOOLTIPS: ClassVar[dict[str, str]] = {
+        "mode": "land-grab: fresh names, exactly one contender wins each. "
+        "siege: names heroes already hold, every clone must be blocked.",
+        "guard": "IF NOT EXISTS: the registry's path. plain INSERT: the control run, on a "
+        "scratch table, where the last write wins.",
+    }
+
+    def compose(self) -> ComposeResult:
+        mode: Select[str] = Select(
+            [(m, m) for m in MODES],
+            value=DEFAULT_PLAN.mode,
+            allow_blank=False,
+            compact=True,
+            id="race-mode",
+        )
+        mode.tooltip = self.TOOLTIPS["mode"]
+        yield mode
+        for size in SIZES:
+            yield Label(size.letter, classes="race-size-label", markup=False)
+            field = Input(
+                str(getattr(DEFAULT_PLAN, size.attribute)),
+                restrict=r"[0-9]*",
+                max_length=len(str(RACES_MAX)) + 1,  # room to type one too many
+                validators=[PlanLimit(size)],
+                validate_on=["changed"],
+                compact=True,
+                id=f"race-{size.option}",
+                classes="race-size",
+            )
+            field.tooltip = size.tooltip
+            yield field
+        guard: Select[bool] = Select(
+            GUARDS, value=True, allow_blank=False, compact=True, id="race-guard"
+        )
+        guard.tooltip = self.TOOLTIPS["guard"]
+        yield guard
+
+    def read(self) -> tuple[AttackPlan | None, tuple[ValidationError, ...]]:
+        """The plan the form describes, or every size the engine refuses (and no plan)."""
+        errors = []
+        values: dict[str, int] = {}
+        for size in SIZES:
+            text = self.query_one(f"#race-{size.option}", Input).value
+            problem = check_size(size, text)
+            if problem is not None:
+                errors.append(problem)
+            values[size.attribute] = whole(text)
+        if errors:
+            return None, tuple(errors)
+        mode: Mode = (
+            "siege" if self.query_one("#race-mode", Select).value == "siege" else "land-grab"
+        )
+        protected = self.query_one("#race-guard", Select).value is not False
+        try:
+            return AttackPlan(mode=mode, protected=protected, **values), ()
+        except ValidationError as exc:  # a rule spanning fields, should the engine grow one
+            return None, (exc,)
+
+    def field_for(self, error: ValidationError) -> Input | None:
+        for size in SIZES:
+            if size.option == error.field:
+                return self.query_one(f"#race-{size.option}", Input)
+        return None
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self, event: Message) -> None:
+        event.stop()
+        self.post_message(self.Changed(*self.read()))

@@ -1,0 +1,142 @@
+"""The audit of the race panel: the last run's verdict, and the last protected run beside the
+last unprotected control run, so what IF NOT EXISTS buys is one glance away."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from registry_tui.race import AttackReport
+from registry_tui.safe_text import safe_text
+from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
+
+VIOLATIONS_SHOWN = 5
+NOT_RUN = Text("—", MUTED)
+
+
+def verdict(report: AttackReport) -> Text:
+    """What the audit found, in a sentence or two; violations loudly."""
+    kind = "protected" if report.protected else "unprotected control"
+    about = Text.assemble(
+        (f" {report.mode}, {kind}, run ", MUTED), (report.run_id, "bold"), (": ", MUTED)
+    )
+    if report.clean:
+        return Text.assemble(
+            ("AUDIT CLEAN", OK),
+            about,
+            f"each of the {report.races:,} names is held by the one contender told it won; "
+            f"{report.overwritten:,} overwritten.",
+        )
+    count = len(report.violations)
+    text = Text(f" AUDIT: {count:,} VIOLATION{'S' if count != 1 else ''} ", f"{DOPPEL} reverse")
+    text.append_text(about)
+    if not report.protected:
+        text.append(
+            f"without IF NOT EXISTS, {report.overwritten:,} acknowledged identities were "
+            "silently overwritten.",
+            DOPPEL,
+        )
+    else:
+        text.append(
+            f"{report.winners:,} told they won for {report.races:,} names; "
+            f"{report.overwritten:,} acknowledged identities lost.",
+            DOPPEL,
+        )
+    return text
+
+
+def _count(value: int, bad: bool) -> Text:
+    return Text(f"{value:,}", DOPPEL if bad else OK)
+
+
+Row = tuple[str, Callable[[AttackReport], Text | str]]
+
+ROWS: tuple[Row, ...] = (
+    ("run", lambda r: f"{r.run_id} {r.mode} {r.races:,}×{r.plan.contenders_per_race}"),
+    ("attempts", lambda r: f"{r.contenders:,}"),
+    (
+        "told they won",
+        lambda r: Text.assemble(
+            _count(r.winners, r.winners != r.races), (f" for {r.races:,} names", MUTED)
+        ),
+    ),
+    ("blocked", lambda r: f"{r.heroes_blocked + r.clones_blocked:,}"),
+    ("clones slipped", lambda r: _count(r.clones_slipped, r.clones_slipped > 0)),
+    ("still unknown", lambda r: _count(r.unresolved, r.unresolved > 0)),
+    ("overwritten", lambda r: _count(r.overwritten, r.overwritten > 0)),
+    ("audit violations", lambda r: _count(len(r.violations), not r.clean)),
+    ("attempts/s", lambda r: f"{r.attempts_per_s:,.0f}"),
+    (
+        "latency p50 / p99",
+        lambda r: f"{r.latency.p50_ms:.1f} / {r.latency.p99_ms:.1f} ms",
+    ),
+)
+
+
+def comparison(protected: AttackReport | None, control: AttackReport | None) -> Table:
+    """The last protected run beside the last control run, row by row."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("", style=MUTED, no_wrap=True)
+    table.add_column(Text("IF NOT EXISTS", HERO), no_wrap=True, overflow="ellipsis")
+    table.add_column(Text("plain INSERT (control)", DOPPEL), no_wrap=True, overflow="ellipsis")
+    for label, cell in ROWS:
+        table.add_row(
+            label,
+            cell(protected) if protected else NOT_RUN,
+            cell(control) if control else NOT_RUN,
+        )
+    return table
+
+
+def violation_lines(report: AttackReport) -> Text:
+    out = Text()
+    for violation in report.violations[:VIOLATIONS_SHOWN]:
+        if out:
+            out.append("\n")
+        out.append("✗ ", DOPPEL)
+        out.append_text(safe_text(violation.describe()))
+    hidden = len(report.violations) - VIOLATIONS_SHOWN
+    if hidden > 0:
+        out.append(f"\n… and {hidden:,} more (`registry race --json` lists them)", MUTED)
+    return out
+
+
+class RaceAudit(VerticalScroll):
+    """The verdict of the last run, the side-by-side comparison, the first violations."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="race-verdict")
+        yield Static(id="race-comparison")
+        yield Static(id="race-violations")
+
+    def on_mount(self) -> None:
+        self.show(None, None, None)
+
+    def show(
+        self,
+        latest: AttackReport | None,
+        protected: AttackReport | None,
+        control: AttackReport | None,
+        note: Text | None = None,
+    ) -> None:
+        if note is not None:
+            head = note
+        elif latest is not None:
+            head = verdict(latest)
+        else:
+            head = Text(
+                "No audit yet. Run a protected attack and an unprotected control "
+                "(plain INSERT) to compare them here.",
+                MUTED,
+            )
+        self.query_one("#race-verdict", Static).update(head)
+        self.query_one("#race-comparison", Static).update(comparison(protected, control))
+        violations = self.query_one("#race-violations", Static)
+        violations.update(violation_lines(latest) if latest is not None else Text())
+        violations.display = latest is not None and not latest.clean

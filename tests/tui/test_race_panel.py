@@ -1,0 +1,464 @@
+"""The race panel (F3): choose a plan, start, watch, stop, and read the audit — against the real
+node, through the same engine as `registry race`.
+
+A small land-grab runs to a clean audit and the panel shows the engine's numbers; a control run
+(plain INSERT) overwrites and sits beside the protected run; Stop ends an attack cleanly; sizes
+the engine refuses are refused inline; a 10,000-attempt attack leaves the keys prompt."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from functools import partial
+
+import pytest
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Button, ContentSwitcher, Input, ProgressBar, RichLog, Select, Static
+
+from registry_tui.config import Settings
+from registry_tui.race import (
+    CLONES_MAX,
+    CONCURRENCY_MAX,
+    RACES_MAX,
+    AttackPlan,
+    AttackReport,
+    ContenderFinished,
+    Identity,
+    RaceFinished,
+)
+from registry_tui.store import Connection
+from registry_tui.tui.app import RegistryApp
+from registry_tui.tui.screens.help import HelpScreen
+from registry_tui.tui.screens.race import ATTACK_GROUP, RaceScreen
+from registry_tui.tui.screens.users import UsersScreen
+from registry_tui.tui.widgets.race_feed import Counters, RaceResult, lane_line, result_line
+from tests.tui.conftest import RunApp
+from tests.tui.helpers import (
+    fill,
+    notifications,
+    restore_reads,
+    screen_text,
+    users_loaded,
+    wait_for,
+)
+
+pytestmark = pytest.mark.db
+
+
+# ------------------------------------------------------------------------------------------
+# Driving the panel
+
+
+async def open_panel(pilot: Pilot[int]) -> RaceScreen:
+    await users_loaded(pilot)
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RaceScreen), what="the panel")
+    screen = pilot.app.screen
+    assert isinstance(screen, RaceScreen)
+    return screen
+
+
+async def choose(
+    pilot: Pilot[int],
+    screen: RaceScreen,
+    *,
+    races: int | str,
+    clones: int | str,
+    concurrency: int | str,
+    mode: str = "land-grab",
+    protected: bool = True,
+) -> None:
+    await fill(pilot, str(races), "#race-usernames")
+    await fill(pilot, str(clones), "#race-clones")
+    await fill(pilot, str(concurrency), "#race-concurrency")
+    screen.query_one("#race-mode", Select).value = mode
+    screen.query_one("#race-guard", Select).value = protected
+    screen.query_one("#race-start", Button).focus()
+    await pilot.pause()
+
+
+async def run_to_the_end(pilot: Pilot[int], screen: RaceScreen, timeout: float = 30) -> None:
+    before = screen.feed.run_id
+    await pilot.press("ctrl+s")
+    await wait_for(
+        pilot,
+        lambda: screen.feed.run_id not in ("", before) and not screen.running,
+        timeout=timeout,
+        what="the attack's end",
+    )
+
+
+def shown(screen: RaceScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+def counters_shown(screen: RaceScreen) -> dict[str, str]:
+    """The counters line as read on the screen: {"attempts": "40/40", "won": "10", ...}."""
+    line = shown(screen, "#race-counters")
+    return {name: value.replace(",", "") for name, value in re.findall(r"(\w+) ([\d,/]+)", line)}
+
+
+def expected_counters(report: AttackReport) -> dict[str, str]:
+    c = Counters.of_report(report)
+    return {
+        "attempts": f"{c.attempts}/{c.attempts_total}",
+        "won": str(c.won),
+        "blocked": str(c.blocked),
+        "slipped": str(c.slipped),
+        "unknown": str(c.unknown),
+        "violations": str(c.violations),
+        "resolved": str(c.resolved),
+        "timeouts": str(c.timeouts),
+    }
+
+
+def log_lines(screen: RaceScreen) -> list[str]:
+    return [strip.text.strip() for strip in screen.query_one("#race-log", RichLog).lines]
+
+
+def attack_workers(app: RegistryApp) -> list[object]:
+    return [w for w in app.workers if w.group == ATTACK_GROUP and not w.is_finished]
+
+
+# ------------------------------------------------------------------------------------------
+# Runs
+
+
+async def test_a_small_land_grab_runs_to_a_clean_audit(run_app: RunApp) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=10, clones=3, concurrency=4)
+        assert "40 attempts" in shown(screen, "#race-plan-line")
+        await run_to_the_end(pilot, screen)
+
+        report = screen.last_report
+        assert report is not None and screen.ended == "done", screen_text(app)
+        assert report.clean, [v.describe() for v in report.violations]
+        assert report.winners == report.races == 10
+        assert report.contenders == 40 and report.overwritten == 0
+
+        # What the panel shows is what the engine reported.
+        assert counters_shown(screen) == expected_counters(report)
+        bar = screen.query_one("#race-progress", ProgressBar)
+        assert bar.progress == bar.total == 10
+        assert "done" in shown(screen, "#race-phase")
+
+        # One result line per username, as they landed, then the verdict.
+        lines = log_lines(screen)
+        raced = [line for line in lines if line.startswith(report.username_prefix)]
+        assert len(raced) == 10
+        assert {line.split()[0] for line in raced} == {
+            f"{report.username_prefix}{race:05d}" for race in range(10)
+        }
+        assert all("won by" in line and "3 blocked" in line for line in raced), raced
+        assert any("AUDIT CLEAN" in line for line in lines)
+
+        # The audit is shown at the end, the protected column filled.
+        assert screen.query_one("#race-views", ContentSwitcher).current == "race-audit"
+        text = screen_text(app)
+        assert "AUDIT CLEAN" in text and report.run_id in text
+        assert re.search(r"told they won\s+10 for 10 names", text), text
+        assert re.search(r"audit violations\s+0\s+—", text), text
+
+        # The lanes are one keypress away: both sides, hero yellow and Doppel-9 red.
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "IF NOT EXISTS · Heroes" in text and "Doppel-9 attack" in text
+        assert report.username_prefix in text
+
+
+async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(
+    run_app: RunApp,
+) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=10, clones=3, concurrency=8)
+        await run_to_the_end(pilot, screen)
+        protected = screen.last_report
+        assert protected is not None and protected.clean
+
+        await choose(pilot, screen, races=10, clones=3, concurrency=8, protected=False)
+        assert "plain INSERT" in shown(screen, "#race-plan-line")
+        await run_to_the_end(pilot, screen)
+        control = screen.last_report
+        assert control is not None and not control.protected
+        assert control.timeouts == 0, "a plain write timed out: the counts below assume none did"
+        assert control.winners == control.contenders == 40
+        assert control.overwritten == 30 and len(control.violations) == 10
+        assert counters_shown(screen) == expected_counters(control)
+
+        assert screen.reports == {True: protected, False: control}
+        verdict = shown(screen, "#race-verdict")
+        assert "AUDIT: 10 VIOLATIONS" in verdict and control.run_id in verdict
+        assert "30 acknowledged identities were silently overwritten" in verdict
+        text = screen_text(app)
+        assert "AUDIT: 10 VIOLATIONS" in text
+        # Side by side: the protected column, then the control column.
+        assert protected.run_id in text and control.run_id in text
+        assert re.search(r"overwritten\s+0\s+30", text), text
+        assert re.search(r"audit violations\s+0\s+10", text), text
+        assert re.search(r"told they won\s+10 for 10 names\s+40 for 10 names", text), text
+        assert "8 contenders were told they won" not in text  # K=3: four per name
+        assert "4 contenders were told they won" in text  # the first violations, listed
+
+
+async def test_a_siege_blocks_every_clone(run_app: RunApp) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=6, clones=2, concurrency=6, mode="siege")
+        assert "6 names heroes hold × 2 = 12 attempts" in shown(screen, "#race-plan-line")
+        await run_to_the_end(pilot, screen)
+
+        report = screen.last_report
+        assert report is not None and report.clean, screen_text(app)
+        assert (report.contenders, report.clones_blocked, report.clones_slipped) == (12, 12, 0)
+        assert report.winners == report.hero_wins == 6 and report.heroes_changed == 0
+        assert counters_shown(screen) == expected_counters(report)
+        raced = [line for line in log_lines(screen) if line.startswith(report.username_prefix)]
+        assert len(raced) == 6 and all("held by its hero" in line for line in raced), raced
+
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert "(setup)" in screen_text(app)  # the heroes took their names first
+
+
+async def test_stop_ends_a_running_attack_cleanly(run_app: RunApp) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=2000, clones=7, concurrency=16)
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot, lambda: screen.feed.tally.races_finished >= 20, timeout=20, what="20 races"
+        )
+        assert screen.running and attack_workers(app)
+        await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not screen.running, timeout=15, what="the stop")
+
+        assert screen.ended == "stopped" and screen.last_report is None
+        assert not attack_workers(app)
+        tally = screen.feed.tally
+        assert 20 <= tally.races_finished < 2000
+        assert "stopped" in shown(screen, "#race-phase")
+        attempts = counters_shown(screen)["attempts"]
+        assert attempts == f"{tally.contenders_finished}/16000"
+        assert any(line.startswith("Stopped after") for line in log_lines(screen))
+        assert not any("Unexpected error" in n for n in notifications(app))
+        # Ready for the next one.
+        assert not screen.query_one("#race-start", Button).disabled
+        assert screen.query_one("#race-stop", Button).disabled
+        assert app.is_running and isinstance(app.screen, RaceScreen)
+
+
+async def test_sizes_the_engine_refuses_are_refused_inline_and_nothing_starts(
+    run_app: RunApp,
+) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=0, clones=CLONES_MAX + 1, concurrency="")
+        line = shown(screen, "#race-plan-line")
+        assert f"R: must be a whole number from 1 to {RACES_MAX}" in line
+        assert f"K: must be a whole number from 1 to {CLONES_MAX}" in line
+        assert f"C: must be a whole number from 1 to {CONCURRENCY_MAX}" in line
+        for field in ("#race-usernames", "#race-clones", "#race-concurrency"):
+            assert screen.query_one(field, Input).has_class("-invalid"), field
+
+        await pilot.press("ctrl+s")
+        assert not screen.running and not attack_workers(app)
+        assert screen.feed.run_id == ""
+        assert any("nothing was started" in n for n in notifications(app))
+        assert app.focused is screen.query_one("#race-usernames", Input)
+
+        # The engine's limits themselves are accepted.
+        await choose(pilot, screen, races=RACES_MAX, clones=CLONES_MAX, concurrency=1)
+        assert not screen.query_one("#race-plan-line", Static).has_class("-error")
+        assert f"{RACES_MAX * (CLONES_MAX + 1):,} attempts" in shown(screen, "#race-plan-line")
+
+
+async def test_the_panel_keys_in_help_and_the_palette(run_app: RunApp) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = screen_text(app)
+        assert "Keys — Race" in text
+        for shown_key in ("Start", "Stop", "Live/Audit", "Back", "^s", "^x", "^r", "F3 comes back"):
+            assert shown_key in text, shown_key
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen)
+
+        titles = {command.title for command in app.get_system_commands(screen)}
+        assert {"Start", "Stop", "Live/Audit", "Back"} <= titles
+
+        # Start from the palette runs the plan on the panel.
+        await choose(pilot, screen, races=3, clones=1, concurrency=3)
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"start")
+        await pilot.pause(0.3)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: screen.feed.run_id != "", what="an attack from the palette")
+        await wait_for(pilot, lambda: not screen.running, timeout=30)
+        assert screen.last_report is not None and screen.last_report.clean
+
+
+def test_names_from_the_database_are_shown_literally() -> None:
+    """Lines built from what the database returned never parse markup or pass escapes."""
+    hostile = "[@click=app.quit]x [/x] \x1b]2;pwned\x07 a\\"
+    winner = Identity(uuid.UUID(int=7), "e@x.galaxy", hostile, "hero", 0)
+    blocked = ContenderFinished(
+        race=3,
+        username="race-1-00003",
+        contender=2,
+        kind="clone",
+        user_id=uuid.UUID(int=8),
+        outcome="blocked",
+        resolved=False,
+        timed_out=False,
+        latency_ms=12.0,
+        winner=winner,
+        note=hostile,
+    )
+    won = replace(blocked, contender=0, kind="hero", outcome="won", user_id=winner.user_id)
+    finished = RaceFinished(3, "race-1-00003", (0,), 1, 0, 20.0)
+    lines = [lane_line(blocked), result_line(RaceResult(finished, (won,)), AttackPlan())]
+    for line in lines:
+        assert "[@click=app.quit]x [/x]" in line.plain
+        assert "\x1b" not in line.plain and "\\x1b]2;pwned\\x07" in line.plain
+        assert not any("@click" in str(span.style) for span in line.spans)
+
+
+# ------------------------------------------------------------------------------------------
+# Responsiveness
+
+
+@asynccontextmanager
+async def loop_lag_probe(period: float = 0.01) -> AsyncIterator[list[float]]:
+    """How late the event loop wakes a 10 ms sleeper, sample by sample, while the block runs."""
+    lags: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(period)
+            lags.append(time.perf_counter() - started - period)
+
+    task = asyncio.ensure_future(probe())
+    try:
+        yield lags
+    finally:
+        task.cancel()
+
+
+async def key_latency(pilot: Pilot[int], key: str, done: Callable[[], bool]) -> float:
+    """Seconds from a key reaching the app to its effect. (Pilot.press would add its own
+    wait for an idle CPU, which a busy attack never gives.)"""
+    started = time.perf_counter()
+    pilot.app.simulate_key(key)
+    while not done():
+        if time.perf_counter() - started > 5:
+            raise AssertionError(f"{key} had no effect in 5 s:\n{screen_text(pilot.app)}")
+        await asyncio.sleep(0.002)
+    return time.perf_counter() - started
+
+
+def view_changed(screen: RaceScreen, before: str | None) -> bool:
+    return screen.query_one("#race-views", ContentSwitcher).current != before
+
+
+async def test_ten_thousand_attempts_leave_the_keys_prompt(run_app: RunApp) -> None:
+    async with run_app(size=(120, 36)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=1250, clones=7, concurrency=64)
+        latencies: dict[str, list[float]] = {}
+        started = time.perf_counter()
+        async with loop_lag_probe() as lags:
+            await pilot.press("ctrl+s")
+            while screen.running:
+                if time.perf_counter() - started > 50:
+                    await pilot.press("ctrl+x")  # bounded: stop it, then say why it failed
+                    await wait_for(pilot, lambda: not screen.running, timeout=8)
+                    raise AssertionError(f"still running after 50 s:\n{screen_text(app)}")
+                view = screen.query_one("#race-views", ContentSwitcher).current
+                for key, done in (
+                    ("f2", lambda: isinstance(app.screen, UsersScreen)),
+                    ("f3", lambda: app.screen is screen),
+                    ("ctrl+r", partial(view_changed, screen, view)),
+                    ("f1", lambda: isinstance(app.screen, HelpScreen)),
+                    ("escape", lambda: app.screen is screen),
+                ):
+                    latencies.setdefault(key, []).append(await key_latency(pilot, key, done))
+                await asyncio.sleep(0.2)
+            ran_s = time.perf_counter() - started
+        await pilot.pause()
+
+        report = screen.last_report
+        assert report is not None and report.clean, screen_text(app)
+        assert report.contenders == 10_000 and report.winners == report.races == 1250
+        assert counters_shown(screen) == expected_counters(report)
+        assert app.get_screen("race") is screen  # the one panel, left and found again
+
+        every = sorted(ms for values in latencies.values() for ms in values)
+        stats = screen.stats
+        summary = {
+            "attack_s": round(ran_s, 1),
+            "attempts_per_s": round(report.attempts_per_s),
+            "keys": len(every),
+            "key_p50_ms": round(statistics.median(every) * 1000, 1),
+            "key_p95_ms": round(every[int(0.95 * (len(every) - 1))] * 1000, 1),
+            "key_max_ms": round(every[-1] * 1000, 1),
+            "loop_lag_p50_ms": round(statistics.median(lags) * 1000, 1),
+            "loop_lag_max_ms": round(max(lags) * 1000, 1),
+            "repaints": stats.ticks,
+            "repaint_mean_ms": round(stats.total_ms / max(stats.ticks, 1), 2),
+            "repaint_max_ms": round(stats.max_ms, 1),
+            "busiest_tick_events": stats.busiest_events,
+        }
+        print(f"\nresponsiveness at 10,000 attempts: {summary}")
+        assert len(every) >= 10
+        # The engine and the driver share this process and its loop: on a busy machine a
+        # key waits behind their bursts now and then. What must never happen is a panel that
+        # repaints per event (the typical key waits seconds) or freezes until the end.
+        assert statistics.median(every) < 0.5, summary
+        assert every[-1] < 5, summary
+        assert stats.total_ms / stats.ticks < 40, summary
+
+
+# ------------------------------------------------------------------------------------------
+# Snapshot
+
+
+@pytest.fixture
+def snap(
+    snap_compare: Callable[..., bool], tui_settings: Settings, connection: Connection
+) -> Iterator[Callable[..., bool]]:
+    def compare(run_before: Callable[[Pilot[int]], object], size: tuple[int, int]) -> bool:
+        app = RegistryApp(tui_settings)
+
+        async def prepare(pilot: Pilot[int]) -> None:
+            await run_before(pilot)  # type: ignore[misc]
+            app.clear_notifications()
+            for field in app.screen.query(Input):
+                field.cursor_blink = False
+            await pilot.pause()
+
+        return snap_compare(app, terminal_size=size, run_before=prepare)
+
+    yield compare
+    restore_reads(connection)
+
+
+def test_the_panel_before_a_start_at_80x24(snap: Callable[..., bool]) -> None:
+    """Nothing from a clock or a run in this frame: the plan, the empty lanes and the keys."""
+
+    async def panel(pilot: Pilot[int]) -> None:
+        await open_panel(pilot)
+
+    assert snap(panel, (80, 24))
