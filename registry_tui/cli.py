@@ -364,13 +364,11 @@ def users_list(
 
 
 def _stream_json_page(docs: list[dict[str, Any]], first: bool, last: bool) -> None:
-    import json
-
     out = sys.stdout
     if first:
         out.write("[")
     for index, doc in enumerate(docs):
-        out.write(("" if first and index == 0 else ",") + json.dumps(doc, ensure_ascii=False))
+        out.write(("" if first and index == 0 else ",") + output.to_json(doc))
     if last:
         out.write("]\n")
     out.flush()

@@ -12,6 +12,7 @@ from cassandra import (
     WriteType,
 )
 from cassandra.cluster import NoHostAvailable
+from cassandra.connection import ConnectionBusy, ConnectionException
 from cassandra.protocol import ErrorMessage
 
 CAS_WRITE_UNKNOWN = 0x1700
@@ -30,6 +31,9 @@ def is_ambiguous_write_error(exc: BaseException) -> bool:
     """True when a conditional write failed in a way that may still have applied it."""
     if isinstance(exc, WriteTimeout | OperationTimedOut | ReadTimeout):
         return True
+    if isinstance(exc, ConnectionException | ConnectionBusy):
+        # The connection died (reset, heartbeat timeout) with the request possibly sent.
+        return True
     if isinstance(exc, NoHostAvailable):
         # The request may have reached a host whose connection then died.
         return True
@@ -47,6 +51,8 @@ def is_unavailable_error(exc: BaseException) -> bool:
         | ReadTimeout
         | WriteTimeout
         | AuthenticationFailed
+        | ConnectionException
+        | ConnectionBusy
         | ConnectionError
         | OSError,
     ) or (isinstance(exc, ErrorMessage) and getattr(exc, "code", None) == CAS_WRITE_UNKNOWN)

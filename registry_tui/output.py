@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,8 +30,33 @@ def stderr() -> Console:
     return _stderr
 
 
+# json.dumps escapes C0 controls only. These are escaped too, so that a document printed to a
+# terminal can never drive it (C1 controls such as CSI U+009B, DEL) or reorder or hide what it
+# shows (bidi overrides, zero-width characters): the JSON still decodes to the exact value.
+_ESCAPED_IN_JSON = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def to_json(document: Any) -> str:
+    """One JSON document, safe to print: non-ASCII text stays readable, every control or
+    format character is a \\u escape (they can only occur inside strings)."""
+    text = json.dumps(document, ensure_ascii=False)
+    if text.isprintable():
+        return text
+    return "".join(
+        _escape(ch) if unicodedata.category(ch) in _ESCAPED_IN_JSON else ch for ch in text
+    )
+
+
 def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    sys.stdout.write(to_json(document) + "\n")
     sys.stdout.flush()
 
 
@@ -39,7 +65,7 @@ def emit_json_array(items: Iterable[Any]) -> None:
     out = sys.stdout
     out.write("[")
     for index, item in enumerate(items):
-        out.write(("," if index else "") + json.dumps(item, ensure_ascii=False))
+        out.write(("," if index else "") + to_json(item))
     out.write("]\n")
     out.flush()
 

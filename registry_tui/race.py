@@ -39,6 +39,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from cassandra import DriverException
+from cassandra.connection import ConnectionBusy, ConnectionException
 from cassandra.protocol import ErrorMessage
 from coodie.aio import Document
 from coodie.fields import PrimaryKey
@@ -509,7 +510,14 @@ class _AuditFindings:
 def _is_database_error(exc: BaseException) -> bool:
     """A failure of the database conversation (not of our code): the outcome is ambiguous."""
     return isinstance(
-        exc, DatabaseUnavailable | DriverException | ErrorMessage | ConnectionError | OSError
+        exc,
+        DatabaseUnavailable
+        | DriverException
+        | ErrorMessage
+        | ConnectionException
+        | ConnectionBusy
+        | ConnectionError
+        | OSError,
     )
 
 

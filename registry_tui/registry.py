@@ -64,8 +64,10 @@ from registry_tui.validation import (
     validate_registration,
 )
 
-# A pending e-mail claim outlives any registration attempt, yet frees the address by itself
-# if the process dies between claiming it and committing the registration.
+# A pending e-mail claim is never taken over before this many seconds (far longer than any
+# registration attempt: client and server timeouts are seconds). After that, the next
+# registration that meets it settles it: completes it when its registration holds the name
+# (the process died after the commit point), releases it when it never committed.
 PENDING_CLAIM_TTL_S = 300
 WRITE_ATTEMPTS = 3
 _CURSOR_PREFIX = "c1."
@@ -317,7 +319,10 @@ class Registry:
             # The name is the registry's primary key: when it is taken too, say that first
             # (re-registering the same name and e-mail answers username_taken, as in the demo).
             holder = await self._read_one(self.models.registration, username=req.username)
-            return UsernameTaken(user_record(holder)) if holder is not None else claim
+            if holder is None:
+                return claim
+            await self._repair_holder(user_record(holder))
+            return UsernameTaken(user_record(holder))
         if isinstance(claim, Unknown):
             return claim
 
@@ -338,6 +343,7 @@ class Registry:
             return won  # the claim stays pending and expires unless the registration holds
         if isinstance(won, UserRecord):
             await self._release_claim(req.email, uid)
+            await self._repair_holder(won)
             return UsernameTaken(won, resolved_after_timeout=resolved)
         return await self._complete(user_record(row), resolved)
 
@@ -369,9 +375,8 @@ class Registry:
         )
         for _ in range(WRITE_ATTEMPTS):
             try:
-                result = await self._write(
-                    lambda: claim.insert(ttl=PENDING_CLAIM_TTL_S, timeout=self.timeout)
-                )
+                # No TTL: a claim whose registration committed must never expire under it.
+                result = await self._write(lambda: claim.insert(timeout=self.timeout))
             except _Ambiguous as exc:
                 owner = await self._resolve(lambda: self.get_email_owner(email))
                 if isinstance(owner, Unknown):
@@ -386,15 +391,67 @@ class Registry:
             existing = result.existing or {}
             if existing.get("user_id") == uid:
                 return True  # our own earlier attempt
-            if existing.get("user_id") is None:
-                owner = await self.get_email_owner(email)
-                if owner is None:
-                    continue
-                return EmailTaken(owner) if owner.user_id != uid else True
-            return EmailTaken(
-                EmailOwner(email, existing["username"], existing["user_id"], existing["state"])
-            )
+            settled = await self._settle_claim(email)
+            if settled is None:
+                continue  # free now (a dead attempt's claim was released): try again
+            if settled.user_id == uid:
+                return True
+            return EmailTaken(settled)
         return Unknown("register", email, "the e-mail claim kept timing out")
+
+    async def _settle_claim(self, email: str) -> EmailOwner | None:
+        """Who holds `email` now, after settling a pending claim left by an interrupted
+        registration: completed (profile, claim made active) when its registration holds the
+        name, released when it is older than PENDING_CLAIM_TTL_S and never committed."""
+        row = await self._read_one(self.models.email_claim, serial=True, email=email)
+        if row is None:
+            return None
+        owner = EmailOwner(row.email, row.username, row.user_id, row.state)
+        if owner.state != "pending":
+            return owner
+        holder = await self.get_user_serial(owner.username)
+        if holder is not None and holder.user_id == owner.user_id:
+            if await self._finish(holder):
+                return EmailOwner(owner.email, owner.username, owner.user_id, "active")
+            return owner
+        claimed_at = _aware(row.claimed_at)
+        if claimed_at is None or (utc_now() - claimed_at).total_seconds() < PENDING_CLAIM_TTL_S:
+            return owner  # a registration may still be on its way
+        stale = self.models.email_claim(email=email, user_id=owner.user_id, username="")
+        try:
+            result = await self._write(
+                lambda: stale.delete(
+                    if_conditions={"user_id": owner.user_id, "state": "pending"},
+                    timeout=self.timeout,
+                )
+            )
+        except _Ambiguous:
+            return owner
+        return None if result.applied else owner
+
+    async def _finish(self, holder: UserRecord) -> bool:
+        """Make a committed registration whole (profile, active claim) without ever undoing
+        it: it may be someone else's, met by this registration on its way."""
+        await self._create_profile(holder.user_id, holder.username, holder.registered_at)
+        confirmed = await self._confirm_claim(
+            holder.email, holder.user_id, holder.username, holder.registered_at
+        )
+        return confirmed is True
+
+    async def _repair_holder(self, holder: UserRecord) -> None:
+        """A name is taken: if its holder was interrupted after its commit point (its claim
+        still pending well after any attempt would have ended), finish it now, so that
+        re-running an interrupted command repairs it. A plain read first: racing losers pay
+        no SERIAL round on a winner that is still confirming its own claim."""
+        try:
+            row = await self._read_one(self.models.email_claim, email=holder.email)
+            if row is None or row.user_id != holder.user_id or row.state != "pending":
+                return
+            claimed_at = _aware(row.claimed_at)
+            if claimed_at and (utc_now() - claimed_at).total_seconds() > 2 * self.timeout:
+                await self._finish(holder)
+        except DatabaseUnavailable:
+            pass  # whoever meets it next will
 
     async def _insert_registration(
         self, row: Any, uid: uuid.UUID

@@ -89,6 +89,70 @@ class ReadGate:
 _gates: dict[int, ReadGate] = {}
 
 
+class LoopFriendlyDriver(CassandraDriver):
+    """coodie 1.9.3's CassandraDriver without its two ways of hurting an event loop:
+    - it prepares a statement with the blocking `Session.prepare()` on the loop's thread the
+      first time the statement is used: with a slow (paused) node that froze every task of the
+      process for seconds (the TUI, the REST API, the race engine);
+    - its callback bridge sets a result on an asyncio future that a cancelled task had already
+      abandoned, which asyncio reports as an InvalidStateError traceback on stderr.
+    """
+
+    async def _prepare_off_loop(self, stmt: str) -> None:
+        if stmt not in self._prepared:
+            self._prepared[stmt] = await asyncio.to_thread(self._session.prepare, stmt)
+
+    async def execute_async(  # type: ignore[override]
+        self,
+        stmt: str,
+        params: list[Any],
+        consistency: str | None = None,
+        timeout: float | None = None,
+        fetch_size: int | None = None,
+        paging_state: bytes | None = None,
+    ) -> list[dict[str, Any]]:
+        if fetch_size is None:  # paged queries already run in a worker thread
+            await self._prepare_off_loop(stmt)
+        return await super().execute_async(
+            stmt,
+            params,
+            consistency=consistency,
+            timeout=timeout,
+            fetch_size=fetch_size,
+            paging_state=paging_state,
+        )
+
+    async def execute_one_async(  # type: ignore[override]
+        self,
+        stmt: str,
+        params: list[Any],
+        consistency: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        await self._prepare_off_loop(stmt)
+        return await super().execute_one_async(
+            stmt, params, consistency=consistency, timeout=timeout
+        )
+
+    def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[Any] = loop.create_future()
+
+        def settle(value: Any, failed: bool) -> None:
+            if result.done():  # the awaiting task was cancelled meanwhile
+                return
+            if failed:
+                result.set_exception(value)
+            else:
+                result.set_result(value)
+
+        driver_future.add_callbacks(
+            lambda rows: loop.call_soon_threadsafe(settle, rows, False),
+            lambda exc: loop.call_soon_threadsafe(settle, exc, True),
+        )
+        return result
+
+
 def read_gate() -> ReadGate:
     """One gate per event loop: every QuerySet in the process shares coodie's default driver."""
     loop = asyncio.get_running_loop()
@@ -96,37 +160,6 @@ def read_gate() -> ReadGate:
     if gate is None:
         gate = _gates[id(loop)] = ReadGate()
     return gate
-
-
-def quiet_replies_to_cancelled_requests(loop: asyncio.AbstractEventLoop) -> None:
-    """Drop asyncio's report of a driver reply landing on a request that was cancelled.
-
-    coodie 1.9.3 hands each reply to the loop as `call_soon_threadsafe(future.set_result)`
-    without checking the future: when Stop (or quitting) cancels an attack, the hundreds of
-    requests in flight still answer, and each answer logs InvalidStateError with a traceback -
-    after quitting, onto the person's terminal. Those reports, and only those, are dropped;
-    every other one goes to the handler that was there before.
-    """
-    if getattr(loop, "_registry_quiet_replies", False):
-        return
-    previous = loop.get_exception_handler()
-
-    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        callback = getattr(context.get("handle"), "_callback", None)
-        target = getattr(callback, "__self__", None)
-        if (
-            isinstance(context.get("exception"), asyncio.InvalidStateError)
-            and isinstance(target, asyncio.Future)
-            and target.cancelled()
-        ):
-            return
-        if previous is not None:
-            previous(loop, context)
-        else:
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(handler)
-    loop._registry_quiet_replies = True  # type: ignore[attr-defined]
 
 
 def execution_profile(settings: Settings) -> ExecutionProfile:
@@ -140,21 +173,36 @@ def execution_profile(settings: Settings) -> ExecutionProfile:
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
-    if not (settings.ssl_ca_file or settings.ssl_cert_file):
+    ca, cert, key = settings.ssl_ca_file, settings.ssl_cert_file, settings.ssl_key_file
+    if not (ca or cert or key):
         return None
-    try:
-        context = ssl.create_default_context(
-            cafile=str(settings.ssl_ca_file) if settings.ssl_ca_file else None
+    if key and not cert:
+        raise ValidationError(
+            "tls", "SCYLLA_SSL_KEY_FILE is set without SCYLLA_SSL_CERT_FILE (its certificate)"
         )
-        # Contact points are often IPs; the CA still authenticates the server.
-        context.check_hostname = False
-        if settings.ssl_cert_file:
-            context.load_cert_chain(
-                str(settings.ssl_cert_file),
-                str(settings.ssl_key_file) if settings.ssl_key_file else None,
-            )
+    for variable, path in (
+        ("SCYLLA_SSL_CA_FILE", ca),
+        ("SCYLLA_SSL_CERT_FILE", cert),
+        ("SCYLLA_SSL_KEY_FILE", key),
+    ):
+        if path is not None and not path.is_file():
+            raise ValidationError("tls", f"{variable}: no such file: {path}")
+    try:
+        context = ssl.create_default_context(cafile=str(ca) if ca else None)
     except (OSError, ssl.SSLError) as exc:
-        raise ValidationError("tls", f"cannot load TLS files: {exc}") from None
+        raise ValidationError(
+            "tls", f"SCYLLA_SSL_CA_FILE {ca}: not a usable CA bundle ({exc})"
+        ) from None
+    # Contact points are often IPs; the CA still authenticates the server.
+    context.check_hostname = False
+    if cert:
+        try:
+            context.load_cert_chain(str(cert), str(key) if key else None)
+        except (OSError, ssl.SSLError) as exc:
+            where = f"the key {key}" if key else "no key (set SCYLLA_SSL_KEY_FILE)"
+            raise ValidationError(
+                "tls", f"cannot use the client certificate {cert} with {where} ({exc})"
+            ) from None
     return context
 
 
@@ -182,7 +230,7 @@ def cluster_options(settings: Settings) -> dict[str, Any]:
 
 def _register_reader(session: Session, keyspace: str) -> None:
     register_driver(
-        _READER_DRIVER, CassandraDriver(session=session, default_keyspace=keyspace), default=True
+        _READER_DRIVER, LoopFriendlyDriver(session=session, default_keyspace=keyspace), default=True
     )
 
 
@@ -232,11 +280,10 @@ async def open_connection(
     closing it never leaves coodie's default driver on a closed session.
     """
     validate_keyspace(settings.keyspace)
-    quiet_replies_to_cancelled_requests(asyncio.get_running_loop())
     cluster, session = await asyncio.to_thread(_connect_blocking, settings)
     name = f"registry-{next(_connection_ids)}"
     # Writers: this connection's own driver object; readers: coodie's default driver.
-    register_driver(name, CassandraDriver(session=session, default_keyspace=settings.keyspace))
+    register_driver(name, LoopFriendlyDriver(session=session, default_keyspace=settings.keyspace))
     if serve_reads:
         _register_reader(session, settings.keyspace)
     models = build_models(name, settings.keyspace)

@@ -380,7 +380,10 @@ class Node:
             "-Dcassandra.skip_wait_for_gossip_to_settle=0",
             "-Dcassandra.superuser_setup_delay_ms=1000",
             f"-Dcassandra.system_auth.default_rf={self.total}",
-            "-Dcassandra.unsafesystem=true",
+            # Fast schema changes, but schema (and so the data of tables created since the
+            # last flush) is lost when the node is SIGKILLed: only for the dev node, never
+            # for the layouts whose nodes the fault tests kill.
+            *(["-Dcassandra.unsafesystem=true"] if self.layout == "single" else []),
             "-cp",
             f"{lib}/*",
             "org.apache.cassandra.service.CassandraDaemon",

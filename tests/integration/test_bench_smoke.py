@@ -30,7 +30,7 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) 
         assert proc.returncode == 0, proc.stderr[-2000:]
         results = json.loads(out.read_text())
         assert set(results["sections"]) == {"register", "list", "tui", "race", "cli"}
-        ours, demo, raw, plain = results["sections"]["register"]
+        ours, _demo, raw, plain = results["sections"]["register"]
         assert ours["count"] == raw["count"] == plain["count"] == 20
         assert results["sections"]["list"]["stored"] >= 60
         protected, control = results["sections"]["race"]
