@@ -168,7 +168,7 @@ async def test_sigkill_one_node_mid_attack_races_go_on_and_audit_is_clean(
     figures.notes.append(
         f"SIGKILL: {report.timeouts} attempts met a timeout or a dead connection, "
         f"{report.unknown_resolved} resolved by SERIAL reads; node 1 back and healed in "
-        f"{healed_s:.1f}s; {result.pending_claims} losers' claims left pending (expiring)"
+        f"{healed_s:.1f}s; {result.pending_claims} losers' claims left pending (settled by the next registration that meets them)"
     )
     assert_clean(result)
     assert result.names == RACES and result.acknowledged == RACES
