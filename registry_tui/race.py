@@ -845,7 +845,16 @@ class Attack:
         deadline = time.monotonic() + RESOLVE_PATIENCE_S
         pause = 0.1
         while True:
-            current = await self._auditor.get_user_serial(c.username)
+            try:
+                current = await self._auditor.get_user_serial(c.username)
+            except DatabaseUnavailable:
+                # A short outage (a paused replica) must not end the whole attack: keep
+                # asking until the deadline, then leave this one attempt unknown.
+                if time.monotonic() >= deadline:
+                    return "unknown", None
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
             if current is not None and current.user_id == c.user_id:
                 # Ours after all: give it the profile and the permanent e-mail claim that the
                 # interrupted registration never wrote.
