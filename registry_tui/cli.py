@@ -7,7 +7,6 @@ command talks to the database, and Textual only for the TUI, so `registry --help
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -322,19 +321,16 @@ def users_list(
     async def listing(registry: Registry) -> tuple[int, str | None, Invalid | None]:
         count, next_cursor = 0, cursor
         table = _users_table() if not as_json else None
-        docs: list[dict[str, Any]] = []
-        first = True
+        array: output.JsonArray | None = None
         while True:
             page = await registry.list_users(dimension, limit, next_cursor)
             if isinstance(page, Invalid):
                 return count, None, page
             assert isinstance(page, Page)
             count += len(page.users)
-            if as_json:
-                docs.extend(registration_doc(u) for u in page.users)
-                if all_pages:  # stream as we go, one page in memory at a time
-                    _stream_json_page(docs, first, last=page.cursor is None)
-                    first, docs = False, []
+            if as_json:  # one page in memory at a time, written as it arrives
+                array = array or output.JsonArray()
+                array.extend(registration_doc(u) for u in page.users)
             else:
                 assert table is not None
                 for user in page.users:
@@ -345,8 +341,8 @@ def users_list(
             next_cursor = page.cursor
             if not all_pages or next_cursor is None:
                 break
-        if as_json and not all_pages:
-            output.emit_json(docs)
+        if array is not None:
+            array.close()
         if table is not None:
             output.show(table)
         return count, next_cursor, None
@@ -361,17 +357,6 @@ def users_list(
     elif not as_json:
         output.diagnose(f"{count} users", style="dim")
     _exit(ExitCode.OK)
-
-
-def _stream_json_page(docs: list[dict[str, Any]], first: bool, last: bool) -> None:
-    out = sys.stdout
-    if first:
-        out.write("[")
-    for index, doc in enumerate(docs):
-        out.write(("" if first and index == 0 else ",") + output.to_json(doc))
-    if last:
-        out.write("]\n")
-    out.flush()
 
 
 def _users_table() -> Table:

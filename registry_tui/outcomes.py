@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -99,7 +99,6 @@ class Page:
     users: list[UserRecord]
     cursor: str | None  # opaque; None when this was the last page
     dimension: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 RegisterOutcome = Registered | UsernameTaken | EmailTaken | Invalid | Unknown

@@ -60,14 +60,22 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_json_array(items: Iterable[Any]) -> None:
-    """Stream a JSON array item by item: a large listing never sits in memory whole."""
-    out = sys.stdout
-    out.write("[")
-    for index, item in enumerate(items):
-        out.write(("," if index else "") + to_json(item))
-    out.write("]\n")
-    out.flush()
+class JsonArray:
+    """A JSON array written item by item, so a long listing never sits in memory whole."""
+
+    def __init__(self) -> None:
+        self._written = 0
+        sys.stdout.write("[")
+
+    def extend(self, items: Iterable[Any]) -> None:
+        for item in items:
+            sys.stdout.write(("," if self._written else "") + to_json(item))
+            self._written += 1
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        sys.stdout.write("]\n")
+        sys.stdout.flush()
 
 
 def show(renderable: RenderableType) -> None:

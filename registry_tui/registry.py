@@ -272,8 +272,6 @@ class Registry:
                 return Invalid("cursor", f"the database refused this cursor: {one_line(exc)}")
             raise
         except Exception as exc:
-            if state is not None and "paging state" in str(exc).lower():
-                return Invalid("cursor", "the database refused this cursor")
             if is_unavailable_error(exc):
                 raise self._unavailable(exc) from None
             raise
