@@ -1,8 +1,6 @@
 """The registry's operations: the one implementation behind the CLI, the TUI and the races.
 
-Every write here is conditional (IF NOT EXISTS / IF col = x / IF EXISTS) but one: a new
-profile's first version, written only by the registration that won its name, with the lowest
-timestamp there is (see `PROFILE_BIRTH_TIMESTAMP`). A write that fails
+Every write here is conditional (IF NOT EXISTS / IF col = x / IF EXISTS). A write that fails
 ambiguously (timeout, lost connection, CAS_WRITE_UNKNOWN) is resolved by a SERIAL read against
 a token the write carried: the user_id made once per registration, or (version, writer_id) for
 a profile update. Only when even that read fails is the outcome `Unknown`.
@@ -72,13 +70,6 @@ from registry_tui.validation import (
 # (the process died after the commit point), releases it when it never committed.
 PENDING_CLAIM_TTL_S = 300
 WRITE_ATTEMPTS = 3
-# The write timestamp (microseconds) of a profile's first version. Only the registration that
-# holds the name writes it, to a partition keyed by that registration's fresh user_id, so it
-# needs no Paxos round (one of four per registration): it is a plain INSERT. Stamped "older
-# than anything", every later conditional write (an edit, a delete) wins over it whatever the
-# clocks say, so re-running it (a retry, or another client finishing an interrupted
-# registration) can neither undo an edit nor bring a deleted profile back.
-PROFILE_BIRTH_TIMESTAMP = 1
 _CURSOR_PREFIX = "c1."
 _CURSOR_MAC_BYTES = 16
 
@@ -525,18 +516,12 @@ class Registry:
         )
         for _ in range(WRITE_ATTEMPTS):
             try:
-                await profile.save(timestamp=PROFILE_BIRTH_TIMESTAMP, timeout=self.timeout)
-                return True  # idempotent: the same cells at the same timestamp every time
-            except Unavailable:
+                await self._write(lambda: profile.insert(timeout=self.timeout))
+                return True  # applied, or already there from our own earlier attempt
+            except _Ambiguous:
+                continue
+            except DatabaseUnavailable:
                 return False
-            except InvalidRequest:
-                raise
-            except Exception as exc:
-                if is_ambiguous_write_error(exc):
-                    continue
-                if is_unavailable_error(exc):
-                    return False
-                raise
         return False
 
     async def _confirm_claim(

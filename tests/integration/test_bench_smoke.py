@@ -30,10 +30,10 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) 
         assert proc.returncode == 0, proc.stderr[-2000:]
         results = json.loads(out.read_text())
         assert set(results["sections"]) == {"register", "list", "tui", "race", "cli"}
-        ours, demo, sequential, raw, plain, before = results["sections"]["register"]
-        assert ours["count"] == raw["count"] == plain["count"] == before["count"] == 20
+        ours, demo, sequential, raw, plain, variant = results["sections"]["register"]
+        assert ours["count"] == raw["count"] == plain["count"] == variant["count"] == 20
         assert demo["count"] == sequential["count"] == 20
-        for run in (ours, raw, plain, before):
+        for run in (ours, raw, plain, variant):
             assert len(run["per_round_per_s"]) == 2 and run["client_cpu_ms_per_op"] > 0
         assert results["sections"]["list"]["stored"] >= 60
         protected, control = results["sections"]["race"]

@@ -313,8 +313,8 @@ async def test_update_at_the_last_version_is_invalid(registry: Registry) -> None
 
 
 async def test_finishing_a_registration_again_never_undoes_an_edit(registry: Registry) -> None:
-    """The profile's first version is a plain write: re-running it (a retry, or another client
-    finishing an interrupted registration) must lose to every later conditional write."""
+    """Re-running the profile's creation (a retry, or another client finishing an interrupted
+    registration) must never undo a later edit."""
     user = await register_ok(registry)
     edited = await registry.update_profile(user.user_id, bio="edited", expected_version=1)
     assert isinstance(edited, Updated) and edited.profile.version == 2
@@ -322,17 +322,6 @@ async def test_finishing_a_registration_again_never_undoes_an_edit(registry: Reg
     profile = await registry.get_profile_serial(user.user_id)
     assert profile is not None
     assert (profile.version, profile.bio) == (2, "edited")
-
-
-async def test_finishing_a_deleted_registration_does_not_bring_its_profile_back(
-    registry: Registry,
-) -> None:
-    user = await register_ok(registry)
-    assert isinstance(await registry.delete_user(user.username), Deleted)
-    # A late finisher that read the registration just before the delete writes the profile.
-    assert await registry._create_profile(user.user_id, user.username, user.registered_at)
-    assert await registry.get_profile_serial(user.user_id) is None
-    assert await registry.get_profile(user.user_id) == NotFound("profile", str(user.user_id))
 
 
 # ---------------------------------------------------------------------------------------------
