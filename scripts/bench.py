@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from cassandra.cluster import EXEC_PROFILE_DEFAULT  # noqa: E402
 from cassandra.query import tuple_factory  # noqa: E402
+from coodie.drivers import get_driver  # noqa: E402
 
 from registry_tui.config import settings_from_env  # noqa: E402
 from registry_tui.models import utc_now  # noqa: E402
@@ -171,6 +172,42 @@ def combine(name: str, parts: list[Run]) -> Run:
     return total
 
 
+def registration_cql(ks: str) -> tuple[str, str, str, str]:
+    """The four conditional statements of a registration, as the core sends them through
+    coodie: claim, registration, profile, claim confirmation."""
+    return (
+        f"INSERT INTO {ks}.email_claims (email, user_id, username, state, claimed_at) "
+        "VALUES (?, ?, ?, 'pending', ?) IF NOT EXISTS",
+        f"INSERT INTO {ks}.user_registrations (username, email, display_name, dimension, "
+        "registered_at, user_id) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+        f"INSERT INTO {ks}.user_profiles (user_id, username, status, version, updated_at, "
+        "writer_id) VALUES (?, ?, 'active', 1, ?, ?) IF NOT EXISTS",
+        f"UPDATE {ks}.email_claims SET user_id = ?, username = ?, state = 'active',"
+        " claimed_at = ? WHERE email = ? IF user_id = ?",
+    )
+
+
+def raw_executor(session: Any) -> Callable[[Any, tuple[Any, ...]], asyncio.Future[Any]]:
+    """session.execute_async bridged to the running loop, building the cheapest rows the
+    driver can (its default, named tuples, defines a new class per response): the raw path
+    is the client-side floor, not a straw man."""
+    loop = asyncio.get_running_loop()
+    fastest = session.execution_profile_clone_update(
+        EXEC_PROFILE_DEFAULT, row_factory=tuple_factory
+    )
+
+    def execute(statement: Any, params: tuple[Any, ...]) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = loop.create_future()
+        response = session.execute_async(statement, params, execution_profile=fastest)
+        response.add_callbacks(
+            lambda rows: loop.call_soon_threadsafe(future.set_result, rows),
+            lambda exc: loop.call_soon_threadsafe(future.set_exception, exc),
+        )
+        return future
+
+    return execute
+
+
 async def bench_register(
     conn: Connection,
     n: int,
@@ -226,22 +263,7 @@ async def bench_register(
 
     session, ks = conn.session, conn.settings.keyspace
     # The same four conditional statements the core runs per registration, on the driver.
-    claim = session.prepare(
-        f"INSERT INTO {ks}.email_claims (email, user_id, username, state, claimed_at) "
-        "VALUES (?, ?, ?, 'pending', ?) IF NOT EXISTS"
-    )
-    reg = session.prepare(
-        f"INSERT INTO {ks}.user_registrations (username, email, display_name, dimension, "
-        "registered_at, user_id) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS"
-    )
-    prof = session.prepare(
-        f"INSERT INTO {ks}.user_profiles (user_id, username, status, version, updated_at, "
-        "writer_id) VALUES (?, ?, 'active', 1, ?, ?) IF NOT EXISTS"
-    )
-    confirm = session.prepare(
-        f"UPDATE {ks}.email_claims SET user_id = ?, username = ?, state = 'active',"
-        " claimed_at = ? WHERE email = ? IF user_id = ?"
-    )
+    claim, reg, prof, confirm = (session.prepare(cql) for cql in registration_cql(ks))
     session.execute(
         f"CREATE TABLE IF NOT EXISTS {ks}.bench_plain (username text PRIMARY KEY, email text, "
         "display_name text, dimension text, registered_at timestamp, user_id uuid)"
@@ -250,21 +272,7 @@ async def bench_register(
         f"INSERT INTO {ks}.bench_plain (username, email, display_name, dimension, "
         "registered_at, user_id) VALUES (?, ?, ?, ?, ?, ?)"
     )
-    loop = asyncio.get_running_loop()
-    # The cheapest rows the driver can build (its default, named tuples, defines a new class
-    # per response): the raw path is the client-side floor, not a straw man.
-    fastest = session.execution_profile_clone_update(
-        EXEC_PROFILE_DEFAULT, row_factory=tuple_factory
-    )
-
-    def execute(statement: Any, params: tuple[Any, ...]) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = loop.create_future()
-        response = session.execute_async(statement, params, execution_profile=fastest)
-        response.add_callbacks(
-            lambda rows: loop.call_soon_threadsafe(future.set_result, rows),
-            lambda exc: loop.call_soon_threadsafe(future.set_exception, exc),
-        )
-        return future
+    execute = raw_executor(session)
 
     async def raw(_: int, prefix: str = "r") -> None:
         name, email, display, dim = user(prefix)
@@ -341,6 +349,91 @@ async def bench_register(
     plain_run.extra["lwt_cost_vs_plain"] = round(plain_run.per_second / raw_run.per_second, 2)
     variant_run.extra["variant_vs_ours"] = round(variant_run.per_second / ours_run.per_second, 2)
     return [ours_run, demo_run, seq_run, raw_run, plain_run, variant_run]
+
+
+async def bench_layers(conn: Connection, n: int, concurrency: int, rounds: int) -> list[Run]:
+    """Client CPU per registration, one layer added at a time, in interleaved rounds: raw
+    driver; the same CQL through coodie's driver; through coodie documents; the registry."""
+    session, ks, models = conn.session, conn.settings.keyspace, conn.models
+    registry = Registry(conn)
+    cql = registration_cql(ks)
+    prepared = [session.prepare(text) for text in cql]
+    execute = raw_executor(session)
+    driver = get_driver(conn.name)
+    run_id, counter = uuid.uuid4().hex[:6], [0]
+
+    def fresh() -> tuple[str, str, uuid.UUID, Any]:
+        counter[0] += 1
+        name = f"l{run_id}-{counter[0]:06d}"
+        return name, f"{name}@bench.galaxy", uuid.uuid4(), utc_now()
+
+    def params(name: str, email: str, uid: uuid.UUID, now: Any) -> list[tuple[Any, ...]]:
+        return [
+            (email, uid, name, now),
+            (name, email, "Layer", "Dimension-1", now, uid),
+            (uid, name, now, uid),
+            (uid, name, now, email, uid),
+        ]
+
+    async def raw(_: int) -> None:
+        for statement, values in zip(prepared, params(*fresh()), strict=True):
+            await execute(statement, values)
+
+    async def coodie_driver(_: int) -> None:
+        for text, values in zip(cql, params(*fresh()), strict=True):
+            await driver.execute_async(text, list(values), timeout=registry.timeout)
+
+    async def coodie_documents(_: int) -> None:
+        name, email, uid, now = fresh()
+        t = registry.timeout
+        claim = models.email_claim(email=email, user_id=uid, username=name, claimed_at=now)
+        await claim.insert(timeout=t)
+        await models.registration(
+            username=name,
+            email=email,
+            display_name="Layer",
+            dimension="Dimension-1",
+            registered_at=now,
+            user_id=uid,
+        ).insert(timeout=t)
+        await models.profile(user_id=uid, username=name, updated_at=now, writer_id=uid).insert(
+            timeout=t
+        )
+        await claim.update(
+            if_conditions={"user_id": uid},
+            ttl=0,
+            user_id=uid,
+            username=name,
+            state="active",
+            claimed_at=now,
+        )
+
+    async def whole_registry(_: int) -> None:
+        name, email, _uid, _now = fresh()
+        outcome = await registry.register(name, email, "Layer", "Dimension-1")
+        assert isinstance(outcome, Registered), outcome
+
+    layers = [
+        ("layers: raw driver, tuple rows", raw),
+        ("layers: + coodie's driver (same CQL, dict rows)", coodie_driver),
+        ("layers: + coodie documents (insert/update)", coodie_documents),
+        ("layers: + Registry.register (validation, outcomes)", whole_registry),
+    ]
+    parts: dict[str, list[Run]] = {name: [] for name, _ in layers}
+    per_round = max(1, n // rounds)
+    for name, attempt in layers:  # warm every path's prepared statements and caches
+        await timed_pool(name, min(per_round, 100), concurrency, attempt)
+    for _ in range(rounds):
+        for name, attempt in layers:
+            parts[name].append(await measured(name, per_round, concurrency, attempt))
+    runs = []
+    for name, _attempt in layers:
+        run = combine(name, parts[name])
+        run.extra["client_cpu_ms_per_op_round_median"] = round(
+            statistics.median(p.extra["client_cpu_ms_per_op"] for p in parts[name]), 3
+        )
+        runs.append(run)
+    return runs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -561,7 +654,9 @@ def print_table(runs: list[Run]) -> None:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     sections = (
-        set(args.only.split(",")) if args.only else {"register", "list", "tui", "race", "cli"}
+        set(args.only.split(","))
+        if args.only
+        else {"register", "layers", "list", "tui", "race", "cli"}
     )
     results: dict[str, Any] = {"machine": machine(), "sections": {}}
     runs: list[Run] = []
@@ -574,6 +669,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
             results["sections"]["register"] = [r.as_json() for r in reg_runs]
             runs += reg_runs
+        if "layers" in sections:
+            layer_runs = await bench_layers(conn, args.layers_n, args.concurrency, args.rounds)
+            results["sections"]["layers"] = [r.as_json() for r in layer_runs]
+            runs += layer_runs
         if "list" in sections:
             stored = await ensure_users(conn, args.list_users, args.concurrency)
             list_runs = await bench_listing(conn, args.page_size)
@@ -610,7 +709,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", help="comma-separated: register,list,tui,race,cli")
+    parser.add_argument("--only", help="comma-separated: register,layers,list,tui,race,cli")
+    parser.add_argument(
+        "--layers-n", type=int, default=4000, help="registrations per layer (client CPU)"
+    )
     parser.add_argument("--n", type=int, default=2000, help="registrations per path")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=8, help="rounds the N are split into")
@@ -638,7 +740,7 @@ def main() -> int:
     if args.smoke:
         args.n, args.list_users, args.cli_repeats, args.page_size = 20, 60, 2, 25
         args.tui_small, args.tui_rows, args.races = 10, 50, 10
-        args.rounds, args.warmup_s, args.settle_s = 2, 0.0, 0.0
+        args.rounds, args.warmup_s, args.settle_s, args.layers_n = 2, 0.0, 0.0, 20
     results = asyncio.run(main_async(args))
     Path(args.out).write_text(json.dumps(results, indent=2))
     print(f"\nwrote {args.out}", file=sys.stderr)

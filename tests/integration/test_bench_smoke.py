@@ -29,7 +29,8 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) 
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         results = json.loads(out.read_text())
-        assert set(results["sections"]) == {"register", "list", "tui", "race", "cli"}
+        assert set(results["sections"]) == {"register", "layers", "list", "tui", "race", "cli"}
+        assert [run["count"] for run in results["sections"]["layers"]] == [20, 20, 20, 20]
         ours, demo, sequential, raw, plain, variant = results["sections"]["register"]
         assert ours["count"] == raw["count"] == plain["count"] == variant["count"] == 20
         assert demo["count"] == sequential["count"] == 20
