@@ -172,6 +172,15 @@ def render_outcome(outcome: object) -> None:
             Text.assemble(("✔ registered ", "bold green"), safe_text(outcome.user.username))
         )
         output.show(_user_table(outcome.user))
+        if outcome.incomplete:
+            output.show(
+                Text(
+                    f"  not confirmed yet: {', '.join(outcome.incomplete)}. The database did "
+                    "not answer in time; the name and the address are held for this user, "
+                    "and the next registration that meets either finishes it.",
+                    style="yellow",
+                )
+            )
     elif isinstance(outcome, UsernameTaken):
         output.show(
             Text.assemble(

@@ -797,7 +797,17 @@ class Attack:
             return _Attempt(c, "unknown", timed_out=True, needs_resolution=True, note=one_line(exc))
         if isinstance(outcome, Registered):
             late = outcome.resolved_after_timeout
-            return _Attempt(c, "won", outcome.user, resolved=late, timed_out=late)
+            # Won, with a step after the commit point undecided (e.g. the claim's
+            # confirmation timed out): once the race is over, _resolve finishes it.
+            unfinished = bool(outcome.incomplete)
+            return _Attempt(
+                c,
+                "won",
+                outcome.user,
+                resolved=late,
+                timed_out=late or unfinished,
+                needs_resolution=unfinished,
+            )
         if isinstance(outcome, UsernameTaken):
             late = outcome.resolved_after_timeout
             return _Attempt(c, "blocked", outcome.existing, resolved=late, timed_out=late)

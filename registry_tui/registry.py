@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import enum
 import hashlib
 import hmac
 import os
@@ -168,6 +169,12 @@ def decode_cursor(cursor: str | None, scope: str = "") -> bytes | None:
     if not state or not hmac.compare_digest(mac, _cursor_mac(state, scope)):
         raise refused
     return state
+
+
+class _ClaimGone(enum.Enum):
+    """Internal: a SERIAL read found no e-mail claim where ours was."""
+
+    GONE = "gone"
 
 
 class _Ambiguous(Exception):
@@ -355,14 +362,24 @@ class Registry:
         confirmed = await self._confirm_claim(
             user.email, user.user_id, user.username, user.registered_at
         )
-        if confirmed is not True:
-            # The pending claim expired before we could confirm it and the address may now
-            # belong to someone else: undo this registration rather than share an e-mail.
+        if confirmed is _ClaimGone.GONE or (
+            isinstance(confirmed, EmailOwner) and confirmed.user_id != user.user_id
+        ):
+            # Our pending claim was released as stale (it met a SERIAL read that did not see
+            # this registration yet) and the address may now belong to someone else: undo
+            # this registration rather than share an e-mail.
             await self._undo_registration(user.username, user.user_id)
             if isinstance(confirmed, EmailOwner):
                 return EmailTaken(confirmed)
-            return Unknown("register", user.username, "could not confirm the e-mail claim")
-        incomplete = () if profile_ok else ("profile",)
+            return Unknown("register", user.username, "the e-mail claim was released")
+        # Undecided (the confirmation timed out and no SERIAL read answered): never undo. The
+        # name is ours and the pending claim carries our user_id, which no one can release
+        # while this registration holds the name (see _settle_claim); whoever meets it next
+        # makes it active. Undoing here could race the confirmation still in flight and
+        # leave an active claim with no registration.
+        incomplete: tuple[str, ...] = () if profile_ok else ("profile",)
+        if confirmed is not True:
+            incomplete += ("e-mail claim",)
         return Registered(user, resolved_after_timeout=resolved, incomplete=incomplete)
 
     async def _claim_email(
@@ -526,8 +543,11 @@ class Registry:
 
     async def _confirm_claim(
         self, email: str, uid: uuid.UUID, username: str, now: datetime
-    ) -> bool | EmailOwner | None:
-        """Make the pending claim permanent (TTL 0), only while it is still ours."""
+    ) -> bool | EmailOwner | _ClaimGone | None:
+        """Make the pending claim permanent (TTL 0), only while it is still ours.
+
+        True: confirmed. An EmailOwner: the row as a SERIAL read found it, not ours or not
+        active. _ClaimGone.GONE: a SERIAL read found no claim at all. None: undecided."""
         claim = self.models.email_claim(email=email, user_id=uid, username=username)
         for _ in range(WRITE_ATTEMPTS):
             try:
@@ -546,11 +566,13 @@ class Registry:
                     owner = await self.get_email_owner(email)
                 except DatabaseUnavailable:
                     continue
-                if owner is not None and owner.user_id == uid and owner.state == "active":
+                if owner is None:
+                    return _ClaimGone.GONE  # an UPDATE ... IF never deletes: released
+                if owner.user_id == uid and owner.state == "active":
                     return True
-                if owner is not None and owner.user_id != uid:
+                if owner.user_id != uid:
                     return owner
-                continue
+                continue  # still ours and pending: not applied, try again
             if result.applied:
                 return True
             try:
@@ -558,7 +580,7 @@ class Registry:
             except DatabaseUnavailable:
                 return None
             if owner is None:
-                return None
+                return _ClaimGone.GONE
             return True if owner.user_id == uid and owner.state == "active" else owner
         return None
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from registry_tui.errors import DatabaseUnavailable
 from registry_tui.outcomes import (
     Deleted,
     EmailOwner,
@@ -29,7 +30,7 @@ from registry_tui.outcomes import (
     UserRecord,
     VersionConflict,
 )
-from registry_tui.registry import Registry, _Ambiguous
+from registry_tui.registry import WRITE_ATTEMPTS, Registry, _Ambiguous
 from registry_tui.store import Connection
 from tests.conftest import unique
 
@@ -938,3 +939,67 @@ async def test_update_timeout_does_not_hide_a_real_conflict(
     assert lost.tripped == 1
     assert isinstance(out, VersionConflict), out
     assert (out.current.version, out.current.bio) == (2, "winner")
+
+
+class UndecidedConfirmation(Registry):
+    """The claim confirmation's answers are lost and every SERIAL read of the claim fails, as
+    when a quorum freezes right after the registration committed. The confirmation writes are
+    held back: a test may let one reach the node later, as a delayed request would."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.confirming = False
+        self.held: list[Any] = []
+
+    async def _confirm_claim(self, *args: Any) -> Any:
+        self.confirming = True
+        try:
+            return await super()._confirm_claim(*args)
+        finally:
+            self.confirming = False
+
+    async def _write(self, write: Any) -> Any:
+        if self.confirming:
+            self.held.append(write)
+            raise _Ambiguous("the answer was lost")
+        return await super()._write(write)
+
+    async def get_email_owner(self, email: str) -> Any:
+        if self.confirming:
+            raise DatabaseUnavailable("the claim's replicas are frozen", "test")
+        return await super().get_email_owner(email)
+
+
+async def test_an_undecided_claim_confirmation_never_undoes_the_registration(
+    registry: Registry, connection: Connection
+) -> None:
+    """Undoing the registration here once left an active claim with no registration: the
+    confirmation still in flight landed after the undo."""
+    name = unique("undecided")
+    lost = UndecidedConfirmation(connection)
+    out = await lost.register(name, email_of(name), "Undecided", "d-amb")
+    assert len(lost.held) == WRITE_ATTEMPTS, "the confirmation never ran: this proved nothing"
+    assert isinstance(out, Registered), out
+    assert out.incomplete == ("e-mail claim",)
+    current = await registry.get_user_serial(name)
+    assert current is not None and current.user_id == out.user.user_id
+    owner = await registry.get_email_owner(out.user.email)
+    assert owner == EmailOwner(out.user.email, name, out.user.user_id, "pending")
+    # The delayed confirmation lands now: one whole registration, nothing stray.
+    await lost.held[0]()
+    await assert_fully_registered(registry, out.user)
+
+
+async def test_an_undecided_claim_confirmation_is_finished_later(
+    registry: Registry, connection: Connection
+) -> None:
+    name = unique("undecided")
+    out = await UndecidedConfirmation(connection).register(
+        name, email_of(name), "Undecided", "d-amb"
+    )
+    assert isinstance(out, Registered) and out.incomplete == ("e-mail claim",)
+    # Another registration of the same address meets the pending claim and finishes it.
+    again = await registry.register(unique("other"), email_of(name), "Other", "d-amb")
+    assert isinstance(again, EmailTaken), again
+    assert again.owner == EmailOwner(out.user.email, name, out.user.user_id, "active")
+    await assert_fully_registered(registry, out.user)
