@@ -170,7 +170,17 @@ async def cluster_connection(
         keyspace=fault_keyspace(tag),
         replication_factor=3,
     )
-    conn = await open_connection(settings)
+    # Right after another module's faults the cluster is busy healing (hints, compactions,
+    # the previous keyspace's drop): creating the schema may time out once or twice.
+    deadline = time.monotonic() + HEAL_BUDGET_S
+    while True:
+        try:
+            conn = await open_connection(settings)
+            break
+        except DatabaseUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(2)
     yield conn
     try:
         restore_cluster()
