@@ -451,7 +451,19 @@ class Registry:
         confirmed = await self._confirm_claim(
             holder.email, holder.user_id, holder.username, holder.registered_at
         )
-        return confirmed is True
+        if confirmed is True:
+            return True
+        # A delete may have removed the holder between our SERIAL read and the profile we
+        # just wrote (its cleanup then found no profile yet): remove what would be an orphan.
+        try:
+            current = await self.get_user_serial(holder.username)
+        except DatabaseUnavailable:
+            return False
+        if current is None or current.user_id != holder.user_id:
+            profile = self.models.profile(user_id=holder.user_id, username=holder.username)
+            with contextlib.suppress(_Ambiguous, DatabaseUnavailable):
+                await self._write(lambda: profile.delete(if_exists=True, timeout=self.timeout))
+        return False
 
     async def _repair_holder(self, holder: UserRecord) -> None:
         """A name is taken: if its holder was interrupted after its commit point (its claim

@@ -1003,3 +1003,39 @@ async def test_an_undecided_claim_confirmation_is_finished_later(
     assert isinstance(again, EmailTaken), again
     assert again.owner == EmailOwner(out.user.email, name, out.user.user_id, "active")
     await assert_fully_registered(registry, out.user)
+
+
+class CrashAfterCommit(Registry):
+    """Dies right after its registration commits: no profile, the claim left pending."""
+
+    async def _complete(self, user: UserRecord, resolved: bool) -> Any:
+        return Registered(user)
+
+
+class DeleteLandsMidFinish(Registry):
+    """Finishes an interrupted registration, and a delete of that user lands between its
+    SERIAL read of the holder and its profile write."""
+
+    def __init__(self, connection: Connection, deleter: Registry) -> None:
+        super().__init__(connection)
+        self.deleter = deleter
+        self.deleted: list[Any] = []
+
+    async def _create_profile(self, uid: uuid.UUID, username: str, now: Any) -> bool:
+        if not self.deleted:
+            self.deleted.append(await self.deleter.delete_user(username))
+        return await super()._create_profile(uid, username, now)
+
+
+async def test_finishing_a_user_deleted_meanwhile_leaves_no_orphan_profile(
+    registry: Registry, connection: Connection
+) -> None:
+    name = unique("halfdone")
+    out = await CrashAfterCommit(connection).register(name, email_of(name), "Half", "d-amb")
+    assert isinstance(out, Registered)
+    assert await registry.get_profile_serial(out.user.user_id) is None  # interrupted indeed
+    finisher = DeleteLandsMidFinish(connection, registry)
+    assert await finisher._finish(out.user) is False
+    assert finisher.deleted and isinstance(finisher.deleted[0], Deleted), finisher.deleted
+    assert await registry.get_profile_serial(out.user.user_id) is None
+    await assert_fully_gone(registry, out.user)
