@@ -184,11 +184,25 @@ async def cluster_connection(
     yield conn
     try:
         restore_cluster()
-        await asyncio.to_thread(
-            conn.session.execute, f"DROP KEYSPACE IF EXISTS {settings.keyspace}", timeout=120
-        )
+        await _drop_keyspace(conn, settings.keyspace)
     finally:
         conn.close()
+
+
+async def _drop_keyspace(conn: Connection, keyspace: str) -> None:
+    """DROP KEYSPACE, again while the cluster heals: a node still replaying hints for one of
+    its tables can refuse the drop once ("Unknown CF"). The drop is idempotent."""
+    deadline = time.monotonic() + HEAL_BUDGET_S
+    while True:
+        try:
+            await asyncio.to_thread(
+                conn.session.execute, f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120
+            )
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(2)
 
 
 # ----------------------------------------------------------------------------------------------
