@@ -1,3 +1,3 @@
-from registry_tui.cli import main
+from registry_tui.cli.app import main
 
 main()

@@ -33,11 +33,11 @@ from cassandra.cluster import EXEC_PROFILE_DEFAULT  # noqa: E402
 from cassandra.query import tuple_factory  # noqa: E402
 from coodie.drivers import get_driver  # noqa: E402
 
-from registry_tui.config import settings_from_env  # noqa: E402
-from registry_tui.models import utc_now  # noqa: E402
-from registry_tui.outcomes import Registered  # noqa: E402
-from registry_tui.registry import Registry  # noqa: E402
-from registry_tui.store import Connection, open_connection  # noqa: E402
+from registry_tui.core.config import settings_from_env  # noqa: E402
+from registry_tui.core.models import utc_now  # noqa: E402
+from registry_tui.core.outcomes import Registered  # noqa: E402
+from registry_tui.core.registry import Registry  # noqa: E402
+from registry_tui.core.store import Connection, open_connection  # noqa: E402
 
 
 @dataclass
@@ -499,7 +499,7 @@ async def bench_listing(conn: Connection, page_size: int) -> list[Run]:
 TUI_PROBE = r"""
 import asyncio, json, sys, time
 from pathlib import Path
-from registry_tui.config import settings_from_env
+from registry_tui.core.config import settings_from_env
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.widgets.users_table import UsersTable
 
@@ -574,7 +574,7 @@ def bench_tui(keyspace: str, rows: int) -> Run:
 
 
 async def bench_race(conn: Connection, races: int, clones: int, concurrency: int) -> list[Run]:
-    from registry_tui.race import AttackPlan, run_attack
+    from registry_tui.race.engine import AttackPlan, run_attack
 
     runs = []
     for protected in (True, False):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from registry_tui.config import Settings, settings_from_env
-from registry_tui.registry import Registry
-from registry_tui.store import Connection, open_connection
+from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection, open_connection
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from registry_tui.config import settings_from_env
-from registry_tui.exit_codes import ExitCode
+from registry_tui.core.config import settings_from_env
+from registry_tui.core.exit_codes import ExitCode
+from registry_tui.core.validation import ValidationError
 from registry_tui.tui.app import run_tui
-from registry_tui.validation import ValidationError
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
 
-from registry_tui.config import Settings
+from registry_tui.core.config import Settings
 from registry_tui.tui.database import Database
 from registry_tui.tui.link import Link, LinkState
 from registry_tui.tui.messages import Connected, LinkTrouble

@@ -10,8 +10,8 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from registry_tui.errors import DatabaseUnavailable, one_line
-from registry_tui.validation import ValidationError
+from registry_tui.core.errors import DatabaseUnavailable, one_line
+from registry_tui.core.validation import ValidationError
 
 T = TypeVar("T")
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
-from registry_tui.config import Settings
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.registry import Registry
-from registry_tui.store import Connection, open_connection
+from registry_tui.core.config import Settings
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection, open_connection
 
 
 class NotConnected(DatabaseUnavailable):

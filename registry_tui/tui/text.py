@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from rich.text import Text
 
-from registry_tui.outcomes import EmailOwner, ProfileRecord, UserRecord
+from registry_tui.core.outcomes import EmailOwner, ProfileRecord, UserRecord
 from registry_tui.safe_text import printable, safe_text
 
 # The demo's voice: the hero (IF NOT EXISTS) in yellow, Doppel-9 in red (the same colours as

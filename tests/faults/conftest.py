@@ -27,11 +27,11 @@ from cassandra import ConsistencyLevel, DriverException
 from cassandra.connection import ConnectionException
 from cassandra.query import SimpleStatement
 
-from registry_tui.config import Settings
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.outcomes import ProfileRecord, UserRecord
-from registry_tui.registry import Registry
-from registry_tui.store import Connection, open_connection
+from registry_tui.core.config import Settings
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.outcomes import ProfileRecord, UserRecord
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection, open_connection
 
 REPO = Path(__file__).resolve().parents[2]
 LAUNCHER = REPO / "scripts" / "cassandra_local.py"

@@ -33,10 +33,10 @@ from pathlib import Path
 import pytest
 from cassandra.cluster import Cluster
 
-from registry_tui.config import Settings, settings_from_env
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.store import cluster_options, open_connection, ssl_context
-from registry_tui.validation import ValidationError
+from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.store import cluster_options, open_connection, ssl_context
+from registry_tui.core.validation import ValidationError
 from tests.conftest import unique
 from tests.faults.conftest import AUTH_HOST, AUTH_PORT, REGISTRY_CLI, fault_keyspace
 

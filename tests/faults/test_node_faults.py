@@ -22,9 +22,11 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.outcomes import Registered, Unknown, UsernameTaken, UserRecord
-from registry_tui.race import (
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.outcomes import Registered, Unknown, UsernameTaken, UserRecord
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
+from registry_tui.race.engine import (
     HERO,
     Attack,
     AttackPlan,
@@ -34,8 +36,6 @@ from registry_tui.race import (
     RaceFinished,
     RaceStarted,
 )
-from registry_tui.registry import Registry
-from registry_tui.store import Connection
 from tests.faults.conftest import (
     Attempt,
     AuditResult,

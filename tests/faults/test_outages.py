@@ -32,12 +32,12 @@ from cassandra import ConsistencyLevel
 from cassandra.cluster import Cluster
 from cassandra.query import SimpleStatement
 
-from registry_tui import registry as registry_module
-from registry_tui.config import Settings
-from registry_tui.outcomes import EmailTaken, Registered, Unknown, UsernameTaken
-from registry_tui.registry import Registry
-from registry_tui.store import Connection, cluster_options, open_connection
-from registry_tui.validation import validate_registration
+from registry_tui.core import registry as registry_module
+from registry_tui.core.config import Settings
+from registry_tui.core.outcomes import EmailTaken, Registered, Unknown, UsernameTaken
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection, cluster_options, open_connection
+from registry_tui.core.validation import validate_registration
 from tests.conftest import unique
 from tests.faults.conftest import (
     CLUSTER_HOSTS,

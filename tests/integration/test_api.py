@@ -24,12 +24,12 @@ from typing import Any
 import httpx
 import pytest
 
-from registry_tui.config import Settings
-from registry_tui.documents import invalid_doc, unknown_doc
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.outcomes import Invalid, NotFound, Unknown
-from registry_tui.registry import Registry
-from registry_tui.validation import (
+from registry_tui.core.config import Settings
+from registry_tui.core.documents import invalid_doc, unknown_doc
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.outcomes import Invalid, NotFound, Unknown
+from registry_tui.core.registry import Registry
+from registry_tui.core.validation import (
     ValidationError,
     normalize_label,
     normalize_status,
@@ -70,8 +70,8 @@ README_EXAMPLES = [
 # `registry serve` exactly as the lead will register it: settings from the root callback.
 SERVE = """
 import typer
-from registry_tui.cli_serve import serve_command
-from registry_tui.config import settings_from_env
+from registry_tui.cli.serve import serve_command
+from registry_tui.core.config import settings_from_env
 
 app = typer.Typer()
 
@@ -572,7 +572,7 @@ def fake_connect_after(failures: int) -> tuple[Any, list[float]]:
 @contextlib.asynccontextmanager
 async def in_process(connect: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan, called in-process (no socket), on a fake connection."""
-    from registry_tui.api import create_app
+    from registry_tui.api.app import create_app
 
     app = create_app(Settings(), connect=connect)
     # Starlette re-raises a handled bug after answering (for the server's log): keep the answer.
@@ -610,7 +610,7 @@ async def test_unknown_outcome_is_504_and_a_bug_is_json_without_traceback(
 
 
 async def test_reconnect_attempts_are_spaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    from registry_tui import api
+    from registry_tui.api import app as api
 
     async def get_user(self: Registry, username: str) -> NotFound:
         return NotFound("user", username)

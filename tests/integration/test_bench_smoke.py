@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_tui.store import Connection
+from registry_tui.core.store import Connection
 
 pytestmark = pytest.mark.db
 

@@ -250,7 +250,7 @@ c.shutdown()
 
 
 def test_cli_imports_neither_textual_nor_the_driver() -> None:
-    code = "import sys, registry_tui.cli; print(sorted(m for m in ('textual', 'cassandra', 'coodie') if m in sys.modules))"
+    code = "import sys, registry_tui.cli.app; print(sorted(m for m in ('textual', 'cassandra', 'coodie') if m in sys.modules))"
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ
     )

@@ -23,9 +23,9 @@ from typing import Any
 
 import pytest
 
-from registry_tui.outcomes import Invalid, Page, ProfileRecord, Registered, UserRecord
-from registry_tui.registry import Registry
-from registry_tui.store import Connection
+from registry_tui.core.outcomes import Invalid, Page, ProfileRecord, Registered, UserRecord
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
 from tests.conftest import unique
 
 pytestmark = pytest.mark.db

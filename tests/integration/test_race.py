@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.race import (
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
+from registry_tui.core.validation import ValidationError
+from registry_tui.race.engine import (
     CONTROL_TABLE,
     HERO,
     Attack,
@@ -33,9 +36,6 @@ from registry_tui.race import (
     percentile,
     run_attack,
 )
-from registry_tui.registry import Registry
-from registry_tui.store import Connection
-from registry_tui.validation import ValidationError
 
 pytestmark = pytest.mark.db
 
@@ -311,8 +311,8 @@ async def test_forced_cas_timeouts_with_a_failed_serial_read_are_resolved_by_the
 
 RACE_APP = """
 import typer
-from registry_tui.cli_race import race_command
-from registry_tui.config import settings_from_env
+from registry_tui.cli.race import race_command
+from registry_tui.core.config import settings_from_env
 
 app = typer.Typer()
 
@@ -378,8 +378,8 @@ def test_cli_unreachable_database_is_one_line_and_exit_3(cli_env: dict[str, str]
 
 def test_cli_module_imports_neither_driver_nor_textual() -> None:
     probe = (
-        "import sys, registry_tui.cli_race; "
-        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'registry_tui.race') "
+        "import sys, registry_tui.cli.race; "
+        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'registry_tui.race.engine') "
         "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

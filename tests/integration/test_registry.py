@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.outcomes import (
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.outcomes import (
     Deleted,
     EmailOwner,
     EmailTaken,
@@ -30,8 +30,8 @@ from registry_tui.outcomes import (
     UserRecord,
     VersionConflict,
 )
-from registry_tui.registry import WRITE_ATTEMPTS, Registry, _Ambiguous
-from registry_tui.store import Connection
+from registry_tui.core.registry import WRITE_ATTEMPTS, Registry, _Ambiguous
+from registry_tui.core.store import Connection
 from tests.conftest import unique
 
 pytestmark = pytest.mark.db

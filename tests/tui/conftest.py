@@ -8,8 +8,8 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 from textual.pilot import Pilot
 
-from registry_tui.config import Settings
-from registry_tui.store import Connection
+from registry_tui.core.config import Settings
+from registry_tui.core.store import Connection
 from registry_tui.tui.app import RegistryApp
 from tests.tui.helpers import restore_reads, running
 

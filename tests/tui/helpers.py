@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from registry_tui import store
-from registry_tui.config import Settings
-from registry_tui.store import Connection
+from registry_tui.core import store
+from registry_tui.core.config import Settings
+from registry_tui.core.store import Connection
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.users import UsersScreen
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from registry_tui.outcomes import Registered, UserRecord
-from registry_tui.registry import Registry
+from registry_tui.core.outcomes import Registered, UserRecord
+from registry_tui.core.registry import Registry
 from tests.conftest import unique
 
 

@@ -9,8 +9,8 @@ import time
 import pytest
 from textual.widgets import Static
 
-from registry_tui.config import Settings
-from registry_tui.registry import Registry
+from registry_tui.core.config import Settings
+from registry_tui.core.registry import Registry
 from registry_tui.tui.link import LinkState
 from registry_tui.tui.screens.connection import ConnectionScreen
 from registry_tui.tui.screens.help import HelpScreen

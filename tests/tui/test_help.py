@@ -7,7 +7,7 @@ import pytest
 from textual.binding import Binding
 from textual.command import CommandPalette
 
-from registry_tui.registry import Registry
+from registry_tui.core.registry import Registry
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictScreen

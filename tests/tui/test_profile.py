@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Select, Static, TextArea
 
-from registry_tui.outcomes import ProfileRecord, UserRecord
-from registry_tui.registry import Registry
+from registry_tui.core.outcomes import ProfileRecord, UserRecord
+from registry_tui.core.registry import Registry
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictScreen

@@ -22,8 +22,9 @@ from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Button, ContentSwitcher, Input, ProgressBar, RichLog, Select, Static
 
-from registry_tui.config import Settings
-from registry_tui.race import (
+from registry_tui.core.config import Settings
+from registry_tui.core.store import Connection
+from registry_tui.race.engine import (
     CLONES_MAX,
     CONCURRENCY_MAX,
     RACES_MAX,
@@ -33,7 +34,6 @@ from registry_tui.race import (
     Identity,
     RaceFinished,
 )
-from registry_tui.store import Connection
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.help import HelpScreen
 from registry_tui.tui.screens.race import ATTACK_GROUP, RaceScreen

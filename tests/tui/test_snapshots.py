@@ -14,10 +14,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from registry_tui.config import Settings
-from registry_tui.outcomes import Updated, UserRecord
-from registry_tui.registry import Registry
-from registry_tui.store import Connection
+from registry_tui.core.config import Settings
+from registry_tui.core.outcomes import Updated, UserRecord
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictScreen
@@ -52,14 +52,14 @@ HEROES = (
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every write the app makes (Doppel-9's edit, a save) is stamped with the same moment."""
-    monkeypatch.setattr("registry_tui.registry.utc_now", lambda: CLOCK)
+    monkeypatch.setattr("registry_tui.core.registry.utc_now", lambda: CLOCK)
 
 
 @pytest.fixture(scope="module")
 async def heroes(registry: Registry) -> dict[str, UserRecord]:
     users = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("registry_tui.registry.utc_now", lambda: CLOCK)
+        patch.setattr("registry_tui.core.registry.utc_now", lambda: CLOCK)
         for index, (name, display, dimension, bio) in enumerate(HEROES):
             user = await register_user(
                 registry,

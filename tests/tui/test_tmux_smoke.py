@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from registry_tui.config import Settings
-from registry_tui.outcomes import UserRecord
-from registry_tui.registry import Registry
+from registry_tui.core.config import Settings
+from registry_tui.core.outcomes import UserRecord
+from registry_tui.core.registry import Registry
 from tests.tui.seeding import register_user
 
 pytestmark = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from registry_tui.outcomes import NotFound, UserRecord
-from registry_tui.registry import Registry
+from registry_tui.core.outcomes import NotFound, UserRecord
+from registry_tui.core.registry import Registry
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.profile import ProfileScreen
 from registry_tui.tui.screens.prompt import PromptScreen

@@ -1,6 +1,6 @@
 """Property-based tests (hypothesis) of the input rules and of the display path. No database,
 no Textual: the display path is `safe_text.printable` / `safe_text.safe_text` rendered by rich,
-and the CLI's own writers in `registry_tui.output`.
+and the CLI's own writers in `registry_tui.cli.output`.
 
 - Validation never accepts a control, format (bidi, zero-width), surrogate, private-use,
   unassigned or line/paragraph-separator character, whatever surrounds it, in any field; and
@@ -28,9 +28,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.markup import render as render_markup
 
-from registry_tui import output
-from registry_tui.safe_text import printable, safe_text
-from registry_tui.validation import (
+from registry_tui.cli import output
+from registry_tui.core.validation import (
     USERNAME_MAX,
     USERNAME_MIN,
     VERSION_MAX,
@@ -45,6 +44,7 @@ from registry_tui.validation import (
     parse_user_id,
     validate_keyspace,
 )
+from registry_tui.safe_text import printable, safe_text
 
 REFUSED_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 SHOWN_CATEGORIES = (

@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 import pytest
 from rich.console import Console
 
-from registry_tui import cli, output
-from registry_tui.outcomes import Registered, UserRecord
+from registry_tui.cli import app as cli
+from registry_tui.cli import output
+from registry_tui.core.outcomes import Registered, UserRecord
 
 USER = UserRecord(
     "nova", "nova@galaxy.test", "Nova", "D-1", datetime.now(timezone.utc), uuid.uuid4()

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from registry_tui import registry as registry_module
-from registry_tui.config import Settings, parse_hosts, settings_from_env
-from registry_tui.registry import decode_cursor, encode_cursor
-from registry_tui.validation import (
+from registry_tui.core import registry as registry_module
+from registry_tui.core.config import Settings, parse_hosts, settings_from_env
+from registry_tui.core.registry import decode_cursor, encode_cursor
+from registry_tui.core.validation import (
     BIO_MAX,
     EMAIL_MAX,
     LABEL_MAX,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
-from registry_tui.errors import one_line
+from registry_tui.core.errors import one_line
 from registry_tui.tui.calls import Failure
 from registry_tui.tui.messages import LinkTrouble
 

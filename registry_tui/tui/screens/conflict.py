@@ -15,7 +15,7 @@ from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from registry_tui.outcomes import ProfileRecord
+from registry_tui.core.outcomes import ProfileRecord
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.text import DOPPEL, MUTED, when
 

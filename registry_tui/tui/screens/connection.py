@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
-from registry_tui.registry import Registry
+from registry_tui.core.registry import Registry
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.database import Database

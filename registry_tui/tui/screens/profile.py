@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Label, Select, Static, TextArea
 
-from registry_tui.outcomes import (
+from registry_tui.core.outcomes import (
     Invalid,
     NotFound,
     ProfileRecord,
@@ -29,6 +29,7 @@ from registry_tui.outcomes import (
     UserRecord,
     VersionConflict,
 )
+from registry_tui.core.validation import STATUSES
 from registry_tui.safe_text import printable, safe_text
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.database import Database
@@ -37,7 +38,6 @@ from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictChoice, ConflictScreen, Draft
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK, identity, profile_summary
 from registry_tui.tui.widgets.banner import Banner
-from registry_tui.validation import STATUSES
 
 
 def doppel_bio(username: str) -> str:

@@ -38,8 +38,9 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from registry_tui.errors import one_line
-from registry_tui.race import Attack, AttackPlan, AttackReport, RaceEvent, percentile
+from registry_tui.core.errors import one_line
+from registry_tui.core.validation import ValidationError
+from registry_tui.race.engine import Attack, AttackPlan, AttackReport, RaceEvent, percentile
 from registry_tui.safe_text import printable
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.database import Database
@@ -50,7 +51,6 @@ from registry_tui.tui.widgets.race_feed import RaceFeed, RaceResult, result_line
 from registry_tui.tui.widgets.race_lanes import RaceLane
 from registry_tui.tui.widgets.race_plan import SIZES, PlanForm, describe
 from registry_tui.tui.widgets.race_report import RaceAudit, verdict
-from registry_tui.validation import ValidationError
 
 REPAINT_S = 0.1
 LOG_MAX_LINES = 2000

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Input, Label, Static
 
-from registry_tui.outcomes import (
+from registry_tui.core.outcomes import (
     EmailTaken,
     Invalid,
     Registered,
@@ -27,17 +27,17 @@ from registry_tui.outcomes import (
     UsernameTaken,
     UserRecord,
 )
-from registry_tui.safe_text import printable, safe_text
-from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.database import Database
-from registry_tui.tui.screens.base import ReportsFailures
-from registry_tui.tui.text import DOPPEL, HERO, MUTED, email_owner, identity, lines
-from registry_tui.validation import (
+from registry_tui.core.validation import (
     ValidationError,
     normalize_email,
     normalize_label,
     normalize_username,
 )
+from registry_tui.safe_text import printable, safe_text
+from registry_tui.tui.calls import Failure, guarded
+from registry_tui.tui.database import Database
+from registry_tui.tui.screens.base import ReportsFailures
+from registry_tui.tui.text import DOPPEL, HERO, MUTED, email_owner, identity, lines
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from registry_tui.outcomes import (
+from registry_tui.core.outcomes import (
     Deleted,
     DeleteOutcome,
     Invalid,

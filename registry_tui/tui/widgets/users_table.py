@@ -9,7 +9,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from registry_tui.outcomes import UserRecord
+from registry_tui.core.outcomes import UserRecord
 from registry_tui.tui.text import cell, when_short
 
 COLUMNS = (

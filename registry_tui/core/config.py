@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from registry_tui.validation import ValidationError
+from registry_tui.core.validation import ValidationError
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from registry_tui.outcomes import EmailTaken, Registered, Unknown, UsernameTaken, UserRecord
-from registry_tui.registry import Registry
+from registry_tui.core.outcomes import EmailTaken, Registered, Unknown, UsernameTaken, UserRecord
+from registry_tui.core.registry import Registry
 
 FIRST = (
     "agent",

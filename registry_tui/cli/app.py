@@ -14,11 +14,11 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from registry_tui import output
-from registry_tui.config import Settings, settings_from_env
-from registry_tui.documents import answer, invalid_doc, registration_doc, unavailable_doc
-from registry_tui.exit_codes import ExitCode
-from registry_tui.outcomes import (
+from registry_tui.cli import output
+from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.core.documents import answer, invalid_doc, registration_doc, unavailable_doc
+from registry_tui.core.exit_codes import ExitCode
+from registry_tui.core.outcomes import (
     Deleted,
     EmailTaken,
     Invalid,
@@ -31,8 +31,7 @@ from registry_tui.outcomes import (
     UserRecord,
     VersionConflict,
 )
-from registry_tui.safe_text import safe_text
-from registry_tui.validation import (
+from registry_tui.core.validation import (
     ValidationError,
     normalize_bio,
     normalize_label,
@@ -43,9 +42,10 @@ from registry_tui.validation import (
     parse_user_id,
     validate_registration,
 )
+from registry_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
-    from registry_tui.registry import Registry
+    from registry_tui.core.registry import Registry
 
 T = TypeVar("T")
 
@@ -93,9 +93,9 @@ def with_registry(
     ctx: typer.Context, as_json: bool, operation: Callable[[Registry], Awaitable[T]]
 ) -> T:
     """Connect, run one operation, close. Database trouble ends the command with exit 3."""
-    from registry_tui.errors import DatabaseUnavailable
-    from registry_tui.registry import Registry
-    from registry_tui.store import open_connection
+    from registry_tui.core.errors import DatabaseUnavailable
+    from registry_tui.core.registry import Registry
+    from registry_tui.core.store import open_connection
 
     settings = _settings(ctx)
 
@@ -318,7 +318,7 @@ def users_list(
     as_json: bool = JsonOption,
 ) -> None:
     """List registrations one page at a time (never a silent truncation)."""
-    from registry_tui.outcomes import Page
+    from registry_tui.core.outcomes import Page
 
     try:
         parse_page_size(limit)
@@ -478,7 +478,7 @@ def seed_command(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
 ) -> None:
     """The demo's story: heroes register, Doppel-9's clones are blocked, profiles at v1."""
-    from registry_tui.seed_view import run_seed_command
+    from registry_tui.cli.seed import run_seed_command
 
     if not 1 <= count <= 100_000:
         refuse_invalid(ValidationError("count", "must be between 1 and 100000"), as_json)
@@ -488,8 +488,8 @@ def seed_command(
     _exit(ExitCode.OK if report.clones_slipped == 0 else ExitCode.REFUSED)
 
 
-from registry_tui.cli_race import race_command  # noqa: E402  (light: imports typer only)
-from registry_tui.cli_serve import serve_command  # noqa: E402
+from registry_tui.cli.race import race_command  # noqa: E402  (light: imports typer only)
+from registry_tui.cli.serve import serve_command  # noqa: E402
 
 app.command("race")(race_command)
 app.command("serve")(serve_command)

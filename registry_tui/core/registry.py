@@ -26,14 +26,14 @@ from cassandra import InvalidRequest, Unavailable
 from coodie.aio import Document
 from coodie.results import LWTResult
 
-from registry_tui.errors import (
+from registry_tui.core.errors import (
     DatabaseUnavailable,
     is_ambiguous_write_error,
     is_unavailable_error,
     one_line,
 )
-from registry_tui.models import utc_now
-from registry_tui.outcomes import (
+from registry_tui.core.models import utc_now
+from registry_tui.core.outcomes import (
     Deleted,
     DeleteOutcome,
     EmailOwner,
@@ -51,8 +51,8 @@ from registry_tui.outcomes import (
     UserRecord,
     VersionConflict,
 )
-from registry_tui.store import Connection, read_gate
-from registry_tui.validation import (
+from registry_tui.core.store import Connection, read_gate
+from registry_tui.core.validation import (
     ValidationError,
     normalize_bio,
     normalize_email,

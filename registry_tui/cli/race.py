@@ -17,15 +17,21 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from registry_tui.config import Settings, settings_from_env
-from registry_tui.exit_codes import ExitCode
+from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.core.exit_codes import ExitCode
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.text import Text
 
-    from registry_tui.race import Attack, AttackPlan, AttackReport, ContenderFinished, RaceEvent
-    from registry_tui.validation import ValidationError
+    from registry_tui.core.validation import ValidationError
+    from registry_tui.race.engine import (
+        Attack,
+        AttackPlan,
+        AttackReport,
+        ContenderFinished,
+        RaceEvent,
+    )
 
 RECENT_LINES = 6  # per lane in the live view
 REPAINT_S = 0.1
@@ -81,11 +87,11 @@ def race_command(
     """
     import asyncio
 
-    from registry_tui import output
-    from registry_tui.documents import unavailable_doc
-    from registry_tui.errors import DatabaseUnavailable
-    from registry_tui.race import AttackPlan, RaceSetupError
-    from registry_tui.validation import ValidationError
+    from registry_tui.cli import output
+    from registry_tui.core.documents import unavailable_doc
+    from registry_tui.core.errors import DatabaseUnavailable
+    from registry_tui.core.validation import ValidationError
+    from registry_tui.race.engine import AttackPlan, RaceSetupError
 
     try:
         settings = ctx.obj if isinstance(ctx.obj, Settings) else settings_from_env()
@@ -125,9 +131,9 @@ def race_command(
 
 
 def _refuse_invalid(exc: ValidationError, as_json: bool) -> NoReturn:
-    from registry_tui import output
-    from registry_tui.documents import invalid_doc
-    from registry_tui.outcomes import Invalid
+    from registry_tui.cli import output
+    from registry_tui.core.documents import invalid_doc
+    from registry_tui.core.outcomes import Invalid
 
     if as_json:
         output.emit_json(invalid_doc(Invalid(exc.field, exc.message)))
@@ -136,8 +142,8 @@ def _refuse_invalid(exc: ValidationError, as_json: bool) -> NoReturn:
 
 
 async def _attack(settings: Settings, plan: AttackPlan, *, live: bool) -> AttackReport:
-    from registry_tui.race import Attack
-    from registry_tui.store import open_connection
+    from registry_tui.core.store import open_connection
+    from registry_tui.race.engine import Attack
 
     connection = await open_connection(settings)
     try:
@@ -158,7 +164,7 @@ async def _run_live(attack: Attack) -> AttackReport:
 
     from rich.live import Live
 
-    from registry_tui import output
+    from registry_tui.cli import output
 
     board = _Board(attack)
     with Live(board.render(), console=output.stdout(), auto_refresh=False) as live:
@@ -197,7 +203,12 @@ class _Board:
     def on_event(self, event: RaceEvent) -> None:
         from rich.text import Text
 
-        from registry_tui.race import ContenderFinished, PhaseChanged, RaceStarted, SetupProgress
+        from registry_tui.race.engine import (
+            ContenderFinished,
+            PhaseChanged,
+            RaceStarted,
+            SetupProgress,
+        )
 
         if isinstance(event, ContenderFinished):
             lane = self.heroes if event.kind == "hero" else self.clones
@@ -316,8 +327,8 @@ def _print_summary(report: AttackReport) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from registry_tui import output
-    from registry_tui.race import VIOLATION_DETAILS_IN_JSON
+    from registry_tui.cli import output
+    from registry_tui.race.engine import VIOLATION_DETAILS_IN_JSON
     from registry_tui.safe_text import safe_text
 
     console = output.stdout()

@@ -10,10 +10,10 @@ from typing import NoReturn
 
 import typer
 
-from registry_tui import output
-from registry_tui.config import Settings, settings_from_env
-from registry_tui.exit_codes import ExitCode
-from registry_tui.validation import ValidationError
+from registry_tui.cli import output
+from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.core.exit_codes import ExitCode
+from registry_tui.core.validation import ValidationError
 
 API_EXTRA_HINT = "pip install 'registry-tui[api]'"
 # What the `api` extra brings (with their own dependencies).
@@ -39,8 +39,8 @@ def _check_settings(settings: Settings) -> None:
 
     The rules are the store's own (what `open_connection` would refuse at start-up).
     """
-    from registry_tui.store import ssl_context
-    from registry_tui.validation import validate_keyspace
+    from registry_tui.core.store import ssl_context
+    from registry_tui.core.validation import validate_keyspace
 
     try:
         validate_keyspace(settings.keyspace)
@@ -59,7 +59,7 @@ def serve_command(
     try:
         import uvicorn
 
-        from registry_tui.api import create_app
+        from registry_tui.api.app import create_app
     except ImportError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing not in API_EXTRA_MODULES:

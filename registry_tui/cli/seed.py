@@ -8,10 +8,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from registry_tui import output
-from registry_tui.registry import Registry
+from registry_tui.cli import output
+from registry_tui.core.registry import Registry
+from registry_tui.core.seed import SeedEvent, SeedReport, run_seed
 from registry_tui.safe_text import safe_text
-from registry_tui.seed import SeedEvent, SeedReport, run_seed
 
 
 async def run_seed_command(

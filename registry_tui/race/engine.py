@@ -44,9 +44,9 @@ from cassandra.protocol import ErrorMessage
 from coodie.aio import Document
 from coodie.fields import PrimaryKey
 
-from registry_tui.errors import DatabaseUnavailable, is_unavailable_error, one_line
-from registry_tui.models import utc_now
-from registry_tui.outcomes import (
+from registry_tui.core.errors import DatabaseUnavailable, is_unavailable_error, one_line
+from registry_tui.core.models import utc_now
+from registry_tui.core.outcomes import (
     EmailTaken,
     Invalid,
     Registered,
@@ -54,9 +54,9 @@ from registry_tui.outcomes import (
     UsernameTaken,
     UserRecord,
 )
-from registry_tui.registry import Registry, user_record
-from registry_tui.store import Connection, read_gate
-from registry_tui.validation import ValidationError
+from registry_tui.core.registry import Registry, user_record
+from registry_tui.core.store import Connection, read_gate
+from registry_tui.core.validation import ValidationError
 
 RACES_MAX = 100_000
 CLONES_MAX = 64

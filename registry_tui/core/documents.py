@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from registry_tui.exit_codes import ExitCode
-from registry_tui.outcomes import (
+from registry_tui.core.exit_codes import ExitCode
+from registry_tui.core.outcomes import (
     Deleted,
     EmailOwner,
     EmailTaken,

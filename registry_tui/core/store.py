@@ -33,10 +33,10 @@ from coodie.aio import create_keyspace
 from coodie.drivers import register_driver
 from coodie.drivers.cassandra import CassandraDriver
 
-from registry_tui.config import Settings
-from registry_tui.errors import DatabaseUnavailable, one_line
-from registry_tui.models import Models, build_models
-from registry_tui.validation import ValidationError, validate_keyspace
+from registry_tui.core.config import Settings
+from registry_tui.core.errors import DatabaseUnavailable, one_line
+from registry_tui.core.models import Models, build_models
+from registry_tui.core.validation import ValidationError, validate_keyspace
 
 # The driver logs every failed connection attempt; a person sees our one-line message instead.
 for _name in ("cassandra", "coodie"):

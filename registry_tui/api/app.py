@@ -19,13 +19,13 @@ from fastapi import FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from registry_tui import __version__
-from registry_tui.config import Settings
-from registry_tui.documents import answer, registration_doc, unavailable_doc
-from registry_tui.errors import DatabaseUnavailable
-from registry_tui.outcomes import Invalid, Page
-from registry_tui.registry import Registry
-from registry_tui.store import Connection, open_connection
-from registry_tui.validation import (
+from registry_tui.core.config import Settings
+from registry_tui.core.documents import answer, registration_doc, unavailable_doc
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.outcomes import Invalid, Page
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection, open_connection
+from registry_tui.core.validation import (
     BIO_MAX,
     EMAIL_MAX,
     LABEL_MAX,

@@ -1,0 +1,1 @@
+"""The demo's REST API on the registry core (FastAPI, an optional extra)."""

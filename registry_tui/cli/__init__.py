@@ -1,0 +1,1 @@
+"""`registry`: the headless front end (typer)."""
