@@ -8,24 +8,18 @@ a profile update. Only when even that read fails is the outcome `Unknown`.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import enum
-import hashlib
-import hmac
-import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from cassandra import InvalidRequest, Unavailable
 from coodie.aio import Document
 from coodie.results import LWTResult
 
+from registry_tui.core.cursor import cursor_key, decode_cursor, encode_cursor
 from registry_tui.core.errors import (
     DatabaseUnavailable,
     is_ambiguous_write_error,
@@ -71,8 +65,6 @@ from registry_tui.core.validation import (
 # (the process died after the commit point), releases it when it never committed.
 PENDING_CLAIM_TTL_S = 300
 WRITE_ATTEMPTS = 3
-_CURSOR_PREFIX = "c1."
-_CURSOR_MAC_BYTES = 16
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -110,67 +102,6 @@ def profile_record(row: Any) -> ProfileRecord:
     )
 
 
-def _cursor_key() -> bytes:
-    """The key that signs list cursors: REGISTRY_CURSOR_KEY, else one kept per user on disk
-    (so a cursor printed by one CLI run works in the next), else one per process."""
-    global _cursor_key_cache
-    if _cursor_key_cache is not None:
-        return _cursor_key_cache
-    configured = os.environ.get("REGISTRY_CURSOR_KEY")
-    if configured:
-        key = hashlib.sha256(configured.encode()).digest()
-    else:
-        path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        path = path / "registry-tui" / "cursor.key"
-        try:
-            if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(secrets.token_bytes(32))
-            key = path.read_bytes()
-            if len(key) < 16:
-                raise OSError("cursor key too short")
-        except OSError:
-            key = secrets.token_bytes(32)
-    _cursor_key_cache = key
-    return key
-
-
-_cursor_key_cache: bytes | None = None
-
-
-def _cursor_mac(paging_state: bytes, scope: str) -> bytes:
-    message = scope.encode() + b"\x00" + paging_state
-    return hmac.new(_cursor_key(), message, hashlib.sha256).digest()[:_CURSOR_MAC_BYTES]
-
-
-def encode_cursor(paging_state: bytes | None, scope: str = "") -> str | None:
-    """An opaque, signed cursor. `scope` (keyspace and filter) binds it to one listing: the
-    server never sees a paging state this registry did not hand out for that same listing."""
-    if not paging_state:
-        return None
-    body = _cursor_mac(paging_state, scope) + paging_state
-    return _CURSOR_PREFIX + base64.urlsafe_b64encode(body).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, scope: str = "") -> bytes | None:
-    if not cursor:
-        return None
-    refused = ValidationError("cursor", "is not a cursor this registry handed out for this list")
-    if not cursor.startswith(_CURSOR_PREFIX) or len(cursor) > 4096:
-        raise refused
-    body = cursor[len(_CURSOR_PREFIX) :]
-    try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-    except (binascii.Error, ValueError):
-        raise refused from None
-    mac, state = raw[:_CURSOR_MAC_BYTES], raw[_CURSOR_MAC_BYTES:]
-    if not state or not hmac.compare_digest(mac, _cursor_mac(state, scope)):
-        raise refused
-    return state
-
-
 class _ClaimGone(enum.Enum):
     """Internal: a SERIAL read found no e-mail claim where ours was."""
 
@@ -186,6 +117,14 @@ class Registry:
         self.connection = connection
         self.models = connection.models
         self.timeout = connection.settings.request_timeout
+        self._cursor_key: bytes | None = None
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The key that signs this registry's list cursors (found on first use)."""
+        if self._cursor_key is None:
+            self._cursor_key = cursor_key(self.connection.settings.cursor_key)
+        return self._cursor_key
 
     # ----------------------------------------------------------------------------------------
     # Low-level helpers
@@ -265,7 +204,7 @@ class Registry:
             size = parse_page_size(page_size)
             dim = normalize_label("dimension", dimension) if dimension is not None else None
             scope = f"{self.models.keyspace}|{dim or ''}"
-            state = decode_cursor(cursor, scope)
+            state = decode_cursor(cursor, scope, self.cursor_key)
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         model = self.models.registration
@@ -283,7 +222,8 @@ class Registry:
                 raise self._unavailable(exc) from None
             raise
         users = [user_record(doc) for doc in result.data]
-        return Page(users=users, cursor=encode_cursor(result.paging_state, scope), dimension=dim)
+        following = encode_cursor(result.paging_state, scope, self.cursor_key)
+        return Page(users=users, cursor=following, dimension=dim)
 
     async def iter_users(
         self, dimension: str | None = None, page_size: int = 500
