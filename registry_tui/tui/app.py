@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from registry_tui.core.config import Settings
-from registry_tui.tui.database import Database
+from registry_tui.core.session import Database
 from registry_tui.tui.link import Link, LinkState
 from registry_tui.tui.messages import Connected, LinkTrouble
 from registry_tui.tui.screens.connection import RETRY_DELAYS, ConnectionScreen
