@@ -35,6 +35,7 @@ from coodie.drivers import get_driver  # noqa: E402
 from coodie.results import LWTResult  # noqa: E402
 
 from registry_tui.core.config import settings_from_env  # noqa: E402
+from registry_tui.core.logs import quiet_driver_logs  # noqa: E402
 from registry_tui.core.models import utc_now  # noqa: E402
 from registry_tui.core.outcomes import Registered  # noqa: E402
 from registry_tui.core.registry import Registry  # noqa: E402
@@ -748,6 +749,7 @@ def main() -> int:
     parser.add_argument("--out", default="bench-results.json")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     args = parser.parse_args()
+    quiet_driver_logs()
     if args.smoke:
         args.n, args.list_users, args.cli_repeats, args.page_size = 20, 60, 2, 25
         args.tui_small, args.tui_rows, args.races = 10, 50, 10

@@ -19,6 +19,7 @@ from registry_tui import __version__
 from registry_tui.core.config import Settings
 from registry_tui.core.documents import answer, registration_doc, unavailable_doc
 from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.logs import quiet_driver_logs
 from registry_tui.core.outcomes import Invalid, Page
 from registry_tui.core.registry import Registry
 from registry_tui.core.session import Connect, Database
@@ -174,6 +175,7 @@ UserIdPath = Annotated[
 
 def create_app(settings: Settings, *, connect: Connect = open_connection) -> FastAPI:
     """The REST API on one connection to the database described by `settings`."""
+    quiet_driver_logs()
     database = Database(settings, connect, reconnect_interval=RECONNECT_INTERVAL_S, log=log)
 
     async def open_registry() -> Registry:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,11 +36,6 @@ from registry_tui.core.config import Settings
 from registry_tui.core.errors import DatabaseUnavailable, one_line
 from registry_tui.core.models import Models, build_models
 from registry_tui.core.validation import ValidationError, validate_keyspace
-
-# The driver logs every failed connection attempt; a person sees our one-line message instead.
-for _name in ("cassandra", "coodie"):
-    logging.getLogger(_name).addHandler(logging.NullHandler())
-    logging.getLogger(_name).propagate = False
 
 _READER_DRIVER = "registry-reads"
 _connection_ids = itertools.count(1)
