@@ -32,11 +32,14 @@ sys.path.insert(0, str(REPO))
 from cassandra.cluster import EXEC_PROFILE_DEFAULT  # noqa: E402
 from cassandra.query import tuple_factory  # noqa: E402
 from coodie.drivers import get_driver  # noqa: E402
+from coodie.results import LWTResult  # noqa: E402
 
 from registry_tui.core.config import settings_from_env  # noqa: E402
+from registry_tui.core.logs import quiet_driver_logs  # noqa: E402
 from registry_tui.core.models import utc_now  # noqa: E402
 from registry_tui.core.outcomes import Registered  # noqa: E402
 from registry_tui.core.registry import Registry  # noqa: E402
+from registry_tui.core.rows import ConditionalWrite, DatabaseRows, WriteStep  # noqa: E402
 from registry_tui.core.store import Connection, open_connection  # noqa: E402
 
 
@@ -243,19 +246,26 @@ async def bench_register(
         outcome = await registry.register(*user(prefix))
         assert isinstance(outcome, Registered), outcome
 
-    class PlainProfile(Registry):
+    class PlainProfile(DatabaseRows):
         """A design measured, not adopted (the project's data rules make every write to a
         profile conditional): the new profile as a plain INSERT stamped with the lowest
         timestamp, so that any later Paxos write wins over it; one Paxos round fewer."""
 
-        async def _create_profile(self, uid: uuid.UUID, username: str, now: Any) -> bool:
+        async def write(self, write: ConditionalWrite) -> LWTResult:
+            if write.step is not WriteStep.CREATE_PROFILE:
+                return await super().write(write)
+            new = write.row
             profile = models.profile(
-                user_id=uid, username=username, version=1, updated_at=now, writer_id=uid
+                user_id=new.user_id,
+                username=new.username,
+                version=1,
+                updated_at=new.updated_at,
+                writer_id=new.writer_id,
             )
             await profile.save(timestamp=1, timeout=self.timeout)
-            return True
+            return LWTResult(applied=True)
 
-    variant = PlainProfile(conn)
+    variant = Registry(conn, PlainProfile(conn))
 
     async def ours_variant(_: int) -> None:
         outcome = await variant.register(*user("b"))
@@ -739,6 +749,7 @@ def main() -> int:
     parser.add_argument("--out", default="bench-results.json")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     args = parser.parse_args()
+    quiet_driver_logs()
     if args.smoke:
         args.n, args.list_users, args.cli_repeats, args.page_size = 20, 60, 2, 25
         args.tui_small, args.tui_rows, args.races = 10, 50, 10

@@ -6,11 +6,8 @@ parameters reach the core as the text the client sent, so invalid input is refus
 core's rules with the core's 422 document (FastAPI only refuses a missing required parameter).
 """
 
-import asyncio
 import logging
-import math
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -22,9 +19,11 @@ from registry_tui import __version__
 from registry_tui.core.config import Settings
 from registry_tui.core.documents import answer, registration_doc, unavailable_doc
 from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.logs import quiet_driver_logs
 from registry_tui.core.outcomes import Invalid, Page
 from registry_tui.core.registry import Registry
-from registry_tui.core.store import Connection, open_connection
+from registry_tui.core.session import Connect, Database
+from registry_tui.core.store import open_connection
 from registry_tui.core.validation import (
     BIO_MAX,
     EMAIL_MAX,
@@ -38,65 +37,11 @@ from registry_tui.core.validation import (
 
 log = logging.getLogger("uvicorn.error")  # printed by uvicorn alongside its own lines
 
-Connect = Callable[[Settings], Awaitable[Connection]]
-
 DEFAULT_LIMIT = 100
 # After a failed connection attempt, requests are answered 503 at once for this long instead of
 # each waiting for its own connect timeout while the database is down.
 RECONNECT_INTERVAL_S = 1.0
 RETRY_AFTER_HEADER = {"Retry-After": "1"}
-
-
-class Database:
-    """The server's one connection: opened at start-up, opened again on demand after an outage.
-
-    Once open, the driver itself reconnects to hosts that come back; this class only covers a
-    server started while no host answered.
-    """
-
-    def __init__(self, settings: Settings, connect: Connect) -> None:
-        self._settings = settings
-        self._connect = connect
-        self._connection: Connection | None = None
-        self._registry: Registry | None = None
-        self._lock = asyncio.Lock()
-        self._failed_at = -math.inf
-        self._failure = ""
-
-    async def start(self) -> None:
-        """Connect now if we can. A bad setting (keyspace name, TLS files) stops the server."""
-        try:
-            await self._open()
-        except DatabaseUnavailable as exc:
-            log.warning("%s; answering 503 until the database is reachable", exc.message)
-
-    async def registry(self) -> Registry:
-        if self._registry is not None:
-            return self._registry
-        try:
-            return await self._open()
-        except ValidationError as exc:  # e.g. the TLS files vanished since start-up
-            raise DatabaseUnavailable(f"invalid {exc.field}: {exc.message}") from None
-
-    async def _open(self) -> Registry:
-        async with self._lock:  # one attempt at a time; the others wait for its result
-            if self._registry is not None:
-                return self._registry
-            if time.monotonic() - self._failed_at < RECONNECT_INTERVAL_S:
-                raise DatabaseUnavailable(self._failure, self._settings.describe())
-            try:
-                connection = await self._connect(self._settings)
-            except DatabaseUnavailable as exc:
-                self._failed_at, self._failure = time.monotonic(), exc.message
-                raise
-            self._connection, self._registry = connection, Registry(connection)
-            log.info("connected to %s", self._settings.describe())
-            return self._registry
-
-    async def close(self) -> None:
-        if self._connection is not None:
-            connection, self._connection, self._registry = self._connection, None, None
-            await asyncio.to_thread(connection.close)  # shutdown joins driver threads
 
 
 def _documented_as(schema: dict[str, Any]) -> Any:
@@ -230,7 +175,14 @@ UserIdPath = Annotated[
 
 def create_app(settings: Settings, *, connect: Connect = open_connection) -> FastAPI:
     """The REST API on one connection to the database described by `settings`."""
-    database = Database(settings, connect)
+    quiet_driver_logs()
+    database = Database(settings, connect, reconnect_interval=RECONNECT_INTERVAL_S, log=log)
+
+    async def open_registry() -> Registry:
+        try:
+            return await database.connect()
+        except ValidationError as exc:  # e.g. the TLS files vanished since start-up
+            raise DatabaseUnavailable(f"invalid {exc.field}: {exc.message}") from None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -314,7 +266,7 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
             ),
         ],
     ) -> Response:
-        registry = await database.registry()
+        registry = await open_registry()
         return _respond(await registry.register(username, email, display_name, dimension))
 
     @app.get(
@@ -372,7 +324,7 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
             size = parse_page_size(DEFAULT_LIMIT if limit is None else limit)
         except ValidationError as exc:
             return _respond(Invalid(exc.field, exc.message))
-        registry = await database.registry()
+        registry = await open_registry()
         # Cursors are signed by the core: a forged one never reaches the database.
         page = await registry.list_users(dimension, size, cursor or None)
         if isinstance(page, Invalid):
@@ -405,7 +357,7 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
         },
     )
     async def get_user(username: UsernamePath) -> Response:
-        registry = await database.registry()
+        registry = await open_registry()
         return _respond(await registry.get_user(username), USERNAME_IN_PATH)
 
     @app.delete(
@@ -423,7 +375,7 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
         },
     )
     async def delete_user(username: UsernamePath) -> Response:
-        registry = await database.registry()
+        registry = await open_registry()
         return _respond(await registry.delete_user(username), USERNAME_IN_PATH)
 
     @app.get(
@@ -437,7 +389,7 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
         },
     )
     async def get_profile(user_id: UserIdPath) -> Response:
-        registry = await database.registry()
+        registry = await open_registry()
         return _respond(await registry.get_profile(user_id), USER_ID_IN_PATH)
 
     @app.put(
@@ -487,7 +439,7 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
             ),
         ] = None,
     ) -> Response:
-        registry = await database.registry()
+        registry = await open_registry()
         outcome = await registry.update_profile(user_id, bio, status, expected_version)
         return _respond(outcome, USER_ID_IN_PATH)
 

@@ -496,6 +496,9 @@ app.command("serve")(serve_command)
 
 
 def main() -> None:
+    from registry_tui.core.logs import quiet_driver_logs
+
+    quiet_driver_logs()
     app(prog_name="registry")
 
 

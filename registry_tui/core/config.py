@@ -24,6 +24,8 @@ class Settings:
     ssl_key_file: Path | None = None
     connect_timeout: float = 5.0
     request_timeout: float = 6.0
+    # Signs list cursors (REGISTRY_CURSOR_KEY). None: a key kept per user on disk (core.cursor).
+    cursor_key: str | None = field(default=None, repr=False)
 
     def with_overrides(self, **changes: object) -> Settings:
         given = {k: v for k, v in changes.items() if v is not None}
@@ -91,4 +93,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         ssl_key_file=_path(env, "SCYLLA_SSL_KEY_FILE"),
         connect_timeout=_float(env, "SCYLLA_CONNECT_TIMEOUT", 5.0),
         request_timeout=_float(env, "SCYLLA_REQUEST_TIMEOUT", 6.0),
+        cursor_key=env.get("REGISTRY_CURSOR_KEY") or None,
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,18 +29,13 @@ from cassandra.policies import (
     TokenAwarePolicy,
 )
 from coodie.aio import create_keyspace
-from coodie.drivers import register_driver
+from coodie.drivers import get_driver, register_driver
 from coodie.drivers.cassandra import CassandraDriver
 
 from registry_tui.core.config import Settings
 from registry_tui.core.errors import DatabaseUnavailable, one_line
 from registry_tui.core.models import Models, build_models
 from registry_tui.core.validation import ValidationError, validate_keyspace
-
-# The driver logs every failed connection attempt; a person sees our one-line message instead.
-for _name in ("cassandra", "coodie"):
-    logging.getLogger(_name).addHandler(logging.NullHandler())
-    logging.getLogger(_name).propagate = False
 
 _READER_DRIVER = "registry-reads"
 _connection_ids = itertools.count(1)
@@ -133,6 +127,15 @@ class LoopFriendlyDriver(CassandraDriver):
         return await super().execute_one_async(
             stmt, params, consistency=consistency, timeout=timeout
         )
+
+    @property
+    def execution_profile(self) -> ExecutionProfile:
+        """What every request of this driver runs with: coodie's copy of the session's
+        default profile (dict rows), made when the driver was built."""
+        profile = self._query_kwargs.get("execution_profile")
+        if not isinstance(profile, ExecutionProfile):
+            raise RuntimeError("coodie kept no execution profile for this driver")
+        return profile
 
     def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -256,6 +259,15 @@ class Connection:
 
     def hosts_up(self) -> list[str]:
         return [str(h.address) for h in self.cluster.metadata.all_hosts() if h.is_up]
+
+
+def write_profile(connection: Connection) -> ExecutionProfile:
+    """The execution profile `connection`'s writes run with. Its request_timeout is the
+    client-side timeout of a write that names none (coodie's `update()` names none)."""
+    driver = get_driver(connection.name)
+    if not isinstance(driver, LoopFriendlyDriver):
+        raise RuntimeError(f"{connection.name} is not a registry connection")
+    return driver.execution_profile
 
 
 def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:

@@ -17,7 +17,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 
 from registry_tui.core.config import Settings
-from registry_tui.tui.database import Database
+from registry_tui.core.logs import quiet_driver_logs
+from registry_tui.core.session import Database
 from registry_tui.tui.link import Link, LinkState
 from registry_tui.tui.messages import Connected, LinkTrouble
 from registry_tui.tui.screens.connection import RETRY_DELAYS, ConnectionScreen
@@ -167,6 +168,7 @@ class RegistryApp(App[int]):
 
 def run_tui(settings: Settings) -> int:
     """Open the app and return its exit code (0 when the person quits)."""
+    quiet_driver_logs()  # a log line on the terminal would tear through the screen
     app = RegistryApp(settings)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

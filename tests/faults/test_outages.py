@@ -32,12 +32,12 @@ from cassandra import ConsistencyLevel
 from cassandra.cluster import Cluster
 from cassandra.query import SimpleStatement
 
-from registry_tui.core import registry as registry_module
+from registry_tui.core import registration as registration_module
 from registry_tui.core.config import Settings
 from registry_tui.core.outcomes import EmailTaken, Registered, Unknown, UsernameTaken
 from registry_tui.core.registry import Registry
+from registry_tui.core.rows import WriteStep
 from registry_tui.core.store import Connection, cluster_options, open_connection
-from registry_tui.core.validation import validate_registration
 from tests.conftest import unique
 from tests.faults.conftest import (
     CLUSTER_HOSTS,
@@ -51,6 +51,7 @@ from tests.faults.conftest import (
     restore_cluster,
     wait_healed,
 )
+from tests.row_faults import DiesBefore, ProcessDied
 
 pytestmark = pytest.mark.usefixtures("healthy_cluster")
 
@@ -347,7 +348,7 @@ SHORT_TTL_S = 3
 
 @pytest.fixture
 def short_claim_ttl(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    monkeypatch.setattr(registry_module, "PENDING_CLAIM_TTL_S", SHORT_TTL_S)
+    monkeypatch.setattr(registration_module, "PENDING_CLAIM_TTL_S", SHORT_TTL_S)
     yield SHORT_TTL_S
 
 
@@ -359,7 +360,11 @@ async def test_claim_of_a_registration_interrupted_after_claiming_expires(
     email = f"{name}@registry.galaxy"
     uid = uuid.uuid4()
     # The process dies right after its e-mail claim: nothing else of it was written.
-    assert await registry._claim_email(email, uid, name) is True
+    crashing = Registry(
+        cluster_connection, DiesBefore(cluster_connection, WriteStep.INSERT_REGISTRATION)
+    )
+    with pytest.raises(ProcessDied):
+        await crashing.register(name, email, "Agent", "Dimension-6", user_id=uid)
     owner = await registry.get_email_owner(email)
     assert owner is not None and (owner.user_id, owner.state) == (uid, "pending")
     held = await registry.register(other, email, "Other", "Dimension-6")
@@ -388,18 +393,15 @@ async def test_registration_interrupted_after_its_commit_never_shares_its_addres
     name, thief = unique("commit"), unique("thief")
     email = f"{name}@registry.galaxy"
     uid = uuid.uuid4()
-    req = validate_registration(name, email, "Agent", "Dimension-6")
     # The process dies right after the registration row (the commit point) was written.
-    assert await registry._claim_email(req.email, uid, req.username) is True
-    row = cluster_connection.models.registration(
-        username=req.username,
-        email=req.email,
-        display_name=req.display_name,
-        dimension=req.dimension,
-        user_id=uid,
+    crashing = Registry(
+        cluster_connection, DiesBefore(cluster_connection, WriteStep.CREATE_PROFILE)
     )
-    won, _ = await registry._insert_registration(row, uid)
-    assert won is True
+    with pytest.raises(ProcessDied):
+        await crashing.register(name, email, "Agent", "Dimension-6", user_id=uid)
+    holder = await registry.get_user_serial(name)
+    assert holder is not None and holder.user_id == uid
+    assert await registry.get_profile_serial(uid) is None
 
     await asyncio.sleep(short_claim_ttl + 1.5)
     # Someone looks at the name (and finds it taken), then registers the same address.

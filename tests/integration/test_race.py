@@ -10,15 +10,14 @@ import contextvars
 import json
 import subprocess
 import sys
-import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from registry_tui.core.errors import DatabaseUnavailable
 from registry_tui.core.registry import Registry
+from registry_tui.core.rows import AmbiguousWrite, ConditionalWrite, DatabaseRows, WriteStep
 from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError
 from registry_tui.race.engine import (
@@ -36,6 +35,7 @@ from registry_tui.race.engine import (
     percentile,
     run_attack,
 )
+from tests.row_faults import PassThroughRows
 
 pytestmark = pytest.mark.db
 
@@ -207,59 +207,44 @@ async def test_unprotected_siege_overwrites_the_heroes(connection: Connection) -
 # milliseconds or less, while the shared node is left alone. The driver raises OperationTimedOut
 # and the server may still apply the write: exactly the "maybe applied" case of an LWT.
 
-_IN_INSERT = contextvars.ContextVar("in_registration_insert", default=False)
+_BLIND_NEXT_READ = contextvars.ContextVar("blind_next_read", default=False)
 
 
-class HastyRegistry(Registry):
-    """A Registry whose registration INSERT times out client-side after `write_timeout`.
+class HastyRows(PassThroughRows):
+    """Rows whose registration INSERT times out client-side after `write_timeout`.
 
-    Fault injection reaches into two private steps of Registry (the insert and the point
-    read); every other write keeps the connection's timeout, and so does every read. With
-    `blind_resolution` the registry's own SERIAL read after the timeout fails as well, so
-    `register` returns Unknown and the race engine must resolve the outcome itself.
+    Every other write keeps the connection's timeout, and so does every read. With
+    `blind_resolution` the registry's own SERIAL read right after such a timeout fails as well,
+    so `register` returns Unknown and the race engine must resolve the outcome itself.
     """
 
     def __init__(
         self, connection: Connection, write_timeout: float, blind_resolution: bool = False
     ) -> None:
-        self.write_timeout = write_timeout
+        super().__init__(connection)
+        self.hasty = DatabaseRows(connection, timeout=write_timeout)
         self.blind_resolution = blind_resolution
         self.insert_timeouts = 0
-        self._normal_timeout = connection.settings.request_timeout
-        super().__init__(connection)
+        self.blinded = 0  # SERIAL reads made to fail
 
-    @property  # type: ignore[override]
-    def timeout(self) -> float:
-        return self.write_timeout if _IN_INSERT.get() else self._normal_timeout
-
-    @timeout.setter
-    def timeout(self, value: float) -> None:
-        self._normal_timeout = value
-
-    async def _insert_registration(self, row: Any, uid: uuid.UUID) -> Any:
-        token = _IN_INSERT.set(True)
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is not WriteStep.INSERT_REGISTRATION:
+            return await super().write(write)
         try:
-            return await super()._insert_registration(row, uid)
-        finally:
-            _IN_INSERT.reset(token)
-
-    async def _write(self, write: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            return await super()._write(write)
-        except Exception:
-            if _IN_INSERT.get():
-                self.insert_timeouts += 1
+            return await self.hasty.write(write)
+        except Exception as exc:
+            self.insert_timeouts += 1
+            if isinstance(exc, AmbiguousWrite):  # the registry's SERIAL read comes next
+                # Each contender runs in a task of its own: the mark stays with this one.
+                _BLIND_NEXT_READ.set(self.blind_resolution)
             raise
 
-    async def _read_one(self, *args: Any, **kwargs: Any) -> Any:
-        in_insert = _IN_INSERT.get()
-        token = _IN_INSERT.set(False)  # reads keep the normal timeout
-        try:
-            if in_insert and self.blind_resolution:
-                raise DatabaseUnavailable("injected: the SERIAL read failed too")
-            return await super()._read_one(*args, **kwargs)
-        finally:
-            _IN_INSERT.reset(token)
+    async def read_one(self, model: Any, serial: bool = False, **key: Any) -> Any:
+        if _BLIND_NEXT_READ.get():
+            _BLIND_NEXT_READ.set(False)
+            self.blinded += 1
+            raise DatabaseUnavailable("injected: the SERIAL read failed too")
+        return await super().read_one(model, serial, **key)
 
 
 # Tighter and tighter, a bounded number of times: each step still checks every invariant.
@@ -268,12 +253,13 @@ WRITE_TIMEOUT_LADDER_S = (0.002, 0.0005, 0.0001)
 
 async def race_with_timeouts(
     connection: Connection, registry: Registry, *, blind_resolution: bool
-) -> tuple[AttackReport, HastyRegistry]:
+) -> tuple[AttackReport, HastyRows]:
     plan = AttackPlan(races=30, clones=7, concurrency=8)
     for write_timeout in WRITE_TIMEOUT_LADDER_S:
-        hasty = HastyRegistry(connection, write_timeout, blind_resolution)
+        hasty = HastyRows(connection, write_timeout, blind_resolution)
         events: list[RaceEvent] = []
-        report = await run_attack(connection, plan, on_event=events.append, registry=hasty)
+        contenders = Registry(connection, hasty)
+        report = await run_attack(connection, plan, on_event=events.append, registry=contenders)
         # Whatever the timing, the contenders' final outcomes agree with the SERIAL audit.
         assert report.clean, [v.describe() for v in report.violations[:5]]
         assert report.winners == report.races and report.unresolved == 0
@@ -302,6 +288,7 @@ async def test_forced_cas_timeouts_with_a_failed_serial_read_are_resolved_by_the
     report, hasty = await race_with_timeouts(connection, registry, blind_resolution=True)
     # Each timed-out insert came back Unknown from the registry; the engine's read decided it.
     assert report.unknown_resolved == report.timeouts == hasty.insert_timeouts
+    assert hasty.blinded > 0, "no SERIAL read of the registry failed: this proved nothing"
 
 
 # ------------------------------------------------------------------------------------------

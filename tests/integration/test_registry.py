@@ -1,8 +1,9 @@
 """The registry core against a real node: every outcome of register / update / delete / list,
 the races that lightweight transactions exist for, and ambiguous (timed-out) writes.
 
-Nothing here mocks the database. Where an interleaving must be forced, a `Registry` subclass
-delays or times out one of its own requests; every read and write still goes to the node.
+Nothing here mocks the database. Where an interleaving must be forced, the `Registry` is given
+a RowStore that wraps the real one and delays, times out or stops one of its requests; every
+read and write still goes to the node.
 """
 
 from __future__ import annotations
@@ -30,9 +31,18 @@ from registry_tui.core.outcomes import (
     UserRecord,
     VersionConflict,
 )
-from registry_tui.core.registry import WRITE_ATTEMPTS, Registry, _Ambiguous
-from registry_tui.core.store import Connection
+from registry_tui.core.registry import Registry
+from registry_tui.core.rows import (
+    WRITE_ATTEMPTS,
+    AmbiguousWrite,
+    ConditionalWrite,
+    DatabaseRows,
+    WriteStep,
+    user_record,
+)
+from registry_tui.core.store import Connection, write_profile
 from tests.conftest import unique
+from tests.row_faults import DiesBefore, PassThroughRows, ProcessDied
 
 pytestmark = pytest.mark.db
 
@@ -370,17 +380,18 @@ async def test_delete_by_old_identity_cannot_remove_the_new_user(registry: Regis
     await assert_fully_registered(registry, b)
 
 
-class StaleDeleter(Registry):
-    """delete_user whose first look at the name happens *before* someone else deletes that
-    user and re-registers the name: the textbook ABA, forced into one interleaving."""
+class StaleRead(PassThroughRows):
+    """delete_user whose first look at the name (a SERIAL read) happens *before* someone else
+    deletes that user and re-registers the name: the textbook ABA, forced into one
+    interleaving."""
 
     def __init__(self, connection: Connection, meanwhile: Any) -> None:
         super().__init__(connection)
         self.meanwhile = meanwhile
 
-    async def get_user_serial(self, username: str) -> UserRecord | None:
-        seen = await super().get_user_serial(username)
-        if self.meanwhile is not None:
+    async def read_one(self, model: Any, serial: bool = False, **key: Any) -> Any:
+        seen = await super().read_one(model, serial, **key)
+        if serial and model is self.connection.models.registration and self.meanwhile:
             meanwhile, self.meanwhile = self.meanwhile, None
             await meanwhile()
         return seen
@@ -396,7 +407,8 @@ async def test_delete_racing_a_reregistration_keeps_the_new_user(
         assert isinstance(await registry.delete_user(a.username), Deleted)
         reborn.append(await register_ok(registry, a.username, email=a.email))
 
-    out = await StaleDeleter(connection, delete_and_reregister).delete_user(a.username)
+    stale = StaleRead(connection, delete_and_reregister)
+    out = await Registry(connection, stale).delete_user(a.username)
     assert len(reborn) == 1
     b = reborn[0]
     # The stale delete was for A, who is already gone; B must survive it untouched.
@@ -751,77 +763,75 @@ async def test_iter_users_yields_every_user_once(registry: Registry, crowd: dict
 TINY_TIMEOUT = 1e-6  # seconds: the driver gives up long before any LWT can answer
 
 
-class LostAnswer(Registry):
-    """A Registry (same connection) whose next conditional write in one chosen step fails the
-    way an unanswered request does, while every other request keeps the normal timeout.
+STEPS = {
+    "claim": WriteStep.CLAIM_EMAIL,
+    "registration": WriteStep.INSERT_REGISTRATION,
+    "delete": WriteStep.DELETE_REGISTRATION,  # the first one of delete_user: its commit point
+    "update": WriteStep.UPDATE_PROFILE,
+}
+
+
+class LostAnswer(PassThroughRows):
+    """Rows whose first conditional write of one chosen step fails the way an unanswered
+    request does, while every other request keeps the normal timeout.
 
     mode "timeout": the write is really sent with a client timeout far below any LWT latency,
     so the driver raises OperationTimedOut while the node still executes it.
     mode "late": the request is held back (as if stuck in a queue) and reaches the node only
     right after the SERIAL read that resolves the ambiguity: the write lands *after* the read.
+    `resolutions` holds what that read found (a row, None, or the error it raised).
     """
 
     def __init__(self, connection: Connection, step: str, mode: str) -> None:
         super().__init__(connection)
-        assert step in {"claim", "registration", "delete", "update"}
         assert mode in {"timeout", "late"}
-        self.step, self.mode = step, mode
-        self.armed = False
+        self.step, self.mode = STEPS[step], mode
+        self.hasty = DatabaseRows(connection, timeout=TINY_TIMEOUT)
+        self.fired = False
+        self.resolving = False
         self.tripped = 0
-        self.held: Any = None
+        self.held: ConditionalWrite | None = None
         self.late_results: list[Any] = []
         self.resolutions: list[Any] = []
 
-    def _arm(self, step: str) -> None:
-        if step == self.step and not self.tripped:
-            self.armed = True
-
-    async def _claim_email(self, email: str, uid: uuid.UUID, username: str) -> Any:
-        self._arm("claim")
-        try:
-            return await super()._claim_email(email, uid, username)
-        finally:
-            self.armed = False
-
-    async def _insert_registration(self, row: Any, uid: uuid.UUID) -> Any:
-        self._arm("registration")
-        return await super()._insert_registration(row, uid)
-
-    async def delete_user(self, username: str) -> Any:
-        self._arm("delete")  # the first write of delete_user is its commit point
-        return await super().delete_user(username)
-
-    async def update_profile(self, user_id: Any, **changes: Any) -> Any:
-        self._arm("update")
-        return await super().update_profile(user_id, **changes)
-
-    async def _write(self, write: Any) -> Any:
-        if not self.armed:
-            return await super()._write(write)
-        self.armed = False
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is not self.step or self.fired:
+            return await super().write(write)
+        self.fired = True
         if self.mode == "late":
             self.held = write
             self.tripped += 1
-            raise _Ambiguous("the request is still on its way")
-        # coodie's update() takes no timeout: it uses the driver's profile default.
-        profile = self.models.profile._get_driver()._query_kwargs["execution_profile"]
-        saved = self.timeout, profile.request_timeout
-        self.timeout = profile.request_timeout = TINY_TIMEOUT
+            self.resolving = True
+            raise AmbiguousWrite("the request is still on its way")
+        # coodie's update() takes no timeout: it uses the writes' execution profile.
+        profile = write_profile(self.connection)
+        saved = profile.request_timeout
+        profile.request_timeout = TINY_TIMEOUT
         try:
-            return await super()._write(write)
-        except _Ambiguous:
+            return await self.hasty.write(write)
+        except AmbiguousWrite:
             self.tripped += 1
+            self.resolving = True
             raise
         finally:
-            self.timeout, profile.request_timeout = saved
+            profile.request_timeout = saved
 
-    async def _resolve(self, read: Any) -> Any:
-        result = await super()._resolve(read)
-        self.resolutions.append(result)
+    async def read_one(self, model: Any, serial: bool = False, **key: Any) -> Any:
+        if not self.resolving:
+            return await super().read_one(model, serial, **key)
+        # The first read after the lost answer is the SERIAL read that resolves it.
+        self.resolving = False
+        try:
+            row = await super().read_one(model, serial, **key)
+        except Exception as exc:
+            self.resolutions.append(exc)
+            raise
+        self.resolutions.append(row)
         if self.held is not None:
             held, self.held = self.held, None
-            self.late_results.append(await held())  # the delayed request reaches the node now
-        return result
+            # The delayed request reaches the node now.
+            self.late_results.append(await held.run(self.rows.timeout))
+        return row
 
 
 MODES = ["timeout", "late"]
@@ -834,11 +844,13 @@ async def test_register_timeout_resolved_by_serial_read(
     name = unique("amb")
     uid = uuid.uuid4()
     lost = LostAnswer(connection, "registration", mode)
-    out = await lost.register(name, email_of(name), "Ambiguous", "d-amb", user_id=uid)
+    lost_registry = Registry(connection, lost)
+    out = await lost_registry.register(name, email_of(name), "Ambiguous", "d-amb", user_id=uid)
     assert lost.tripped == 1, "the write did not time out: this test proved nothing"
     assert isinstance(out, Registered), out
     assert out.user.user_id == uid
-    seen = lost.resolutions[0]
+    found = lost.resolutions[0]
+    seen = user_record(found) if found is not None else None
     if isinstance(seen, UserRecord):
         # The SERIAL read found our own row: it must be reported as ours, after a timeout.
         assert seen.user_id == uid
@@ -856,11 +868,13 @@ async def test_register_timeout_when_the_name_is_taken(
 ) -> None:
     holder = await register_ok(registry, unique("held"))
     lost = LostAnswer(connection, "registration", mode)
+    lost_registry = Registry(connection, lost)
     email = email_of(unique("late"))
-    out = await lost.register(holder.username, email, "Late", "d-amb")
+    out = await lost_registry.register(holder.username, email, "Late", "d-amb")
     assert lost.tripped == 1
     assert out == UsernameTaken(holder, resolved_after_timeout=True)
-    assert lost.resolutions[0] == holder  # what the SERIAL read showed is what was answered
+    # What the SERIAL read showed is what was answered.
+    assert user_record(lost.resolutions[0]) == holder
     await assert_fully_registered(registry, holder)
     assert await registry.get_email_owner(email) is None
 
@@ -871,7 +885,8 @@ async def test_email_claim_timeout_resolved_by_serial_read(
 ) -> None:
     name = unique("ambc")
     lost = LostAnswer(connection, "claim", mode)
-    out = await lost.register(name, email_of(name), "Claimer", "d-amb")
+    lost_registry = Registry(connection, lost)
+    out = await lost_registry.register(name, email_of(name), "Claimer", "d-amb")
     assert lost.tripped == 1
     assert isinstance(out, Registered), out
     await assert_fully_registered(registry, out.user)
@@ -883,8 +898,9 @@ async def test_email_claim_timeout_when_the_email_is_taken(
 ) -> None:
     owner = await register_ok(registry)
     lost = LostAnswer(connection, "claim", mode)
+    lost_registry = Registry(connection, lost)
     name = unique("ambe")
-    out = await lost.register(name, owner.email, "Claimer", "d-amb")
+    out = await lost_registry.register(name, owner.email, "Claimer", "d-amb")
     assert lost.tripped == 1
     assert out == EmailTaken(EmailOwner(owner.email, owner.username, owner.user_id, "active"))
     assert await registry.get_user_serial(name) is None
@@ -897,7 +913,8 @@ async def test_delete_timeout_resolved_by_serial_read(
 ) -> None:
     user = await register_ok(registry)
     lost = LostAnswer(connection, "delete", mode)
-    out = await lost.delete_user(user.username)
+    lost_registry = Registry(connection, lost)
+    out = await lost_registry.delete_user(user.username)
     assert lost.tripped == 1
     still_registered = await registry.get_user_serial(user.username)
     profile_left = await registry.get_profile_serial(user.user_id)
@@ -919,7 +936,10 @@ async def test_update_timeout_resolved_by_serial_read(
 ) -> None:
     user = await register_ok(registry)
     lost = LostAnswer(connection, "update", mode)
-    out = await lost.update_profile(user.user_id, bio="after the timeout", expected_version=1)
+    lost_registry = Registry(connection, lost)
+    out = await lost_registry.update_profile(
+        user.user_id, bio="after the timeout", expected_version=1
+    )
     assert lost.tripped == 1
     stored = await registry.get_profile_serial(user.user_id)
     assert stored is not None
@@ -935,39 +955,35 @@ async def test_update_timeout_does_not_hide_a_real_conflict(
     user = await register_ok(registry)
     assert isinstance(await registry.update_profile(user.user_id, bio="winner"), Updated)
     lost = LostAnswer(connection, "update", "timeout")
-    out = await lost.update_profile(user.user_id, bio="stale", expected_version=1)
+    lost_registry = Registry(connection, lost)
+    out = await lost_registry.update_profile(user.user_id, bio="stale", expected_version=1)
     assert lost.tripped == 1
     assert isinstance(out, VersionConflict), out
     assert (out.current.version, out.current.bio) == (2, "winner")
 
 
-class UndecidedConfirmation(Registry):
-    """The claim confirmation's answers are lost and every SERIAL read of the claim fails, as
-    when a quorum freezes right after the registration committed. The confirmation writes are
-    held back: a test may let one reach the node later, as a delayed request would."""
+class UndecidedConfirmation(PassThroughRows):
+    """From the claim confirmation on, the claim's replicas are frozen, as when a quorum
+    freezes right after the registration committed: the confirmation's answers are lost and
+    every SERIAL read of a claim fails. The confirmation writes are held back: a test may let
+    one reach the node later, as a delayed request would."""
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)
-        self.confirming = False
-        self.held: list[Any] = []
+        self.frozen = False
+        self.held: list[ConditionalWrite] = []
 
-    async def _confirm_claim(self, *args: Any) -> Any:
-        self.confirming = True
-        try:
-            return await super()._confirm_claim(*args)
-        finally:
-            self.confirming = False
-
-    async def _write(self, write: Any) -> Any:
-        if self.confirming:
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is WriteStep.CONFIRM_CLAIM:
+            self.frozen = True
             self.held.append(write)
-            raise _Ambiguous("the answer was lost")
-        return await super()._write(write)
+            raise AmbiguousWrite("the answer was lost")
+        return await super().write(write)
 
-    async def get_email_owner(self, email: str) -> Any:
-        if self.confirming:
+    async def read_one(self, model: Any, serial: bool = False, **key: Any) -> Any:
+        if self.frozen and serial and model is self.connection.models.email_claim:
             raise DatabaseUnavailable("the claim's replicas are frozen", "test")
-        return await super().get_email_owner(email)
+        return await super().read_one(model, serial, **key)
 
 
 async def test_an_undecided_claim_confirmation_never_undoes_the_registration(
@@ -977,7 +993,7 @@ async def test_an_undecided_claim_confirmation_never_undoes_the_registration(
     confirmation still in flight landed after the undo."""
     name = unique("undecided")
     lost = UndecidedConfirmation(connection)
-    out = await lost.register(name, email_of(name), "Undecided", "d-amb")
+    out = await Registry(connection, lost).register(name, email_of(name), "Undecided", "d-amb")
     assert len(lost.held) == WRITE_ATTEMPTS, "the confirmation never ran: this proved nothing"
     assert isinstance(out, Registered), out
     assert out.incomplete == ("e-mail claim",)
@@ -986,7 +1002,7 @@ async def test_an_undecided_claim_confirmation_never_undoes_the_registration(
     owner = await registry.get_email_owner(out.user.email)
     assert owner == EmailOwner(out.user.email, name, out.user.user_id, "pending")
     # The delayed confirmation lands now: one whole registration, nothing stray.
-    await lost.held[0]()
+    await lost.held[0].run(connection.settings.request_timeout)
     await assert_fully_registered(registry, out.user)
 
 
@@ -994,7 +1010,7 @@ async def test_an_undecided_claim_confirmation_is_finished_later(
     registry: Registry, connection: Connection
 ) -> None:
     name = unique("undecided")
-    out = await UndecidedConfirmation(connection).register(
+    out = await Registry(connection, UndecidedConfirmation(connection)).register(
         name, email_of(name), "Undecided", "d-amb"
     )
     assert isinstance(out, Registered) and out.incomplete == ("e-mail claim",)
@@ -1005,14 +1021,7 @@ async def test_an_undecided_claim_confirmation_is_finished_later(
     await assert_fully_registered(registry, out.user)
 
 
-class CrashAfterCommit(Registry):
-    """Dies right after its registration commits: no profile, the claim left pending."""
-
-    async def _complete(self, user: UserRecord, resolved: bool) -> Any:
-        return Registered(user)
-
-
-class DeleteLandsMidFinish(Registry):
+class DeleteBeforeProfile(PassThroughRows):
     """Finishes an interrupted registration, and a delete of that user lands between its
     SERIAL read of the holder and its profile write."""
 
@@ -1020,22 +1029,37 @@ class DeleteLandsMidFinish(Registry):
         super().__init__(connection)
         self.deleter = deleter
         self.deleted: list[Any] = []
+        self.profile_for: list[uuid.UUID] = []
 
-    async def _create_profile(self, uid: uuid.UUID, username: str, now: Any) -> bool:
-        if not self.deleted:
-            self.deleted.append(await self.deleter.delete_user(username))
-        return await super()._create_profile(uid, username, now)
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is WriteStep.CREATE_PROFILE and not self.deleted:
+            self.profile_for.append(write.row.user_id)
+            self.deleted.append(await self.deleter.delete_user(write.row.username))
+        return await super().write(write)
 
 
 async def test_finishing_a_user_deleted_meanwhile_leaves_no_orphan_profile(
     registry: Registry, connection: Connection
 ) -> None:
     name = unique("halfdone")
-    out = await CrashAfterCommit(connection).register(name, email_of(name), "Half", "d-amb")
-    assert isinstance(out, Registered)
-    assert await registry.get_profile_serial(out.user.user_id) is None  # interrupted indeed
-    finisher = DeleteLandsMidFinish(connection, registry)
-    assert await finisher._finish(out.user) is False
-    assert finisher.deleted and isinstance(finisher.deleted[0], Deleted), finisher.deleted
-    assert await registry.get_profile_serial(out.user.user_id) is None
-    await assert_fully_gone(registry, out.user)
+    # The process dies right after its registration commits: no profile, the claim pending.
+    crashing = Registry(connection, DiesBefore(connection, WriteStep.CREATE_PROFILE))
+    with pytest.raises(ProcessDied):
+        await crashing.register(name, email_of(name), "Half", "d-amb")
+    user = await registry.get_user_serial(name)
+    assert user is not None
+    assert await registry.get_profile_serial(user.user_id) is None  # interrupted indeed
+    owner = await registry.get_email_owner(user.email)
+    assert owner is not None and owner.state == "pending"
+    # The next registration of that address finishes the interrupted one, and meets a delete.
+    rows = DeleteBeforeProfile(connection, registry)
+    out = await Registry(connection, rows).register(
+        unique("other"), email_of(name), "Other", "d-amb"
+    )
+    assert rows.profile_for == [user.user_id], "the finish never ran: this proved nothing"
+    assert rows.deleted and isinstance(rows.deleted[0], Deleted), rows.deleted
+    assert isinstance(out, EmailTaken | Registered), out
+    if isinstance(out, Registered):
+        await assert_fully_registered(registry, out.user)
+    assert await registry.get_profile_serial(user.user_id) is None
+    await assert_fully_gone(registry, user)

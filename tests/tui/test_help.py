@@ -106,7 +106,7 @@ async def test_race_placeholder_and_back(run_app: RunApp) -> None:
 async def test_ctrl_q_quits_and_closes_the_connections(run_app: RunApp) -> None:
     async with run_app(size=(100, 30)) as (app, pilot):
         await users_loaded(pilot)
-        main = app.database._main
+        main = app.database.connection
         assert main is not None and not main.closed
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: not app.is_running)

@@ -99,8 +99,8 @@ async def provoke_conflict(pilot, registry: Registry, user: UserRecord, mine: st
     assert theirs.version == 2 and theirs.bio == doppel_bio(user.username)
     # A second, separate connection made that edit.
     database = app.database
-    assert database._doppel_connection is not None
-    assert database._doppel_connection is not database._main
+    assert database.doppel_connection is not None
+    assert database.doppel_connection is not database.connection
 
     await edit(pilot, profile, mine)
     await pilot.press("ctrl+s")

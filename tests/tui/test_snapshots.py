@@ -49,17 +49,23 @@ HEROES = (
 )
 
 
+# Where the core reads the clock: updates (registry) and registrations (registration).
+CLOCKS = ("registry_tui.core.registry.utc_now", "registry_tui.core.registration.utc_now")
+
+
 @pytest.fixture(autouse=True)
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every write the app makes (Doppel-9's edit, a save) is stamped with the same moment."""
-    monkeypatch.setattr("registry_tui.core.registry.utc_now", lambda: CLOCK)
+    for clock in CLOCKS:
+        monkeypatch.setattr(clock, lambda: CLOCK)
 
 
 @pytest.fixture(scope="module")
 async def heroes(registry: Registry) -> dict[str, UserRecord]:
     users = {}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("registry_tui.core.registry.utc_now", lambda: CLOCK)
+        for clock in CLOCKS:
+            patch.setattr(clock, lambda: CLOCK)
         for index, (name, display, dimension, bio) in enumerate(HEROES):
             user = await register_user(
                 registry,

@@ -1,5 +1,5 @@
 """Pure unit tests: the input rules (validation.py), settings from the environment (config.py)
-and the opaque list cursor (registry.encode_cursor / decode_cursor). No database."""
+and the opaque list cursor (cursor.encode_cursor / decode_cursor). No database."""
 
 from __future__ import annotations
 
@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from registry_tui.core import registry as registry_module
 from registry_tui.core.config import Settings, parse_hosts, settings_from_env
-from registry_tui.core.registry import decode_cursor, encode_cursor
+from registry_tui.core.cursor import (
+    cursor_key,
+    decode_cursor,
+    default_key_file,
+    encode_cursor,
+    key_from_file,
+)
 from registry_tui.core.validation import (
     BIO_MAX,
     EMAIL_MAX,
@@ -507,12 +512,7 @@ def test_password_never_shown() -> None:
 # list cursors
 
 
-@pytest.fixture
-def cursor_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A known signing key, and no key file written into the real home directory."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setenv("REGISTRY_CURSOR_KEY", "unit-test-key")
-    monkeypatch.setattr(registry_module, "_cursor_key_cache", None, raising=False)
+KEY = cursor_key("unit-test-key")
 
 
 def flip(cursor: str, position: int) -> str:
@@ -521,28 +521,26 @@ def flip(cursor: str, position: int) -> str:
     return cursor[:position] + ("B" if ch != "B" else "C") + cursor[position + 1 :]
 
 
-@pytest.mark.usefixtures("cursor_key")
 @pytest.mark.parametrize(
     "state",
     [b"\x00", b"\xff\xfe\xfd", b"ab", b"abc", b"abcd", bytes(range(256)), b"\x00" * 33],
 )
 @pytest.mark.parametrize("scope", ["", "ks|", "ks|C-137"])
 def test_cursor_round_trip(state: bytes, scope: str) -> None:
-    cursor = encode_cursor(state, scope)
+    cursor = encode_cursor(state, scope, KEY)
     assert isinstance(cursor, str)
     assert cursor.isascii() and cursor.isprintable()
     assert "=" not in cursor and "+" not in cursor and "/" not in cursor  # safe in a URL/shell
-    assert decode_cursor(cursor, scope) == state
+    assert decode_cursor(cursor, scope, KEY) == state
 
 
 def test_cursor_none_for_the_last_page() -> None:
-    assert encode_cursor(None) is None
-    assert encode_cursor(b"") is None
-    assert decode_cursor(None) is None
-    assert decode_cursor("") is None
+    assert encode_cursor(None, "ks|", KEY) is None
+    assert encode_cursor(b"", "ks|", KEY) is None
+    assert decode_cursor(None, "ks|", KEY) is None
+    assert decode_cursor("", "ks|", KEY) is None
 
 
-@pytest.mark.usefixtures("cursor_key")
 @pytest.mark.parametrize(
     "cursor",
     [
@@ -560,35 +558,49 @@ def test_cursor_none_for_the_last_page() -> None:
     ],
 )
 def test_bad_cursor_refused(cursor: str) -> None:
-    err = refused(decode_cursor, cursor)
+    err = refused(decode_cursor, cursor, "", KEY)
     assert err.field == "cursor"
 
 
-@pytest.mark.usefixtures("cursor_key")
 def test_tampered_cursor_refused() -> None:
-    cursor = encode_cursor(b"some paging state", "ks|")
+    cursor = encode_cursor(b"some paging state", "ks|", KEY)
     assert cursor is not None
     for position in (3, len(cursor) // 2, len(cursor) - 1):
-        assert refused(decode_cursor, flip(cursor, position), "ks|").field == "cursor"
-    assert refused(decode_cursor, cursor[:-4], "ks|").field == "cursor"
-    assert refused(decode_cursor, cursor + "AAAA", "ks|").field == "cursor"
+        assert refused(decode_cursor, flip(cursor, position), "ks|", KEY).field == "cursor"
+    assert refused(decode_cursor, cursor[:-4], "ks|", KEY).field == "cursor"
+    assert refused(decode_cursor, cursor + "AAAA", "ks|", KEY).field == "cursor"
 
 
-@pytest.mark.usefixtures("cursor_key")
 def test_cursor_bound_to_its_listing() -> None:
-    cursor = encode_cursor(b"state", "ks|C-137")
-    assert decode_cursor(cursor, "ks|C-137") == b"state"
+    cursor = encode_cursor(b"state", "ks|C-137", KEY)
+    assert decode_cursor(cursor, "ks|C-137", KEY) == b"state"
     for other in ("ks|", "ks|C-138", "other|C-137", ""):
-        assert refused(decode_cursor, cursor, other).field == "cursor"
+        assert refused(decode_cursor, cursor, other, KEY).field == "cursor"
 
 
-def test_cursor_signed_with_another_key_refused(
+def test_cursor_signed_with_another_key_refused() -> None:
+    cursor = encode_cursor(b"state", "ks|", cursor_key("key-one"))
+    assert decode_cursor(cursor, "ks|", cursor_key("key-one")) == b"state"
+    assert refused(decode_cursor, cursor, "ks|", cursor_key("key-two")).field == "cursor"
+
+
+def test_cursor_key_from_the_settings() -> None:
+    assert settings_from_env({"REGISTRY_CURSOR_KEY": "k1"}).cursor_key == "k1"
+    assert settings_from_env({}).cursor_key is None
+    assert "k1" not in repr(settings_from_env({"REGISTRY_CURSOR_KEY": "k1"}))
+    assert cursor_key("k1") == cursor_key("k1") != cursor_key("k2")
+
+
+def test_cursor_key_without_a_secret_is_kept_on_disk(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    """A cursor printed by one CLI run must work in the next: the key survives the process."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(registry_module, "_cursor_key_cache", None, raising=False)
-    monkeypatch.setenv("REGISTRY_CURSOR_KEY", "key-one")
-    cursor = encode_cursor(b"state", "ks|")
-    monkeypatch.setattr(registry_module, "_cursor_key_cache", None, raising=False)
-    monkeypatch.setenv("REGISTRY_CURSOR_KEY", "key-two")
-    assert refused(decode_cursor, cursor, "ks|").field == "cursor"
+    path = default_key_file()
+    assert path == tmp_path / "registry-tui" / "cursor.key"
+    first = key_from_file(path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert key_from_file(path) == first and len(first) == 32
+    path.write_bytes(b"short")
+    with pytest.raises(OSError):
+        key_from_file(path)

@@ -18,9 +18,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from registry_tui.core.registry import Registry
+from registry_tui.core.session import Database
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.database import Database
 from registry_tui.tui.messages import Connected, LinkTrouble
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.text import DOPPEL, HERO, MUTED

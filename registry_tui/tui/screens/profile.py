@@ -29,10 +29,10 @@ from registry_tui.core.outcomes import (
     UserRecord,
     VersionConflict,
 )
+from registry_tui.core.session import Database
 from registry_tui.core.validation import STATUSES
 from registry_tui.safe_text import printable, safe_text
 from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.database import Database
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictChoice, ConflictScreen, Draft

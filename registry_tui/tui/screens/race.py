@@ -39,11 +39,11 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from registry_tui.core.errors import one_line
+from registry_tui.core.session import Database
 from registry_tui.core.validation import ValidationError
 from registry_tui.race.engine import Attack, AttackPlan, AttackReport, RaceEvent, percentile
 from registry_tui.safe_text import printable
 from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.database import Database
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 from registry_tui.tui.widgets.banner import Banner

@@ -27,6 +27,7 @@ from registry_tui.core.outcomes import (
     UsernameTaken,
     UserRecord,
 )
+from registry_tui.core.session import Database
 from registry_tui.core.validation import (
     ValidationError,
     normalize_email,
@@ -35,7 +36,6 @@ from registry_tui.core.validation import (
 )
 from registry_tui.safe_text import printable, safe_text
 from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.database import Database
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, email_owner, identity, lines
 

@@ -26,9 +26,9 @@ from registry_tui.core.outcomes import (
     Unknown,
     UserRecord,
 )
+from registry_tui.core.session import Database
 from registry_tui.safe_text import printable, safe_text
 from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.database import Database
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.profile import ProfileScreen

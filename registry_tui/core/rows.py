@@ -1,0 +1,174 @@
+"""How the registry reads and writes its rows: the one seam between its rules and the driver.
+
+`Registry` makes every database request of its operations through a `RowStore`: point reads
+(`read_one`, plain or at SERIAL) and conditional writes (`write`). `DatabaseRows` is the real
+one. A test that must force an interleaving or a lost answer wraps it (delays a write, sends it
+with a tiny client timeout, fails a read) while every request still reaches the database; a
+`ConditionalWrite` names its step so a wrapper can pick the write it means.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol, TypeVar
+
+from cassandra import InvalidRequest, Unavailable
+from coodie.aio import Document
+from coodie.results import LWTResult
+
+from registry_tui.core.config import Settings
+from registry_tui.core.errors import (
+    DatabaseUnavailable,
+    is_ambiguous_write_error,
+    is_unavailable_error,
+    one_line,
+)
+from registry_tui.core.outcomes import ProfileRecord, Unknown, UserRecord
+from registry_tui.core.store import Connection, read_gate
+
+# Tries of one conditional write whose earlier tries were shown (by a SERIAL read) not to
+# have applied, before the outcome is reported as unknown.
+WRITE_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+class WriteStep(enum.Enum):
+    """Every kind of conditional write the registry makes."""
+
+    CLAIM_EMAIL = "claim e-mail"  # INSERT claim IF NOT EXISTS (pending)
+    CONFIRM_CLAIM = "confirm claim"  # UPDATE claim IF user_id = ours (active, no TTL)
+    RELEASE_CLAIM = "release claim"  # DELETE claim IF user_id = ours [AND state = pending]
+    INSERT_REGISTRATION = "insert registration"  # INSERT IF NOT EXISTS: the commit point
+    DELETE_REGISTRATION = "delete registration"  # DELETE IF user_id = that identity
+    CREATE_PROFILE = "create profile"  # INSERT IF NOT EXISTS, version 1
+    UPDATE_PROFILE = "update profile"  # UPDATE IF version = expected
+    DELETE_PROFILE = "delete profile"  # DELETE IF EXISTS
+
+
+Statement = Callable[[float], Awaitable[LWTResult | None]]
+
+
+@dataclass(frozen=True)
+class ConditionalWrite:
+    """One conditional write: its step, the row it writes, and the statement that sends it
+    with a given client-side timeout (seconds; an UPDATE runs with the execution profile's
+    request timeout instead, as coodie's `update()` takes none)."""
+
+    step: WriteStep
+    row: Any
+    statement: Statement
+
+    async def run(self, timeout: float) -> LWTResult | None:
+        return await self.statement(timeout)
+
+
+class AmbiguousWrite(Exception):
+    """A conditional write failed in a way that may have applied it (timeout, lost
+    connection, CAS_WRITE_UNKNOWN): a SERIAL read against its token must decide."""
+
+
+class RowStore(Protocol):
+    async def read_one(self, model: type[Document], serial: bool = False, **key: Any) -> Any:
+        """The row of `model` at `key` (None when absent); at SERIAL when `serial`, which also
+        completes any Paxos round in flight on it. Raises DatabaseUnavailable."""
+        ...
+
+    async def write(self, write: ConditionalWrite) -> LWTResult:
+        """Run `write` once. Raises AmbiguousWrite when it may or may not have applied,
+        DatabaseUnavailable when it surely did not (too few replicas, no host)."""
+        ...
+
+
+def unavailable(exc: BaseException, settings: Settings) -> DatabaseUnavailable:
+    """A driver failure as the one-line DatabaseUnavailable a person sees."""
+    if isinstance(exc, DatabaseUnavailable):
+        return exc
+    return DatabaseUnavailable(one_line(exc), settings.describe())
+
+
+class DatabaseRows:
+    """The real RowStore: requests through coodie on the connection, each with `timeout`
+    (default: the connection's request timeout)."""
+
+    def __init__(self, connection: Connection, *, timeout: float | None = None) -> None:
+        self.settings = connection.settings
+        self.timeout = self.settings.request_timeout if timeout is None else timeout
+
+    async def read_one(self, model: type[Document], serial: bool = False, **key: Any) -> Any:
+        query = model.find(**key).timeout(self.timeout)
+        if serial:
+            query = query.consistency("LOCAL_SERIAL")
+        try:
+            async with read_gate().point_read():
+                return await query.first()
+        except Exception as exc:
+            if is_unavailable_error(exc):
+                raise unavailable(exc, self.settings) from None
+            raise
+
+    async def write(self, write: ConditionalWrite) -> LWTResult:
+        try:
+            result = await write.run(self.timeout)
+        except Unavailable as exc:  # decided before any replica wrote anything
+            raise unavailable(exc, self.settings) from None
+        except InvalidRequest:
+            raise
+        except Exception as exc:
+            if is_ambiguous_write_error(exc):
+                raise AmbiguousWrite(one_line(exc)) from None
+            raise
+        if result is None:  # coodie returns None only for batched writes; we never batch
+            raise RuntimeError("conditional write returned no result")
+        return result
+
+
+async def resolve(read: Callable[[], Awaitable[T]]) -> T | Unknown:
+    """The SERIAL read that decides an ambiguous write, or Unknown when it fails too."""
+    try:
+        return await read()
+    except DatabaseUnavailable as exc:
+        return Unknown("resolve", "", f"the SERIAL read failed too ({exc.message})")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows as records
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A timestamp from the driver (naive, UTC) as an aware datetime."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _getter(row: Any) -> Any:
+    """Field access for a driver row (dict) and a coodie document alike."""
+    return row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+
+
+def user_record(row: Any) -> UserRecord:
+    get = _getter(row)
+    return UserRecord(
+        username=get("username"),
+        email=get("email"),
+        display_name=get("display_name"),
+        dimension=get("dimension"),
+        registered_at=aware(get("registered_at")),  # type: ignore[arg-type]  # never null
+        user_id=get("user_id"),
+    )
+
+
+def profile_record(row: Any) -> ProfileRecord:
+    get = _getter(row)
+    return ProfileRecord(
+        user_id=get("user_id"),
+        username=get("username"),
+        bio=get("bio"),
+        status=get("status"),
+        version=get("version"),
+        updated_at=aware(get("updated_at")),
+    )
