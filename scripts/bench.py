@@ -574,7 +574,7 @@ def bench_tui(keyspace: str, rows: int) -> Run:
 
 
 async def bench_race(conn: Connection, races: int, clones: int, concurrency: int) -> list[Run]:
-    from registry_tui.race.engine import AttackPlan, run_attack
+    from registry_tui.race import AttackPlan, run_attack
 
     runs = []
     for protected in (True, False):
