@@ -121,7 +121,7 @@ def race_command(
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
     if json_output:
-        output.emit_json(report.to_json())
+        output.emit_json(report.as_document())
     else:
         _print_summary(report)
     if report.violations:

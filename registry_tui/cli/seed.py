@@ -54,7 +54,7 @@ async def run_seed_command(
     with progress:
         report = await run_seed(registry, count, concurrency, on_event)
     if as_json:
-        output.emit_json(report.as_json())
+        output.emit_json(report.as_document())
     else:
         output.show(race_panel(report))
         output.show(summary_table(report))

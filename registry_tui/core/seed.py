@@ -63,7 +63,7 @@ class SeedReport:
     seconds: float = 0.0
     duels: list[tuple[str, str, str]] = field(default_factory=list)  # (name, hero, clone)
 
-    def as_json(self) -> dict[str, object]:
+    def as_document(self) -> dict[str, object]:
         return {
             "registered": self.registered,
             "collisions": self.collisions,

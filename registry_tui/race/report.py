@@ -55,7 +55,7 @@ class Violation:
     def describe(self) -> str:
         return f"{self.username}: {'; '.join(self.problems)}"
 
-    def to_json(self) -> dict[str, Any]:
+    def as_document(self) -> dict[str, Any]:
         return {
             "username": self.username,
             "problems": list(self.problems),
@@ -108,8 +108,8 @@ class AttackReport:
     def clean(self) -> bool:
         return not self.violations
 
-    def to_json(self, max_details: int = VIOLATION_DETAILS_IN_JSON) -> dict[str, Any]:
-        details = [v.to_json() for v in self.violations[:max_details]]
+    def as_document(self, max_details: int = VIOLATION_DETAILS_IN_JSON) -> dict[str, Any]:
+        details = [v.as_document() for v in self.violations[:max_details]]
         return {
             "run_id": self.run_id,
             "mode": self.mode,
