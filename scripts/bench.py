@@ -61,7 +61,7 @@ class Run:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_document(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "count": self.count,
@@ -584,13 +584,13 @@ def bench_tui(keyspace: str, rows: int) -> Run:
 
 
 async def bench_race(conn: Connection, races: int, clones: int, concurrency: int) -> list[Run]:
-    from registry_tui.race.engine import AttackPlan, run_attack
+    from registry_tui.race import AttackPlan, run_attack
 
     runs = []
     for protected in (True, False):
         plan = AttackPlan(races=races, clones=clones, concurrency=concurrency, protected=protected)
         started = time.perf_counter()
-        report = (await run_attack(conn, plan)).to_json()
+        report = (await run_attack(conn, plan)).as_document()
         label = "protected" if protected else "unprotected control"
         runs.append(
             Run(
@@ -679,23 +679,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             reg_runs = await bench_register(
                 conn, args.n, args.concurrency, args.rounds, args.warmup_s, args.settle_s
             )
-            results["sections"]["register"] = [r.as_json() for r in reg_runs]
+            results["sections"]["register"] = [r.as_document() for r in reg_runs]
             runs += reg_runs
         if "layers" in sections:
             layer_runs = await bench_layers(conn, args.layers_n, args.concurrency, args.rounds)
-            results["sections"]["layers"] = [r.as_json() for r in layer_runs]
+            results["sections"]["layers"] = [r.as_document() for r in layer_runs]
             runs += layer_runs
         if "list" in sections:
             stored = await ensure_users(conn, args.list_users, args.concurrency)
             list_runs = await bench_listing(conn, args.page_size)
             results["sections"]["list"] = {
                 "stored": stored,
-                "runs": [r.as_json() for r in list_runs],
+                "runs": [r.as_document() for r in list_runs],
             }
             runs += list_runs
         if "race" in sections:
             race_runs = await bench_race(conn, args.races, args.clones, args.race_concurrency)
-            results["sections"]["race"] = [r.as_json() for r in race_runs]
+            results["sections"]["race"] = [r.as_document() for r in race_runs]
             runs += race_runs
     finally:
         conn.close()
@@ -707,11 +707,11 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             seeded.close()
         tui_runs = [bench_tui(small, 0), bench_tui(args.keyspace, args.tui_rows)]
-        results["sections"]["tui"] = [r.as_json() for r in tui_runs]
+        results["sections"]["tui"] = [r.as_document() for r in tui_runs]
         runs += tui_runs
     if "cli" in sections:
         cli_run = bench_cli(args.cli_repeats)
-        results["sections"]["cli"] = cli_run.as_json()
+        results["sections"]["cli"] = cli_run.as_document()
         runs.append(cli_run)
     print_table(runs)
     return results

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from registry_tui.core.validation import ValidationError
-    from registry_tui.race.engine import (
+    from registry_tui.race import (
         Attack,
         AttackPlan,
         AttackReport,
@@ -91,7 +91,7 @@ def race_command(
     from registry_tui.core.documents import unavailable_doc
     from registry_tui.core.errors import DatabaseUnavailable
     from registry_tui.core.validation import ValidationError
-    from registry_tui.race.engine import AttackPlan, RaceSetupError
+    from registry_tui.race import AttackPlan, RaceSetupError
 
     try:
         settings = ctx.obj if isinstance(ctx.obj, Settings) else settings_from_env()
@@ -121,7 +121,7 @@ def race_command(
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
     if json_output:
-        output.emit_json(report.to_json())
+        output.emit_json(report.as_document())
     else:
         _print_summary(report)
     if report.violations:
@@ -143,7 +143,7 @@ def _refuse_invalid(exc: ValidationError, as_json: bool) -> NoReturn:
 
 async def _attack(settings: Settings, plan: AttackPlan, *, live: bool) -> AttackReport:
     from registry_tui.core.store import open_connection
-    from registry_tui.race.engine import Attack
+    from registry_tui.race import Attack
 
     connection = await open_connection(settings)
     try:
@@ -203,7 +203,7 @@ class _Board:
     def on_event(self, event: RaceEvent) -> None:
         from rich.text import Text
 
-        from registry_tui.race.engine import (
+        from registry_tui.race import (
             ContenderFinished,
             PhaseChanged,
             RaceStarted,
@@ -328,7 +328,7 @@ def _print_summary(report: AttackReport) -> None:
     from rich.table import Table
 
     from registry_tui.cli import output
-    from registry_tui.race.engine import VIOLATION_DETAILS_IN_JSON
+    from registry_tui.race import VIOLATION_DETAILS_IN_JSON
     from registry_tui.safe_text import safe_text
 
     console = output.stdout()

@@ -11,6 +11,7 @@ from rich.text import Text
 from registry_tui.cli import output
 from registry_tui.core.registry import Registry
 from registry_tui.core.seed import SeedEvent, SeedReport, run_seed
+from registry_tui.core.story import clone_count
 from registry_tui.safe_text import safe_text
 
 
@@ -38,7 +39,7 @@ async def run_seed_command(
         console=console,
         disable=not console.is_terminal,
     )
-    clones = max(1, count // 4)
+    clones = clone_count(count)
     tasks = {
         "heroes": progress.add_task(
             "[yellow]Phase 1[/] heroes register (IF NOT EXISTS)", total=count
@@ -53,7 +54,7 @@ async def run_seed_command(
     with progress:
         report = await run_seed(registry, count, concurrency, on_event)
     if as_json:
-        output.emit_json(report.as_json())
+        output.emit_json(report.as_document())
     else:
         output.show(race_panel(report))
         output.show(summary_table(report))

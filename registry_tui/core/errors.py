@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import enum
+
 from cassandra import (
     AuthenticationFailed,
     ConsistencyLevel,
+    DriverException,
     OperationTimedOut,
     ReadTimeout,
     Unavailable,
@@ -26,36 +29,60 @@ class DatabaseUnavailable(Exception):
         self.message = message
         self.hosts = hosts
 
+    @classmethod
+    def from_error(cls, exc: BaseException, hosts: str) -> DatabaseUnavailable:
+        """The one-line form of a database failure (an existing one is passed on as it is)."""
+        if isinstance(exc, DatabaseUnavailable):
+            return exc
+        return cls(one_line(exc), hosts)
+
+
+class ErrorKind(enum.Enum):
+    """What a failure means for the person waiting on it."""
+
+    AMBIGUOUS = "ambiguous"  # the request may have reached the database: a write may have applied
+    UNAVAILABLE = "unavailable"  # refused before anything was written: too few replicas, login
+    REJECTED = "rejected"  # the database answered with an error of its own (invalid, failure)
+    OTHER = "other"  # not a failure of the database conversation: a bug, raised as it is
+
+
+# Timeouts and lost connections: the request may have been sent and even applied. A
+# NoHostAvailable may come from a host whose connection died after the request reached it.
+_AMBIGUOUS = (
+    WriteTimeout
+    | ReadTimeout
+    | OperationTimedOut
+    | ConnectionException
+    | ConnectionBusy
+    | NoHostAvailable
+    | ConnectionError
+    | OSError
+)
+_UNAVAILABLE = Unavailable | AuthenticationFailed | DatabaseUnavailable
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """The one classification of driver errors, for reads and conditional writes alike."""
+    if isinstance(exc, ErrorMessage) and getattr(exc, "code", None) == CAS_WRITE_UNKNOWN:
+        # Protocol v5's CAS_WRITE_UNKNOWN has no driver class: it arrives as a bare message.
+        return ErrorKind.AMBIGUOUS
+    if isinstance(exc, _AMBIGUOUS):
+        return ErrorKind.AMBIGUOUS
+    if isinstance(exc, _UNAVAILABLE):
+        return ErrorKind.UNAVAILABLE
+    if isinstance(exc, DriverException | ErrorMessage):
+        return ErrorKind.REJECTED
+    return ErrorKind.OTHER
+
 
 def is_ambiguous_write_error(exc: BaseException) -> bool:
     """True when a conditional write failed in a way that may still have applied it."""
-    if isinstance(exc, WriteTimeout | OperationTimedOut | ReadTimeout):
-        return True
-    if isinstance(exc, ConnectionException | ConnectionBusy):
-        # The connection died (reset, heartbeat timeout) with the request possibly sent.
-        return True
-    if isinstance(exc, NoHostAvailable):
-        # The request may have reached a host whose connection then died.
-        return True
-    if isinstance(exc, ErrorMessage) and getattr(exc, "code", None) == CAS_WRITE_UNKNOWN:
-        return True
-    return isinstance(exc, ConnectionError | OSError)
+    return classify(exc) is ErrorKind.AMBIGUOUS
 
 
 def is_unavailable_error(exc: BaseException) -> bool:
-    return isinstance(
-        exc,
-        Unavailable
-        | NoHostAvailable
-        | OperationTimedOut
-        | ReadTimeout
-        | WriteTimeout
-        | AuthenticationFailed
-        | ConnectionException
-        | ConnectionBusy
-        | ConnectionError
-        | OSError,
-    ) or (isinstance(exc, ErrorMessage) and getattr(exc, "code", None) == CAS_WRITE_UNKNOWN)
+    """True when a read got no answer: for a read, an ambiguous failure decided nothing either."""
+    return classify(exc) in (ErrorKind.AMBIGUOUS, ErrorKind.UNAVAILABLE)
 
 
 def one_line(exc: BaseException) -> str:

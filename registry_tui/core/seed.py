@@ -14,25 +14,13 @@ from typing import Literal
 
 from registry_tui.core.outcomes import EmailTaken, Registered, Unknown, UsernameTaken, UserRecord
 from registry_tui.core.registry import Registry
-
-FIRST = (
-    "agent",
-    "captain",
-    "doctor",
-    "nova",
-    "shadow",
-    "quantum",
-    "iron",
-    "silver",
-    "neon",
-    "zero",
+from registry_tui.core.story import (
+    CLONE_DIMENSION,
+    HERO_DIMENSIONS,
+    clone_count,
+    clone_display_name,
+    hero_name,
 )
-SECOND = (
-    "cipher", "vector", "photon", "nebula", "falcon", "tempest", "glitch", "oracle", "specter",
-    "pulse",
-)  # fmt: skip
-DIMENSIONS = tuple(f"Dimension-{n}" for n in range(1, 7))
-CLONE_DIMENSION = "Dimension-9"
 
 Phase = Literal["heroes", "clones", "profiles"]
 
@@ -46,12 +34,12 @@ class Hero:
 
 
 def hero(index: int) -> Hero:
-    first, second = FIRST[index % len(FIRST)], SECOND[(index // len(FIRST)) % len(SECOND)]
+    name = hero_name(index)
     return Hero(
-        username=f"{first}-{second}-{index:03d}",
-        email=f"{first}.{second}.{index:03d}@registry.galaxy",
-        display_name=f"{first.title()} {second.title()}",
-        dimension=DIMENSIONS[index % len(DIMENSIONS)],
+        username=f"{name.first}-{name.second}-{index:03d}",
+        email=f"{name.first}.{name.second}.{index:03d}@registry.galaxy",
+        display_name=name.display,
+        dimension=HERO_DIMENSIONS[index % len(HERO_DIMENSIONS)],
     )
 
 
@@ -75,7 +63,7 @@ class SeedReport:
     seconds: float = 0.0
     duels: list[tuple[str, str, str]] = field(default_factory=list)  # (name, hero, clone)
 
-    def as_json(self) -> dict[str, object]:
+    def as_document(self) -> dict[str, object]:
         return {
             "registered": self.registered,
             "collisions": self.collisions,
@@ -133,7 +121,7 @@ async def run_seed(
 
     # Phase 2: Doppel-9 clones the names heroes hold; IF NOT EXISTS must block every one.
     targets = sorted(held)
-    clones = max(1, count // 4) if targets else 0
+    clones = clone_count(count) if targets else 0
     picks = random.Random(9).sample(targets, min(clones, len(targets))) if targets else []
     run = uuid.uuid4().hex[:8]
 
@@ -142,7 +130,7 @@ async def run_seed(
             outcome = await registry.register(
                 target,
                 f"doppel9.clone-{number:04d}.{run}@mirror.void",
-                f"Doppel-9 Clone #{number}",
+                clone_display_name(number),
                 CLONE_DIMENSION,
             )
         report.clones_attempted += 1

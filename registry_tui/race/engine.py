@@ -1,9 +1,8 @@
 """The race engine: contenders released at the same instant on one username, then audited.
 
-A race is one username, one hero and K Doppel-9 clones, each with its own pre-generated
-user_id and e-mail. All contenders of a race park on one `asyncio.Event` and are released
-together. A protected contender registers through `Registry.register`, the same path as the CLI
-and the TUI: there is no race-only shortcut. An attack is R races with at most C in flight.
+All contenders of a race park on one `asyncio.Event` and are released together. A protected
+contender registers through `Registry.register`, the same path as the CLI and the TUI: there is
+no race-only shortcut (who races is decided in `plan`).
 
 - land-grab: fresh usernames; exactly one contender (hero or clone) may win each.
 - siege: the heroes register their names first (setup, not timed); then only clones race, and
@@ -14,37 +13,27 @@ an unknown is then resolved by a SERIAL read against the user_id it carried.
 
 At the end an audit that trusts no contender's belief reads every raced name at SERIAL and
 checks that the stored owner is the one contender, and the only one, that was told it won.
-
-The control run (`AttackPlan.protected=False`) replays the same races with plain INSERTs on a
-scratch table that is never one of the registry's: every writer is acknowledged, the last write
-wins, and the audit counts the acknowledged identities that silently vanished.
+The control run (`AttackPlan.protected=False`) races plain INSERTs on the scratch table of
+`control` instead.
 
 Live views subscribe to a stream of small frozen events (`Attack.run(on_event=...)` or
-`Attack.events()`); `LiveTally` folds that stream into the counters both front ends show.
+`Attack.events()`, see `events`); `LiveTally` folds that stream into the counters both front
+ends show.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
-import math
 import random
 import time
 import uuid
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TypeVar
 
-from cassandra import DriverException
-from cassandra.connection import ConnectionBusy, ConnectionException
-from cassandra.protocol import ErrorMessage
-from coodie.aio import Document
-from coodie.fields import PrimaryKey
-
-from registry_tui.core.errors import DatabaseUnavailable, is_unavailable_error, one_line
+from registry_tui.core.errors import DatabaseUnavailable, ErrorKind, classify, one_line
 from registry_tui.core.models import utc_now
 from registry_tui.core.outcomes import (
     EmailTaken,
@@ -54,430 +43,44 @@ from registry_tui.core.outcomes import (
     UsernameTaken,
     UserRecord,
 )
-from registry_tui.core.registry import Registry, user_record
-from registry_tui.core.store import Connection, read_gate
-from registry_tui.core.validation import ValidationError
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
+from registry_tui.race.control import CONTROL_TABLE, ControlTable
+from registry_tui.race.events import (
+    AttackFinished,
+    AttackStarted,
+    AuditProgress,
+    ContenderFinished,
+    EventSink,
+    LiveTally,
+    Outcome,
+    PhaseChanged,
+    RaceEvent,
+    RaceFinished,
+    RaceStarted,
+    SetupProgress,
+)
+from registry_tui.race.plan import (
+    HERO,
+    AttackPlan,
+    Contender,
+    ContenderKind,
+    Identity,
+    Roster,
+    contender_label,
+)
+from registry_tui.race.report import AttackReport, LatencySummary, Violation
 
-RACES_MAX = 100_000
-CLONES_MAX = 64
-CONCURRENCY_MAX = 1000
-MODES = ("land-grab", "siege")
-
-CONTROL_TABLE = "race_control_registrations"
-# Control rows prove a point and then have no use: they expire by themselves.
-CONTROL_ROW_TTL_S = 24 * 3600
 # A write that timed out on the client may still be running on the server; Cassandra and
 # ScyllaDB give up on it within write_request_timeout / cas_contention_timeout (2 s and 1 s by
 # default). A SERIAL read that finds the name free is only trusted once that much has passed.
 RESOLVE_PATIENCE_S = 3.0
-VIOLATION_DETAILS_IN_JSON = 50
-
-HERO = 0  # contender index of the hero; clones are 1..K
-HERO_DIMENSION = "Dimension-6"
-CLONE_DIMENSION = "Dimension-9"
-_HERO_RANKS = ("Agent", "Commander", "Captain", "Operator", "Sentinel", "Guardian", "Marshal")
-_HERO_NAMES = ("Cipher", "Flux", "Nexus", "Vortex", "Pulse", "Rift", "Vector", "Quasar", "Nova")
 
 _T = TypeVar("_T")
-Mode = Literal["land-grab", "siege"]
-ContenderKind = Literal["hero", "clone"]
-Outcome = Literal["won", "blocked", "unknown"]
-Phase = Literal["setup", "racing", "auditing", "done"]
 
 
 class RaceSetupError(Exception):
     """A siege hero could not take its (fresh) name, so the siege cannot start."""
-
-
-def _check_range(option: str, value: int, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError(option, f"must be a whole number from {low} to {high}")
-
-
-@dataclass(frozen=True)
-class AttackPlan:
-    races: int = 100  # R: usernames raced (the CLI's --usernames)
-    clones: int = 7  # K: Doppel-9 clones per race (with the hero: 8 contenders)
-    concurrency: int = 16  # C: races in flight at once
-    mode: Mode = "land-grab"
-    protected: bool = True  # False: the control run, plain INSERTs on a scratch table
-
-    def __post_init__(self) -> None:
-        # Field names match the CLI options, so a message can name the flag to fix.
-        _check_range("usernames", self.races, 1, RACES_MAX)
-        _check_range("clones", self.clones, 1, CLONES_MAX)
-        _check_range("concurrency", self.concurrency, 1, CONCURRENCY_MAX)
-        if self.mode not in MODES:
-            raise ValidationError("mode", f"must be one of {', '.join(MODES)}")
-
-    @property
-    def contenders_per_race(self) -> int:
-        # In a siege the hero already holds the name: only the clones race for it.
-        return self.clones + (1 if self.mode == "land-grab" else 0)
-
-    @property
-    def contenders(self) -> int:
-        return self.races * self.contenders_per_race
-
-
-@dataclass(frozen=True)
-class Contender:
-    """One registration attempt of a race, fully decided before the race starts."""
-
-    race: int
-    index: int  # HERO (0) or a clone number 1..K
-    username: str
-    user_id: uuid.UUID
-    email: str
-    display_name: str
-    dimension: str
-
-    @property
-    def kind(self) -> ContenderKind:
-        return "hero" if self.index == HERO else "clone"
-
-    @property
-    def label(self) -> str:
-        return contender_label(self.index)
-
-
-def contender_label(index: int) -> str:
-    return "hero" if index == HERO else f"clone {index}"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who holds a name, as the database answered. Show it only through `safe_text`."""
-
-    user_id: uuid.UUID
-    email: str
-    display_name: str
-    kind: ContenderKind | None  # None: nobody of this race
-    contender: int | None
-
-
-# ------------------------------------------------------------------------------------------
-# Events, in the order a live view receives them:
-#   AttackStarted, [SetupProgress x R, PhaseChanged(racing)] (siege only),
-#   per race: RaceStarted, ContenderFinished x contenders_per_race, RaceFinished
-#     (the races in flight interleave; within a race this order holds),
-#   PhaseChanged(auditing), AuditProgress x R, AttackFinished.
-# They are delivered synchronously on the event loop: a sink must not block, and a UI that
-# repaints on a timer can simply append them to a list and drain it every ~100 ms.
-
-
-@dataclass(frozen=True)
-class AttackStarted:
-    run_id: str
-    plan: AttackPlan
-    username_prefix: str
-    table: str  # the table raced on: the registry's, or the control run's scratch table
-
-
-@dataclass(frozen=True)
-class PhaseChanged:
-    phase: Phase
-
-
-@dataclass(frozen=True)
-class SetupProgress:
-    """Siege only: one more hero holds its name (before the clock starts)."""
-
-    done: int
-    total: int
-    race: int
-    username: str
-    hero: Identity
-    record: UserRecord  # the row as stored: the baseline the audit compares byte for byte
-
-
-@dataclass(frozen=True)
-class RaceStarted:
-    race: int
-    username: str
-    contenders: int
-
-
-@dataclass(frozen=True)
-class ContenderFinished:
-    race: int
-    username: str
-    contender: int  # HERO (0) or a clone number
-    kind: ContenderKind
-    user_id: uuid.UUID
-    outcome: Outcome  # final: after resolution, "unknown" only if even that could not tell
-    resolved: bool  # the outcome came from a SERIAL read after an ambiguous failure
-    timed_out: bool  # the attempt met a timeout (or another ambiguous failure)
-    latency_ms: float  # the registration attempt itself, from release to answer
-    winner: Identity | None  # the name's holder per the database; the contender itself if won
-    note: str = ""  # why an outcome was ambiguous, in one line
-
-
-@dataclass(frozen=True)
-class RaceFinished:
-    race: int
-    username: str
-    told_won: tuple[int, ...]  # contenders of this race told "won" (siege: clones only)
-    blocked: int
-    unknown: int
-    elapsed_ms: float
-
-
-@dataclass(frozen=True)
-class AuditProgress:
-    done: int
-    total: int
-    violations: int  # so far
-
-
-@dataclass(frozen=True)
-class AttackFinished:
-    report: AttackReport
-
-
-RaceEvent = (
-    AttackStarted
-    | PhaseChanged
-    | SetupProgress
-    | RaceStarted
-    | ContenderFinished
-    | RaceFinished
-    | AuditProgress
-    | AttackFinished
-)
-EventSink = Callable[[RaceEvent], None]
-
-
-@dataclass
-class LiveTally:
-    """The counters of a running attack, folded from its events (the CLI's and the TUI's)."""
-
-    run_id: str = ""
-    plan: AttackPlan | None = None
-    phase: Phase = "setup"
-    setup_done: int = 0
-    races_started: int = 0
-    races_finished: int = 0
-    contenders_finished: int = 0
-    hero_won: int = 0
-    hero_blocked: int = 0
-    clone_won: int = 0
-    clone_blocked: int = 0
-    unknown: int = 0  # final outcome still unknown after the SERIAL read
-    resolved: int = 0
-    timeouts: int = 0
-    audit_done: int = 0
-    violations: int = 0
-
-    @property
-    def races_total(self) -> int:
-        return self.plan.races if self.plan else 0
-
-    @property
-    def contenders_total(self) -> int:
-        return self.plan.contenders if self.plan else 0
-
-    def apply(self, event: RaceEvent) -> None:
-        if isinstance(event, ContenderFinished):
-            self.contenders_finished += 1
-            self.resolved += event.resolved
-            self.timeouts += event.timed_out
-            if event.outcome == "unknown":
-                self.unknown += 1
-            elif event.kind == "hero":
-                self.hero_won += event.outcome == "won"
-                self.hero_blocked += event.outcome == "blocked"
-            else:
-                self.clone_won += event.outcome == "won"
-                self.clone_blocked += event.outcome == "blocked"
-        elif isinstance(event, RaceStarted):
-            self.races_started += 1
-        elif isinstance(event, RaceFinished):
-            self.races_finished += 1
-        elif isinstance(event, SetupProgress):
-            self.setup_done = event.done
-        elif isinstance(event, AuditProgress):
-            self.audit_done, self.violations = event.done, event.violations
-        elif isinstance(event, PhaseChanged):
-            self.phase = event.phase
-        elif isinstance(event, AttackStarted):
-            self.run_id, self.plan = event.run_id, event.plan
-            self.phase = "setup" if event.plan.mode == "siege" else "racing"
-        elif isinstance(event, AttackFinished):
-            self.phase = "done"
-
-
-# ------------------------------------------------------------------------------------------
-# The report
-
-
-@dataclass(frozen=True)
-class LatencySummary:
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    samples: int
-
-    @classmethod
-    def of(cls, samples: array[float] | list[float]) -> LatencySummary:
-        ordered = sorted(samples)
-        if not ordered:
-            return cls(0.0, 0.0, 0.0, 0.0, 0)
-        return cls(
-            percentile(ordered, 50),
-            percentile(ordered, 95),
-            percentile(ordered, 99),
-            ordered[-1],
-            len(ordered),
-        )
-
-
-def percentile(ordered: list[float], pct: float) -> float:
-    """Nearest-rank percentile of an ascending list: a value that was actually measured."""
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One raced name whose stored owner disagrees with what the contenders were told."""
-
-    username: str
-    problems: tuple[str, ...]
-    told_won: tuple[str, ...]  # labels ("hero", "clone 3") of the contenders told "won"
-    stored_owner: str | None  # label of the holder, "outside the race", or None (no row)
-    stored_user_id: uuid.UUID | None
-
-    def describe(self) -> str:
-        return f"{self.username}: {'; '.join(self.problems)}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "username": self.username,
-            "problems": list(self.problems),
-            "told_won": list(self.told_won),
-            "stored_owner": self.stored_owner,
-            "stored_user_id": str(self.stored_user_id) if self.stored_user_id else None,
-        }
-
-
-@dataclass(frozen=True)
-class AttackReport:
-    run_id: str
-    plan: AttackPlan
-    username_prefix: str
-    table: str
-    contenders: int  # registration attempts raced (siege: clones only)
-    winners: int  # contenders told "won" (siege: the heroes, told at setup, count here)
-    hero_wins: int
-    clone_wins: int
-    heroes_blocked: int  # land-grab heroes that lost to a clone
-    clones_blocked: int
-    clones_slipped: int  # siege: clones told "won" on a name a hero held
-    unknown_resolved: int  # ambiguous attempts whose outcome a SERIAL read decided
-    unresolved: int  # attempts whose outcome stayed unknown
-    timeouts: int  # attempts that met a timeout or another ambiguous failure
-    overwritten: int  # identities told "won" that did not survive intact
-    heroes_changed: int  # siege: hero rows not byte-for-byte what setup stored
-    violations: tuple[Violation, ...]
-    race_s: float  # the timed racing phase
-    audit_s: float
-    latency: LatencySummary
-
-    @property
-    def mode(self) -> Mode:
-        return self.plan.mode
-
-    @property
-    def protected(self) -> bool:
-        return self.plan.protected
-
-    @property
-    def races(self) -> int:
-        return self.plan.races
-
-    @property
-    def attempts_per_s(self) -> float:
-        return self.contenders / self.race_s if self.race_s > 0 else 0.0
-
-    @property
-    def clean(self) -> bool:
-        return not self.violations
-
-    def to_json(self, max_details: int = VIOLATION_DETAILS_IN_JSON) -> dict[str, Any]:
-        details = [v.to_json() for v in self.violations[:max_details]]
-        return {
-            "run_id": self.run_id,
-            "mode": self.mode,
-            "protected": self.protected,
-            "table": self.table,
-            "username_prefix": self.username_prefix,
-            "races": self.races,
-            "clones_per_race": self.plan.clones,
-            "concurrency": self.plan.concurrency,
-            "contenders": self.contenders,
-            "winners": self.winners,
-            "hero_wins": self.hero_wins,
-            "clone_wins": self.clone_wins,
-            "heroes_blocked": self.heroes_blocked,
-            "clones_blocked": self.clones_blocked,
-            "clones_slipped": self.clones_slipped,
-            "unknown_resolved": self.unknown_resolved,
-            "unresolved": self.unresolved,
-            "timeouts": self.timeouts,
-            "overwritten": self.overwritten,
-            "heroes_changed": self.heroes_changed,
-            "violations": len(self.violations),
-            "violation_details": details,
-            "violation_details_omitted": len(self.violations) - len(details),
-            "attempts_per_s": round(self.attempts_per_s, 1),
-            "latency_ms": {
-                "p50": round(self.latency.p50_ms, 2),
-                "p95": round(self.latency.p95_ms, 2),
-                "p99": round(self.latency.p99_ms, 2),
-                "max": round(self.latency.max_ms, 2),
-            },
-            "race_s": round(self.race_s, 3),
-            "audit_s": round(self.audit_s, 3),
-        }
-
-
-# ------------------------------------------------------------------------------------------
-# The control run's scratch table
-
-
-def build_control_model(connection: Connection) -> type[Document]:
-    """The scratch table of the control run: the registration's columns, none of its rules.
-
-    Built per connection like `models.build_models`, so its writes use this connection's
-    driver. Its name is checked against every registry table: a plain write can never land on
-    registry data.
-    """
-
-    class RaceControlRegistration(Document):
-        username: Annotated[str, PrimaryKey()]
-        email: str
-        display_name: str
-        dimension: str
-        registered_at: datetime
-        user_id: uuid.UUID
-
-        class Settings:
-            name = CONTROL_TABLE
-
-    models = connection.models
-    registry_tables = {m.table_name() for m in (models.registration, models.profile)}
-    registry_tables.add(models.email_claim.table_name())
-    if CONTROL_TABLE in registry_tables:  # pragma: no cover - a guard against a rename
-        raise RuntimeError(f"the control table {CONTROL_TABLE} must not be a registry table")
-    RaceControlRegistration.Settings.keyspace = models.keyspace  # type: ignore[attr-defined]
-    RaceControlRegistration.Settings.connection = models.connection  # type: ignore[attr-defined]
-    return RaceControlRegistration
-
-
-# ------------------------------------------------------------------------------------------
-# The engine
 
 
 @dataclass
@@ -507,20 +110,6 @@ class _AuditFindings:
     heroes_changed: int = 0
 
 
-def _is_database_error(exc: BaseException) -> bool:
-    """A failure of the database conversation (not of our code): the outcome is ambiguous."""
-    return isinstance(
-        exc,
-        DatabaseUnavailable
-        | DriverException
-        | ErrorMessage
-        | ConnectionException
-        | ConnectionBusy
-        | ConnectionError
-        | OSError,
-    )
-
-
 class Attack:
     """One attack: `await Attack(connection, plan).run(on_event=...)` returns the report.
 
@@ -540,13 +129,10 @@ class Attack:
         self.plan = plan
         self._contenders_registry = registry or Registry(connection)
         self._auditor = Registry(connection)
-        self._timeout = connection.settings.request_timeout
-        # One random namespace per attack: user_ids are derived from it, so they are unique
-        # across attacks yet need no memory for a 100 000-race attack.
-        self._namespace = uuid.uuid4()
-        self.run_id = self._namespace.hex[:8]
-        self.username_prefix = f"{'race' if plan.mode == 'land-grab' else 'siege'}-{self.run_id}-"
-        self._control: type[Document] | None = None
+        self.roster = Roster(plan)
+        self.run_id = self.roster.run_id
+        self.username_prefix = self.roster.username_prefix
+        self._control: ControlTable | None = None
         self.tally = LiveTally()
         self._on_event: EventSink | None = None
         self._latencies: array[float] = array("d")
@@ -562,31 +148,10 @@ class Attack:
     # Who races
 
     def username(self, race: int) -> str:
-        return f"{self.username_prefix}{race:05d}"
+        return self.roster.username(race)
 
     def contender(self, race: int, index: int) -> Contender:
-        name = self.username(race)
-        if index == HERO:
-            rank = _HERO_RANKS[race % len(_HERO_RANKS)]
-            callsign = _HERO_NAMES[(race // len(_HERO_RANKS)) % len(_HERO_NAMES)]
-            email = f"{name}@coodie-corps.dimension-6.galaxy"
-            display, dimension = f"{rank} {callsign}", HERO_DIMENSION
-        else:
-            email = f"doppel9-{index}.{name}@clones.dimension-9.galaxy"
-            display, dimension = f"Doppel-9 clone {index}", CLONE_DIMENSION
-        return Contender(
-            race=race,
-            index=index,
-            username=name,
-            user_id=uuid.uuid5(self._namespace, f"{race}/{index}"),
-            email=email,
-            display_name=display,
-            dimension=dimension,
-        )
-
-    def _racers(self) -> range:
-        first = HERO + 1 if self.plan.mode == "siege" else HERO
-        return range(first, self.plan.clones + 1)
+        return self.roster.contender(race, index)
 
     @property
     def table(self) -> str:
@@ -604,13 +169,8 @@ class Attack:
         self._started = True
         self._on_event = on_event
         if not self.plan.protected:
-            self._control = build_control_model(self.connection)
-            try:
-                await self._control.sync_table()
-            except Exception as exc:
-                if not _is_database_error(exc):
-                    raise
-                raise self._unavailable(exc) from None
+            self._control = ControlTable(self.connection, self._auditor)
+            await self._control.create()
         self._emit(AttackStarted(self.run_id, self.plan, self.username_prefix, self.table))
         if self.plan.mode == "siege":
             await self._for_each(self.plan.races, self._set_up_hero)
@@ -649,11 +209,6 @@ class Attack:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    def _unavailable(self, exc: BaseException) -> DatabaseUnavailable:
-        if isinstance(exc, DatabaseUnavailable):
-            return exc
-        return DatabaseUnavailable(one_line(exc), self.connection.settings.describe())
-
     def _emit(self, event: RaceEvent) -> None:
         self.tally.apply(event)
         if self._on_event is not None:
@@ -676,12 +231,7 @@ class Attack:
     async def _set_up_hero(self, race: int) -> None:
         hero = self.contender(race, HERO)
         if self._control is not None:
-            try:
-                await self._control_write(hero)
-            except Exception as exc:
-                if not _is_database_error(exc):
-                    raise
-                raise self._unavailable(exc) from None
+            await self._control.write(hero)
         else:
             outcome = await self._auditor.register(
                 hero.username, hero.email, hero.display_name, hero.dimension, user_id=hero.user_id
@@ -715,7 +265,7 @@ class Attack:
     # One race
 
     async def _run_race(self, race: int) -> None:
-        racers = [self.contender(race, index) for index in self._racers()]
+        racers = [self.contender(race, index) for index in self.roster.racers()]
         # Event.set() wakes waiters in the order they parked, and the first awake sends its
         # request first: shuffle, or the hero would always hold the inside lane.
         random.shuffle(racers)
@@ -792,7 +342,7 @@ class Attack:
                 c.username, c.email, c.display_name, c.dimension, user_id=c.user_id
             )
         except Exception as exc:
-            if not _is_database_error(exc):
+            if classify(exc) is ErrorKind.OTHER:
                 raise
             return _Attempt(c, "unknown", timed_out=True, needs_resolution=True, note=one_line(exc))
         if isinstance(outcome, Registered):
@@ -825,30 +375,14 @@ class Attack:
 
     async def _overwrite(self, c: Contender) -> _Attempt:
         """The control run's attempt: a plain INSERT, acknowledged whatever was there."""
+        assert self._control is not None
         try:
-            await self._control_write(c)
-        except Exception as exc:
-            if not _is_database_error(exc):
-                raise
+            await self._control.write(c)
+        except DatabaseUnavailable as exc:
             # A plain write carries no condition to check afterwards: it stays unknown.
             return _Attempt(c, "unknown", timed_out=True, note=one_line(exc))
         own = UserRecord(c.username, c.email, c.display_name, c.dimension, utc_now(), c.user_id)
         return _Attempt(c, "won", own)
-
-    async def _control_write(self, c: Contender) -> None:
-        assert self._control is not None
-        row = self._control.model_validate(
-            {
-                "username": c.username,
-                "email": c.email,
-                "display_name": c.display_name,
-                "dimension": c.dimension,
-                "registered_at": utc_now(),
-                "user_id": c.user_id,
-            }
-        )
-        # The one plain write of the project, on the scratch table only (see CONTROL_TABLE).
-        await row.save(ttl=CONTROL_ROW_TTL_S, timeout=self._timeout)
 
     async def _resolve(self, c: Contender) -> tuple[Outcome, UserRecord | None]:
         """Decide an ambiguous attempt by its token: the user_id a SERIAL read finds there."""
@@ -899,18 +433,11 @@ class Attack:
         if ids is not None:
             index = ids.get(record.user_id)
         else:
-            index = self._owner_index(race, record.user_id, (HERO,))
+            index = self.roster.owner_index(race, record.user_id, (HERO,))
         kind: ContenderKind | None = None
         if index is not None:
             kind = "hero" if index == HERO else "clone"
         return Identity(record.user_id, record.email, record.display_name, kind, index)
-
-    def _owner_index(self, race: int, user_id: uuid.UUID, likely: tuple[int, ...]) -> int | None:
-        """Which contender of `race` carried `user_id` (checks the likely ones first)."""
-        for index in itertools.chain(likely, range(HERO, self.plan.clones + 1)):
-            if self.contender(race, index).user_id == user_id:
-                return index
-        return None
 
     # ----------------------------------------------------------------------------------------
     # The audit
@@ -918,15 +445,7 @@ class Attack:
     async def _read_stored(self, username: str) -> UserRecord | None:
         if self._control is None:
             return await self._auditor.get_user_serial(username)
-        query = self._control.find(username=username).timeout(self._timeout)
-        try:
-            async with read_gate().point_read():
-                row = await query.first()
-        except Exception as exc:
-            if is_unavailable_error(exc):
-                raise self._unavailable(exc) from None
-            raise
-        return user_record(row) if row is not None else None
+        return await self._control.read(username)
 
     async def _audit_one(self, race: int) -> None:
         username = self.username(race)
@@ -934,7 +453,7 @@ class Attack:
         record = self._records[race] or _RaceRecord(told_won=())
         told = record.told_won
         problems: list[str] = []
-        owner = self._owner_index(race, stored.user_id, told) if stored else None
+        owner = self.roster.owner_index(race, stored.user_id, told) if stored else None
 
         if len(told) > 1:
             problems.append(f"{len(told)} contenders were told they won")

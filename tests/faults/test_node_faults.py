@@ -26,7 +26,7 @@ from registry_tui.core.errors import DatabaseUnavailable
 from registry_tui.core.outcomes import Registered, Unknown, UsernameTaken, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
-from registry_tui.race.engine import (
+from registry_tui.race import (
     HERO,
     Attack,
     AttackPlan,

@@ -20,7 +20,7 @@ from registry_tui.core.registry import Registry
 from registry_tui.core.rows import AmbiguousWrite, ConditionalWrite, DatabaseRows, WriteStep
 from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError
-from registry_tui.race.engine import (
+from registry_tui.race import (
     CONTROL_TABLE,
     HERO,
     Attack,
@@ -366,7 +366,7 @@ def test_cli_unreachable_database_is_one_line_and_exit_3(cli_env: dict[str, str]
 def test_cli_module_imports_neither_driver_nor_textual() -> None:
     probe = (
         "import sys, registry_tui.cli.race; "
-        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'registry_tui.race.engine') "
+        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'registry_tui.race') "
         "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)

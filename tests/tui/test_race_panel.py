@@ -24,7 +24,7 @@ from textual.widgets import Button, ContentSwitcher, Input, ProgressBar, RichLog
 
 from registry_tui.core.config import Settings
 from registry_tui.core.store import Connection
-from registry_tui.race.engine import (
+from registry_tui.race import (
     CLONES_MAX,
     CONCURRENCY_MAX,
     RACES_MAX,

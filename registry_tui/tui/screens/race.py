@@ -41,7 +41,7 @@ from textual.worker import Worker, WorkerState
 from registry_tui.core.errors import one_line
 from registry_tui.core.session import Database
 from registry_tui.core.validation import ValidationError
-from registry_tui.race.engine import Attack, AttackPlan, AttackReport, RaceEvent, percentile
+from registry_tui.race import Attack, AttackPlan, AttackReport, RaceEvent, percentile
 from registry_tui.safe_text import printable
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures

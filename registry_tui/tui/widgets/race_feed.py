@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from registry_tui.race.engine import (
+from registry_tui.race import (
     AttackFinished,
     AttackPlan,
     AttackReport,

@@ -9,7 +9,7 @@ from itertools import islice
 from rich.text import Text
 from textual.widgets import Static
 
-from registry_tui.race.engine import ContenderFinished, SetupProgress
+from registry_tui.race import ContenderFinished, SetupProgress
 from registry_tui.tui.widgets.race_feed import lane_line
 
 LaneEvent = ContenderFinished | SetupProgress

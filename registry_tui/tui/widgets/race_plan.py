@@ -15,7 +15,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select
 
 from registry_tui.core.validation import ValidationError
-from registry_tui.race.engine import CONTROL_TABLE, MODES, RACES_MAX, AttackPlan, Mode
+from registry_tui.race import CONTROL_TABLE, MODES, RACES_MAX, AttackPlan, Mode
 from registry_tui.tui.text import DOPPEL, HERO, MUTED
 
 

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from registry_tui.race.engine import AttackReport
+from registry_tui.race import AttackReport
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 
