@@ -85,9 +85,7 @@ class RowStore(Protocol):
 
 def unavailable(exc: BaseException, settings: Settings) -> DatabaseUnavailable:
     """A driver failure as the one-line DatabaseUnavailable a person sees."""
-    if isinstance(exc, DatabaseUnavailable):
-        return exc
-    return DatabaseUnavailable(one_line(exc), settings.describe())
+    return DatabaseUnavailable.from_error(exc, settings.describe())
 
 
 class DatabaseRows:

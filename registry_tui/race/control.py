@@ -11,7 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from coodie.aio import Document
 from coodie.fields import PrimaryKey
@@ -57,19 +57,12 @@ def build_control_model(connection: Connection) -> type[Document]:
     return RaceControlRegistration
 
 
-async def _read_one(registry: Registry, model: type[Document], **key: Any) -> Any:
-    # The one place the race uses a private Registry method: its point read (read gate,
-    # timeout, failures as DatabaseUnavailable) has no public name yet. Swap this call for the
-    # public one (`Registry.read_one(model, **key)`) once the Registry offers it.
-    return await registry._read_one(model, **key)
-
-
 class ControlTable:
     """The scratch table as the engine uses it; every database failure is DatabaseUnavailable."""
 
     def __init__(self, connection: Connection, registry: Registry) -> None:
         self.model = build_control_model(connection)
-        self._registry = registry  # reads through the Registry's point read
+        self._registry = registry  # reads through the Registry's row store (gate, timeout)
         self._timeout = connection.settings.request_timeout
         self._hosts = connection.settings.describe()
 
@@ -94,7 +87,7 @@ class ControlTable:
             await row.save(ttl=CONTROL_ROW_TTL_S, timeout=self._timeout)
 
     async def read(self, username: str) -> UserRecord | None:
-        row = await _read_one(self._registry, self.model, username=username)
+        row = await self._registry.store.read_one(self.model, username=username)
         return user_record(row) if row is not None else None
 
     @contextlib.contextmanager
