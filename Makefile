@@ -35,6 +35,7 @@ lint: install
 	$(BIN)/ruff check registry_tui scripts tests
 	$(BIN)/ruff format --check registry_tui scripts tests
 	$(BIN)/mypy registry_tui
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format registry_tui scripts tests

@@ -2,8 +2,8 @@
 live, then audited.
 
 `race_command` is a typer command callback: the `registry` app registers it as `race` and puts
-the connection Settings in `ctx.obj`. Only typer and light project modules load with this
-module; the driver, rich and the engine load inside the command, so `registry --help` stays
+the connection Settings in `ctx.obj`. Only typer, rich and light project modules load with
+this module; the driver and the engine load inside the command, so `registry --help` stays
 fast. Textual is never imported.
 """
 
@@ -13,18 +13,20 @@ import sys
 import time
 from collections import deque
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.cli.common import exit_with, run_command, stop, with_connection
+from registry_tui.core.documents import unavailable_doc
 from registry_tui.core.exit_codes import ExitCode
+from registry_tui.core.failures import Failure
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.text import Text
 
-    from registry_tui.core.validation import ValidationError
+    from registry_tui.core.store import Connection
     from registry_tui.race import (
         Attack,
         AttackPlan,
@@ -85,40 +87,30 @@ def race_command(
     The audit reads every name at SERIAL: its owner must be the one contender told it won.
     Exit code 1 when the audit finds a violation (a control run always does: that is its point).
     """
-    import asyncio
-
     from registry_tui.cli import output
-    from registry_tui.core.documents import unavailable_doc
-    from registry_tui.core.errors import DatabaseUnavailable
-    from registry_tui.core.validation import ValidationError
     from registry_tui.race import AttackPlan, RaceSetupError
 
-    try:
-        settings = ctx.obj if isinstance(ctx.obj, Settings) else settings_from_env()
-        plan = AttackPlan(
+    plan = run_command(
+        ctx,
+        json_output,
+        lambda: AttackPlan(
             races=usernames,
             clones=clones,
             concurrency=concurrency,
             mode=mode.value,
             protected=not unprotected,
-        )
-    except ValidationError as exc:
-        _refuse_invalid(exc, json_output)
-
+        ),
+    )
     live = not json_output and sys.stdout.isatty()
     try:
-        report = asyncio.run(_attack(settings, plan, live=live))
-    except (DatabaseUnavailable, RaceSetupError) as exc:
-        message = exc.message if isinstance(exc, DatabaseUnavailable) else str(exc)
-        if json_output:
-            output.emit_json(unavailable_doc(message))
-        output.fail(message)
-        raise typer.Exit(int(ExitCode.UNAVAILABLE)) from None
-    except ValidationError as exc:  # e.g. a keyspace name the store refuses
-        _refuse_invalid(exc, json_output)
-    except KeyboardInterrupt:
-        output.fail("interrupted; names raced so far stay registered")
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        report = with_connection(
+            ctx,
+            json_output,
+            lambda connection: _attack(connection, plan, live=live),
+            interrupted="names raced so far stay registered",
+        )
+    except RaceSetupError as exc:  # the siege cannot start: like a database that cannot serve
+        stop(json_output, Failure(ExitCode.UNAVAILABLE, str(exc), unavailable_doc(str(exc))))
 
     if json_output:
         output.emit_json(report.as_document())
@@ -126,33 +118,17 @@ def race_command(
         _print_summary(report)
     if report.violations:
         output.fail(f"the audit found {len(report.violations)} violation(s)")
-        raise typer.Exit(int(ExitCode.REFUSED))
-    raise typer.Exit(int(ExitCode.OK))
+        exit_with(ExitCode.REFUSED)
+    exit_with(ExitCode.OK)
 
 
-def _refuse_invalid(exc: ValidationError, as_json: bool) -> NoReturn:
-    from registry_tui.cli import output
-    from registry_tui.core.documents import invalid_doc
-    from registry_tui.core.outcomes import Invalid
-
-    if as_json:
-        output.emit_json(invalid_doc(Invalid(exc.field, exc.message)))
-    output.fail(f"invalid --{exc.field}: {exc.message}")
-    raise typer.Exit(int(ExitCode.INVALID))
-
-
-async def _attack(settings: Settings, plan: AttackPlan, *, live: bool) -> AttackReport:
-    from registry_tui.core.store import open_connection
+async def _attack(connection: Connection, plan: AttackPlan, *, live: bool) -> AttackReport:
     from registry_tui.race import Attack
 
-    connection = await open_connection(settings)
-    try:
-        attack = Attack(connection, plan)
-        if not live:
-            return await attack.run()
-        return await _run_live(attack)
-    finally:
-        connection.close()
+    attack = Attack(connection, plan)
+    if not live:
+        return await attack.run()
+    return await _run_live(attack)
 
 
 # ------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
-"""The seed's terminal view: progress bars per phase, the two-lane race panel, a summary."""
+"""`registry seed` and its terminal view: progress bars per phase, the two-lane race panel, a
+summary. The seed itself (and the driver) load only when the command runs."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import typer
 from rich.console import Group
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -9,15 +13,50 @@ from rich.table import Table
 from rich.text import Text
 
 from registry_tui.cli import output
-from registry_tui.core.registry import Registry
-from registry_tui.core.seed import SeedEvent, SeedReport, run_seed
+from registry_tui.cli.common import exit_with, with_registry
+from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.story import clone_count
+from registry_tui.core.validation import ValidationError
 from registry_tui.safe_text import safe_text
+
+if TYPE_CHECKING:
+    from registry_tui.core.registry import Registry
+    from registry_tui.core.seed import SeedEvent, SeedReport
+
+COUNT_MAX = 100_000
+CONCURRENCY_MAX = 512
+
+
+def seed_command(
+    ctx: typer.Context,
+    count: int = typer.Option(40, "--count", help=f"Heroes to register (1-{COUNT_MAX})."),
+    concurrency: int = typer.Option(
+        32, "--concurrency", help=f"Registrations in flight (1-{CONCURRENCY_MAX})."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+) -> None:
+    """The demo's story: heroes register, Doppel-9's clones are blocked, profiles at v1."""
+    report = with_registry(
+        ctx,
+        as_json,
+        lambda r: run_seed_command(r, count, concurrency, as_json),
+        request=lambda: check_seed_size(count, concurrency),
+    )
+    exit_with(ExitCode.OK if report.clones_slipped == 0 else ExitCode.REFUSED)
+
+
+def check_seed_size(count: int, concurrency: int) -> None:
+    if not 1 <= count <= COUNT_MAX:
+        raise ValidationError("count", f"must be between 1 and {COUNT_MAX}")
+    if not 1 <= concurrency <= CONCURRENCY_MAX:
+        raise ValidationError("concurrency", f"must be between 1 and {CONCURRENCY_MAX}")
 
 
 async def run_seed_command(
     registry: Registry, count: int, concurrency: int, as_json: bool
 ) -> SeedReport:
+    from registry_tui.core.seed import run_seed
+
     console = output.stderr() if as_json else output.stdout()
     if not as_json:
         console.print(

@@ -6,32 +6,18 @@ of the CLI neither needs nor loads them.
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import typer
 
 from registry_tui.cli import output
-from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.cli.common import command_settings, exit_with, run_command, stop
+from registry_tui.core.config import Settings
 from registry_tui.core.exit_codes import ExitCode
+from registry_tui.core.failures import Failure
 from registry_tui.core.validation import ValidationError
 
 API_EXTRA_HINT = "pip install 'registry-tui[api]'"
 # What the `api` extra brings (with their own dependencies).
 API_EXTRA_MODULES = frozenset({"fastapi", "uvicorn", "starlette"})
-
-
-def _exit(code: ExitCode) -> NoReturn:
-    raise typer.Exit(int(code))
-
-
-def _settings(ctx: typer.Context) -> Settings:
-    if isinstance(ctx.obj, Settings):
-        return ctx.obj
-    try:  # invoked without the root callback (tests, another app)
-        return settings_from_env()
-    except ValidationError as exc:
-        output.fail(f"invalid {exc.field}: {exc.message}")
-        _exit(ExitCode.INVALID)
 
 
 def _check_settings(settings: Settings) -> None:
@@ -42,12 +28,8 @@ def _check_settings(settings: Settings) -> None:
     from registry_tui.core.store import ssl_context
     from registry_tui.core.validation import validate_keyspace
 
-    try:
-        validate_keyspace(settings.keyspace)
-        ssl_context(settings)
-    except ValidationError as exc:
-        output.fail(f"invalid {exc.field}: {exc.message}")
-        _exit(ExitCode.INVALID)
+    validate_keyspace(settings.keyspace)
+    ssl_context(settings)
 
 
 def serve_command(
@@ -56,6 +38,10 @@ def serve_command(
     port: int = typer.Option(8000, "--port", help="TCP port to listen on (1-65535)."),
 ) -> None:
     """Serve the demo's REST API (JSON endpoints; OpenAPI docs at /docs)."""
+    run_command(ctx, False, lambda: _serve(ctx, host, port))
+
+
+def _serve(ctx: typer.Context, host: str, port: int) -> None:
     try:
         import uvicorn
 
@@ -64,12 +50,11 @@ def serve_command(
         missing = (exc.name or "").partition(".")[0]
         if missing not in API_EXTRA_MODULES:
             raise  # a broken installation of something else: let it show
-        output.fail(f"`registry serve` needs {missing}: {API_EXTRA_HINT}")
-        _exit(ExitCode.INVALID)
+        needs = f"`registry serve` needs {missing}: {API_EXTRA_HINT}"
+        stop(False, Failure(ExitCode.INVALID, needs))
     if not 1 <= port <= 65535:
-        output.fail("invalid port: must be between 1 and 65535")
-        _exit(ExitCode.INVALID)
-    settings = _settings(ctx)
+        raise ValidationError("port", "must be between 1 and 65535")
+    settings = command_settings(ctx)
     _check_settings(settings)
 
     config = uvicorn.Config(
@@ -87,13 +72,13 @@ def serve_command(
         f"database {settings.describe()}",
         style="dim",
     )
+    cannot_serve = Failure(ExitCode.INVALID, f"could not serve on {host}:{port} (see above)")
     try:
         server.run()
     except SystemExit as exc:  # uvicorn exits this way when it cannot listen
-        output.fail(f"could not serve on {host}:{port} (see above)")
-        _exit(ExitCode.INVALID if exc.code else ExitCode.OK)
-    except KeyboardInterrupt:
-        _exit(ExitCode.INTERRUPTED)
+        output.fail(cannot_serve.message)
+        exit_with(ExitCode.INVALID if exc.code else ExitCode.OK)
+    except KeyboardInterrupt:  # how a server is stopped: not a failure, nothing to say
+        exit_with(ExitCode.INTERRUPTED)
     if not server.started:
-        output.fail(f"could not serve on {host}:{port} (see above)")
-        _exit(ExitCode.INVALID)
+        stop(False, cannot_serve)

@@ -52,14 +52,11 @@ from registry_tui.core.store import Connection, read_gate
 from registry_tui.core.validation import (
     VERSION_MAX,
     ValidationError,
-    normalize_bio,
     normalize_email,
-    normalize_label,
-    normalize_status,
     normalize_username,
-    parse_expected_version,
-    parse_page_size,
+    parse_profile_update,
     parse_user_id,
+    parse_user_listing,
     validate_registration,
 )
 
@@ -128,8 +125,8 @@ class Registry:
     ) -> Page | Invalid:
         """One page of registrations and the cursor of the next; never a full scan."""
         try:
-            size = parse_page_size(page_size)
-            dim = normalize_label("dimension", dimension) if dimension is not None else None
+            listing = parse_user_listing(dimension, page_size)
+            size, dim = listing.page_size, listing.dimension
             scope = f"{self.models.keyspace}|{dim or ''}"
             state = decode_cursor(cursor, scope, self.cursor_key)
         except ValidationError as exc:
@@ -283,19 +280,11 @@ class Registry:
         expected_version: int | str | None = None,
     ) -> UpdateOutcome:
         try:
-            uid = parse_user_id(user_id)
-            changes: dict[str, Any] = {}
-            if bio is not None:
-                changes["bio"] = normalize_bio(bio)
-            if status is not None:
-                changes["status"] = normalize_status(status)
-            expected = (
-                parse_expected_version(expected_version) if expected_version is not None else None
-            )
+            request = parse_profile_update(user_id, bio, status, expected_version)
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
-        if not changes:
-            return Invalid("bio", "nothing to update: give a bio, a status, or both")
+        uid, expected = request.user_id, request.expected_version
+        changes: dict[str, Any] = request.changes
         if expected is None:
             # No version given: read it, then make the same conditional write (never blind).
             current = await self.get_profile_serial(uid)

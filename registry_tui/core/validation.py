@@ -1,5 +1,9 @@
 """Every input rule of the registry, in one place. Pure functions, no I/O.
 
+Each registry operation parses its request here (`validate_registration`,
+`parse_profile_update`, `parse_user_listing`, ...); a front end calls the same parser to refuse
+bad input before it connects, so a rule and its wording exist once.
+
 The username rule (documented in the README): a username is NFKC-normalised and lower-cased,
 and must then be 3-32 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit.
 The normalised form is what is stored and compared, so 'Agent-Cipher-007', 'agent-cipher-007'
@@ -47,6 +51,30 @@ class Registration:
     email: str
     display_name: str
     dimension: str
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    """A profile update that passed every rule: the new values, and the version it expects."""
+
+    user_id: uuid.UUID
+    bio: str | None
+    status: str | None
+    expected_version: int | None  # None: the operation reads the current version first
+
+    @property
+    def changes(self) -> dict[str, str]:
+        """The columns to write, by name; never empty."""
+        changes = {"bio": self.bio, "status": self.status}
+        return {column: value for column, value in changes.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class UserListing:
+    """One page of a listing: its size and the dimension it keeps to (None: every one)."""
+
+    dimension: str | None
+    page_size: int
 
 
 def _describe(ch: str) -> str:
@@ -181,4 +209,31 @@ def validate_registration(
         email=normalize_email(email),
         display_name=normalize_label("display_name", display_name),
         dimension=normalize_label("dimension", dimension),
+    )
+
+
+def parse_profile_update(
+    user_id: str | uuid.UUID,
+    bio: str | None = None,
+    status: str | None = None,
+    expected_version: int | str | None = None,
+) -> ProfileUpdate:
+    update = ProfileUpdate(
+        user_id=parse_user_id(user_id),
+        bio=normalize_bio(bio) if bio is not None else None,
+        status=normalize_status(status) if status is not None else None,
+        expected_version=(
+            parse_expected_version(expected_version) if expected_version is not None else None
+        ),
+    )
+    if not update.changes:
+        raise ValidationError("bio", "nothing to update: give a bio, a status, or both")
+    return update
+
+
+def parse_user_listing(dimension: str | None, page_size: int | str) -> UserListing:
+    size = parse_page_size(page_size)  # the size is judged first, as it always was
+    return UserListing(
+        dimension=normalize_label("dimension", dimension) if dimension is not None else None,
+        page_size=size,
     )

@@ -5,18 +5,20 @@ from __future__ import annotations
 import sys
 
 from registry_tui.core.config import settings_from_env
-from registry_tui.core.exit_codes import ExitCode
-from registry_tui.core.validation import ValidationError
+from registry_tui.core.failures import failure_of
+from registry_tui.safe_text import printable
 from registry_tui.tui.app import run_tui
 
 
 def main() -> int:
     try:
-        settings = settings_from_env()
-    except ValidationError as exc:
-        print(f"registry: {exc.field}: {exc.message}", file=sys.stderr)
-        return ExitCode.INVALID
-    return run_tui(settings)
+        return run_tui(settings_from_env())
+    except (Exception, KeyboardInterrupt) as exc:
+        failure = failure_of(exc)  # worded as `registry` words it
+        if failure is None:
+            raise
+        print(printable(f"error: {failure.message}"), file=sys.stderr)
+        return failure.exit_code
 
 
 if __name__ == "__main__":

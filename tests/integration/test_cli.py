@@ -249,9 +249,44 @@ c.shutdown()
 """
 
 
-def test_cli_imports_neither_textual_nor_the_driver() -> None:
-    code = "import sys, registry_tui.cli.app; print(sorted(m for m in ('textual', 'cassandra', 'coodie') if m in sys.modules))"
+def test_help_loads_neither_textual_nor_the_driver() -> None:
+    # Import contracts cannot see that the `tui` command imports Textual inside its body; this
+    # run can: `registry --help` must stay quick.
+    code = (
+        "import sys\n"
+        "from registry_tui.cli.app import app\n"
+        "try:\n    app(['--help'], prog_name='registry')\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'fastapi', 'uvicorn') "
+        "if m in sys.modules))"
+    )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ
     )
-    assert proc.stdout.strip() == "[]"
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage: registry" in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_bad_input_is_refused_before_connecting() -> None:
+    # Nothing listens on port 1: a command that connected first would exit 3, not 2.
+    down = dict(os.environ, SCYLLA_PORT="1")
+    uid = "00000000-0000-4000-8000-000000000000"
+    for args, line in [
+        (["profiles", "update", uid], "error: invalid --bio: nothing to update: give a bio, a status, or both"),
+        (["users", "list", "--limit", "0"], "error: invalid --limit: must be between 1 and 5000"),
+        (["users", "register", "okname", "--email", "nope", "--display-name", "D", "--dimension", "D"],
+         "error: invalid --email: 'nope' is not a valid address like name@example.org"),
+        (["seed", "--count", "0"], "error: invalid --count: must be between 1 and 100000"),
+    ]:  # fmt: skip
+        proc = run(down, *args)
+        assert (proc.returncode, proc.stderr) == (2, line + "\n"), args
+
+
+def test_the_terminal_app_words_a_bad_setting_as_the_cli_does() -> None:
+    bad = dict(os.environ, SCYLLA_PORT="x")
+    cli = run(bad, "tui")
+    app = subprocess.run(
+        [sys.executable, "-m", "registry_tui.tui"], env=bad, capture_output=True, text=True
+    )
+    expected = "error: invalid SCYLLA_PORT: must be a whole number, not 'x'\n"
+    assert (cli.returncode, cli.stderr) == (app.returncode, app.stderr) == (2, expected)

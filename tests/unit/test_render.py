@@ -8,8 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from rich.console import Console
 
-from registry_tui.cli import app as cli
-from registry_tui.cli import output
+from registry_tui.cli import output, render
 from registry_tui.core.outcomes import Registered, UserRecord
 
 USER = UserRecord(
@@ -25,12 +24,12 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Console:
 
 
 def test_a_registration_with_an_unconfirmed_step_says_so(captured: Console) -> None:
-    cli.render_outcome(Registered(USER, incomplete=("e-mail claim",)))
+    render.render_outcome(Registered(USER, incomplete=("e-mail claim",)))
     text = captured.export_text()
     assert "registered nova" in text
     assert "not confirmed yet: e-mail claim" in text
 
 
 def test_a_whole_registration_says_nothing_more(captured: Console) -> None:
-    cli.render_outcome(Registered(USER))
+    render.render_outcome(Registered(USER))
     assert "not confirmed" not in captured.export_text()

@@ -24,7 +24,9 @@ from registry_tui.core.validation import (
     USERNAME_MAX,
     USERNAME_MIN,
     VERSION_MAX,
+    ProfileUpdate,
     Registration,
+    UserListing,
     ValidationError,
     normalize_bio,
     normalize_email,
@@ -33,7 +35,9 @@ from registry_tui.core.validation import (
     normalize_username,
     parse_expected_version,
     parse_page_size,
+    parse_profile_update,
     parse_user_id,
+    parse_user_listing,
     validate_registration,
 )
 
@@ -373,6 +377,43 @@ def test_validate_registration_normalises_every_field() -> None:
 )
 def test_validate_registration_names_the_field(args: tuple[str, ...], field: str) -> None:
     assert refused(validate_registration, *args).field == field
+
+
+def test_profile_update_parses_every_field() -> None:
+    uid = uuid.uuid4()
+    update = parse_profile_update(f" {uid} ", "a\r\nb", " Inactive ", "7")
+    assert update == ProfileUpdate(uid, "a\nb", "inactive", 7)
+    assert update.changes == {"bio": "a\nb", "status": "inactive"}
+    # An empty bio is a change (it clears the bio); no version means: read it first.
+    assert parse_profile_update(uid, bio="").changes == {"bio": ""}
+    assert parse_profile_update(uid, status="active").expected_version is None
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("nope", "x", None, None), "user_id"),
+        ((str(uuid.UUID(int=0)), "\x1b[31m", None, None), "bio"),
+        ((str(uuid.UUID(int=0)), None, "zombie", None), "status"),
+        ((str(uuid.UUID(int=0)), "x", None, "-1"), "expected_version"),
+        ((str(uuid.UUID(int=0)), None, None, "1"), "bio"),  # nothing to update
+    ],
+)
+def test_profile_update_names_the_field(args: tuple[str | None, ...], field: str) -> None:
+    assert refused(parse_profile_update, *args).field == field
+
+
+def test_profile_update_without_changes_says_so() -> None:
+    err = refused(parse_profile_update, uuid.uuid4(), None, None, 3)
+    assert err.message == "nothing to update: give a bio, a status, or both"
+
+
+def test_user_listing() -> None:
+    assert parse_user_listing(None, "50") == UserListing(None, 50)
+    assert parse_user_listing(" Dimension-6 ", 1) == UserListing("Dimension-6", 1)
+    assert refused(parse_user_listing, "", 10).field == "dimension"
+    # Both wrong: the page size is named, as the listing always did.
+    assert refused(parse_user_listing, "", 0).field == "limit"
 
 
 def test_validation_error_message() -> None:
