@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run a real Apache Cassandra 5.0 node (or a 3-node cluster) from Maven Central's jars.
+"""Run a real Apache Cassandra 5.0 node, a 3-node cluster or two data centres from Maven jars.
 
 Used where no Docker engine answers. Standard library only, so it runs before any virtualenv
 exists. Jars are cached outside the repository; data, configuration and logs live under
@@ -7,6 +7,7 @@ exists. Jars are cached outside the repository; data, configuration and logs liv
 
     python3 scripts/cassandra_local.py up                 # one node on 127.0.0.1:9042
     python3 scripts/cassandra_local.py up --nodes 3       # nodes on 127.0.0.1/.2/.3
+    python3 scripts/cassandra_local.py up --layout dcs    # dc1 on 127.0.0.1, dc2 on 127.0.0.2
     python3 scripts/cassandra_local.py status
     python3 scripts/cassandra_local.py stop-node 2        # graceful stop of one node
     python3 scripts/cassandra_local.py start-node 2
@@ -43,13 +44,18 @@ LIB_DIR = CACHE_ROOT / "lib"
 CQL_PORT = 9042
 STORAGE_PORT = 7000
 # Layouts: name -> (nodes, CQL port, storage port, PasswordAuthenticator). Each has its own
-# ports so that the cluster (fault tests) and the auth node run beside the single dev node.
+# ports so that the cluster (fault tests), the auth node and the two data centres run beside
+# the single dev node.
 LAYOUTS = {
     "single": (1, CQL_PORT, STORAGE_PORT, False),
     "cluster": (3, 9142, 7100, False),
     "auth": (1, 9242, 7200, True),
+    "dcs": (2, 9342, 7300, False),
 }
-CLUSTER_TOKENS = ["-9223372036854775808", "-3074457345618258603", "3074457345618258602"]
+# Layouts spread over data centres: node N (1-based) lives in the Nth data centre named here,
+# announced through GossipingPropertyFileSnitch; the other layouts keep SimpleSnitch.
+DATA_CENTRES = {"dcs": ("dc1", "dc2")}
+RACK = "rack1"
 START_BUDGET_S = 180.0
 
 JVM17_FLAGS = [
@@ -271,6 +277,34 @@ class Node:
         self.address = f"127.0.0.{index}"
         self.home = STATE_ROOT / layout / f"node{index}"
         _, self.cql_port, self.storage_port, self.auth = LAYOUTS[layout]
+        centres = DATA_CENTRES.get(layout)
+        self.dc: str | None = centres[index - 1] if centres else None
+
+    @property
+    def token(self) -> int:
+        """Balanced single tokens: node i of n starts the ith n-th of the Murmur3 ring."""
+        return -(2**63) + (self.index - 1) * 2**64 // self.total
+
+    @property
+    def seeds(self) -> str:
+        """Node 1; with data centres, the first node of each DC that is this node or runs now.
+
+        A seed that does not answer costs a 30 s gossip round at start-up, and a node that
+        is not its own seed cannot start while its seeds are down: so each DC's first node
+        seeds itself (either DC can restart alone) and names only the other DCs' live ones.
+        """
+        if self.dc is None:
+            return f"127.0.0.1:{self.storage_port}"
+        centres = DATA_CENTRES[self.layout]
+        firsts = [
+            Node(self.layout, centres.index(dc) + 1, self.total) for dc in dict.fromkeys(centres)
+        ]
+        live = [n for n in firsts if n.index == self.index or n.pid() is not None]
+        return ",".join(f"{n.address}:{self.storage_port}" for n in live or firsts)
+
+    @property
+    def rackdc_file(self) -> Path:
+        return self.home / "conf" / "cassandra-rackdc.properties"
 
     @property
     def pidfile(self) -> Path:
@@ -314,17 +348,17 @@ class Node:
     def write_config(self, auth: bool, paxos: str) -> Path:
         for sub in ("data", "commitlog", "hints", "saved_caches", "logs", "conf"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
-        token = CLUSTER_TOKENS[self.index - 1] if self.total > 1 else CLUSTER_TOKENS[0]
+        snitch = "SimpleSnitch" if self.dc is None else "GossipingPropertyFileSnitch"
         lines = [
             "cluster_name: registry-local",
             "num_tokens: 1",
-            f"initial_token: {token}",
+            f"initial_token: {self.token}",
             "partitioner: org.apache.cassandra.dht.Murmur3Partitioner",
-            "endpoint_snitch: SimpleSnitch",
+            f"endpoint_snitch: {snitch}",
             "seed_provider:",
             "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
             "    parameters:",
-            f'      - seeds: "127.0.0.1:{self.storage_port}"',
+            f'      - seeds: "{self.seeds}"',
             f"listen_address: {self.address}",
             f"rpc_address: {self.address}",
             f"storage_port: {self.storage_port}",
@@ -354,14 +388,13 @@ class Node:
             ]
         conf = self.home / "conf" / "cassandra.yaml"
         conf.write_text("\n".join(lines) + "\n")
+        if self.dc is not None:
+            self.rackdc_file.write_text(f"dc={self.dc}\nrack={RACK}\n")
         (self.home / "conf" / "logback.xml").write_text(LOGBACK_XML.format(logdir=self.logdir))
         return conf
 
-    def start(self, java: str, lib: Path, auth: bool, paxos: str, heap: str) -> None:
-        if self.pid() is not None:
-            return
-        conf = self.write_config(auth, paxos)
-        cmd = [
+    def command(self, java: str, lib: Path, conf: Path, heap: str) -> list[str]:
+        return [
             java,
             f"-Xms{heap}",
             f"-Xmx{heap}",
@@ -384,10 +417,20 @@ class Node:
             # last flush) is lost when the node is SIGKILLed: only for the dev node, never
             # for the layouts whose nodes the fault tests kill.
             *(["-Dcassandra.unsafesystem=true"] if self.layout == "single" else []),
+            *(
+                [f"-Dcassandra-rackdc.properties=file://{self.rackdc_file}"]
+                if self.dc is not None
+                else []
+            ),
             "-cp",
             f"{lib}/*",
             "org.apache.cassandra.service.CassandraDaemon",
         ]
+
+    def start(self, java: str, lib: Path, auth: bool, paxos: str, heap: str) -> None:
+        if self.pid() is not None:
+            return
+        cmd = self.command(java, lib, self.write_config(auth, paxos), heap)
         out = open(self.logdir / "node.out", "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
             cmd,
@@ -497,7 +540,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     for node in nodes:
         node.start(java, lib, auth=args.auth or node.auth, paxos=args.paxos, heap=heap)
         waited = node.wait_ready()
-        say(f"node {node.index} answers CQL on {node.address}:{node.cql_port} after {waited:.1f}s")
+        where = f" ({node.dc})" if node.dc else ""
+        say(
+            f"node {node.index}{where} answers CQL on {node.address}:{node.cql_port} "
+            f"after {waited:.1f}s"
+        )
     total = time.monotonic() - t0
     say(
         f"ready: {len(nodes)} node(s) in {total:.1f}s (jar resolution {fetched:.1f}s); "
@@ -543,6 +590,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "layout": layout,
                     "node": node.index,
                     "address": f"{node.address}:{node.cql_port}",
+                    "dc": node.dc,
                     "pid": pid,
                     "state": state,
                     "cql": answers,
@@ -556,9 +604,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             rss = f"{r['rss_mib']:.0f} MiB" if r["rss_mib"] else "-"
+            dc = f" dc={r['dc']}" if r["dc"] else ""
             print(
                 f"{r['layout']:8} node{r['node']} {r['address']:15} {r['state']:8} "
-                f"cql={'yes' if r['cql'] else 'no ':3} pid={r['pid'] or '-'} rss={rss}"
+                f"cql={'yes' if r['cql'] else 'no ':3} pid={r['pid'] or '-'} rss={rss}{dc}"
             )
     return 0
 
