@@ -504,7 +504,8 @@ async def bench_listing(conn: Connection, page_size: int) -> list[Run]:
 
 
 # ----------------------------------------------------------------------------------------------
-# 3. TUI: process start to the first painted page, memory after paging through rows
+# 3. TUI: process start to the first painted page; memory while paging from the first row to
+#    the last of a large keyspace (the table holds only the pages near the view)
 
 TUI_PROBE = r"""
 import asyncio, json, sys, time
@@ -513,45 +514,83 @@ from registry_tui.core.config import settings_from_env
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.widgets.users_table import UsersTable
 
-target = int(sys.argv[1])
+to_the_end, expected = sys.argv[1] == "end", int(sys.argv[2])
 
 def rss():
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+            return round(int(line.split()[1]) / 1024, 1)
+
+def peak():  # the high-water mark of the resident set, as the kernel keeps it
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
 
 async def main():
     app = RegistryApp(settings_from_env())
     async with app.run_test(size=(120, 36)) as pilot:
         while True:
-            tables = app.screen.query(UsersTable)
+            tables = app.screen.query(UsersTable)  # empty until the users screen is mounted
             if tables and tables.first().loaded > 0:
                 break
             await asyncio.sleep(0.005)
         await pilot.pause()  # the frame holding the first page
         print("first-page", flush=True)
-        first_rss = rss()
-        table = app.screen.query_one(UsersTable)
-        table.focus()
-        started, last_growth, seen = time.perf_counter(), time.perf_counter(), table.loaded
-        while table.loaded < target and time.perf_counter() - last_growth < 10:
-            await pilot.press("end")
-            await pilot.pause(0.02)
-            if table.loaded > seen:
-                seen, last_growth = table.loaded, time.perf_counter()
-        print(json.dumps({"first_rss_mib": first_rss, "rows": table.loaded,
-                          "paging_s": time.perf_counter() - started, "rss_mib": rss()}), flush=True)
+        screen, table = app.screen, tables.first()
+        report = {"rss_first_page_mib": rss(), "peak_first_page_mib": peak()}
+        if to_the_end:
+            table.focus()
+            step = max(expected // 10, 1000)
+            samples, next_sample = [], step
+            started = last_growth = time.perf_counter()
+            seen = table.loaded
+            # `end`: the last row counted so far; the table then reads the next page.
+            while not table.exhausted and time.perf_counter() - last_growth < 60:
+                await pilot.press("end")
+                while screen.loading:
+                    await asyncio.sleep(0.001)
+                if screen.problem is not None:
+                    break
+                if table.loaded > seen:
+                    seen, last_growth = table.loaded, time.perf_counter()
+                if table.loaded >= next_sample:
+                    samples.append([table.loaded, rss()])
+                    next_sample += step
+            report.update(
+                rows_paged=table.loaded,
+                exhausted=table.exhausted,
+                problem=screen.problem,
+                pages_passed=len(table.pages.pages),
+                rows_held=table.held,
+                paging_s=round(time.perf_counter() - started, 2),
+                rss_at_last_row_mib=rss(),
+                rss_samples_mib=samples,
+            )
+            # Back to the first row: its page was dropped long ago and is read again.
+            t0 = time.perf_counter()
+            await pilot.press("home")
+            while table.user_at_cursor() is None and time.perf_counter() - t0 < 30:
+                await asyncio.sleep(0.005)
+            report.update(
+                back_to_first_row_s=round(time.perf_counter() - t0, 3),
+                first_row_shown=table.user_at_cursor() is not None,
+                rss_after_mib=rss(),
+            )
+        report["peak_rss_mib"] = peak()
+        print(json.dumps(report), flush=True)
         await app.action_quit()
 
 asyncio.run(main())
 """
 
 
-def bench_tui(keyspace: str, rows: int) -> Run:
+def bench_tui(keyspace: str, users: int, to_the_end: bool) -> Run:
+    """One app process, headless: start to the first painted page, then (to_the_end) `end`
+    pressed until the last page is read, then `home`. RSS is the probe process's own."""
     env = dict(os.environ, SCYLLA_KEYSPACE=keyspace)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", TUI_PROBE, str(rows)],
+        [sys.executable, "-c", TUI_PROBE, "end" if to_the_end else "first", str(users)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -565,17 +604,20 @@ def bench_tui(keyspace: str, rows: int) -> Run:
         raise RuntimeError(f"the TUI probe did not paint a page (got {first_line!r})")
     detail = json.loads(proc.stdout.readline())
     proc.wait(timeout=120)
+    if not to_the_end:
+        return Run(
+            f"tui: process start to first painted page ({keyspace})",
+            1,
+            first,
+            extra={"first_page_s": round(first, 3), **detail},
+        )
+    if not detail["exhausted"]:
+        raise RuntimeError(f"the TUI probe did not reach the last row: {detail}")
     return Run(
-        f"tui: process start to first painted page ({keyspace})",
-        1,
-        first,
-        extra={
-            "first_page_s": round(first, 3),
-            "rss_at_first_page_mib": round(detail["first_rss_mib"], 1),
-            "rows_paged": detail["rows"],
-            "paging_s": round(detail["paging_s"], 2),
-            "rss_after_paging_mib": round(detail["rss_mib"], 1),
-        },
+        f"tui: rows 1 to {detail['rows_paged']:,} with `end`, pages of 100 ({keyspace})",
+        detail["rows_paged"],
+        detail["paging_s"],
+        extra={"first_page_s": round(first, 3), **detail},
     )
 
 
@@ -700,13 +742,26 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         conn.close()
     if "tui" in sections:
-        small = f"{args.keyspace}_small"[:48]
-        seeded = await open_connection(settings.with_overrides(keyspace=small))
+        small, large = f"{args.keyspace}_small"[:48], f"{args.keyspace}_tui"[:48]
+        stored = {}
+        for keyspace, users in ((small, args.tui_small), (large, args.tui_users)):
+            seeded = await open_connection(settings.with_overrides(keyspace=keyspace))
+            try:
+                stored[keyspace] = await ensure_users(seeded, users, args.concurrency)
+            finally:
+                seeded.close()
         try:
-            await ensure_users(seeded, args.tui_small, args.concurrency)
+            tui_runs = [
+                bench_tui(small, stored[small], to_the_end=False),
+                bench_tui(large, stored[large], to_the_end=True),
+            ]
         finally:
-            seeded.close()
-        tui_runs = [bench_tui(small, 0), bench_tui(args.keyspace, args.tui_rows)]
+            if args.drop_tui_keyspace:
+                dropping = await open_connection(settings, create_schema=False)
+                try:
+                    dropping.session.execute(f"DROP KEYSPACE IF EXISTS {large}", timeout=120)
+                finally:
+                    dropping.close()
         results["sections"]["tui"] = [r.as_document() for r in tui_runs]
         runs += tui_runs
     if "cli" in sections:
@@ -744,7 +799,17 @@ def main() -> int:
     parser.add_argument("--clones", type=int, default=7)
     parser.add_argument("--race-concurrency", type=int, default=32)
     parser.add_argument("--tui-small", type=int, default=40, help="users in the small registry")
-    parser.add_argument("--tui-rows", type=int, default=10_000, help="rows to page through")
+    parser.add_argument(
+        "--tui-users",
+        type=int,
+        default=500_000,
+        help="users in the keyspace <keyspace>_tui that the app pages through, first to last",
+    )
+    parser.add_argument(
+        "--drop-tui-keyspace",
+        action="store_true",
+        help="drop <keyspace>_tui afterwards (filling it again takes minutes)",
+    )
     parser.add_argument("--keyspace", default="registry_bench")
     parser.add_argument("--out", default="bench-results.json")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
@@ -752,7 +817,8 @@ def main() -> int:
     quiet_driver_logs()
     if args.smoke:
         args.n, args.list_users, args.cli_repeats, args.page_size = 20, 60, 2, 25
-        args.tui_small, args.tui_rows, args.races = 10, 50, 10
+        args.tui_small, args.tui_users, args.races = 10, 150, 10
+        args.drop_tui_keyspace = True
         args.rounds, args.warmup_s, args.settle_s, args.layers_n = 2, 0.0, 0.0, 20
     results = asyncio.run(main_async(args))
     Path(args.out).write_text(json.dumps(results, indent=2))

@@ -1,11 +1,15 @@
-"""Home: the registry as a table, paged from the database as the view nears the end.
+"""Home: the registry as a table that holds only the pages near the view.
 
-Only loaded pages are held (a registry of a million opens as fast as one of forty); the status
-line always says how many rows are loaded and whether more are available."""
+Cassandra pages forward only (a paging state, no offset): the table keeps the cursor of every
+page passed, reads a page again by its cursor when the view comes back to it, and drops the
+rows of pages far from the view, so scrolling through half a million users takes no more
+memory than the first screen. The status line says which rows are in view and how many are
+counted so far; the total is known once the last page is read."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from functools import partial
 from typing import ClassVar
 
@@ -15,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from registry_tui.core.outcomes import (
     Deleted,
@@ -36,20 +40,17 @@ from registry_tui.tui.screens.prompt import PromptScreen
 from registry_tui.tui.screens.register import RegisterScreen
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, when
 from registry_tui.tui.widgets.banner import Banner
+from registry_tui.tui.widgets.user_pages import PageWant
 from registry_tui.tui.widgets.users_table import UsersTable
 
 PAGE_SIZE = 100
-# The table stops loading here (the stock DataTable slows down past ~10k rows); the status
-# line says so and points at the filter and the jump, which reach any row with one query.
-MAX_ROWS = 10_000
 
 
 @dataclass(frozen=True)
 class PageRequest:
-    generation: int  # bumped by every reset: answers to an older listing are dropped
+    generation: int  # bumped by every new listing: answers to an older one are dropped
     dimension: str | None
-    cursor: str | None
-    select: str | None = None  # put the cursor on this username once it is loaded
+    want: PageWant
 
 
 class UsersScreen(ReportsFailures, Screen[None]):
@@ -82,7 +83,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
             "refresh",
             "Refresh",
             id="users.refresh",
-            tooltip="Reload the table from the first page",
+            tooltip="Read the rows in view again (kept as stale if it fails)",
         ),
         Binding(
             "escape",
@@ -117,14 +118,15 @@ class UsersScreen(ReportsFailures, Screen[None]):
         self.database = database
         self.dimension: str | None = None
         self.generation = 0
-        self.next_cursor: str | None = None
-        self.exhausted = False  # the last page arrived: everything is loaded
-        self.loading = False
-        self.problem: str | None = None  # why the last load failed (printable), for the status
+        self.loading = False  # a page read is on its way
+        # Why the last read failed (printable). Reading waits for `r` meanwhile: an outage is
+        # not hammered by every scroll.
+        self.problem: str | None = None
+        self.select_after: str | None = None  # put the cursor on this username once held
 
     def compose(self) -> ComposeResult:
         yield Banner("Users")
-        yield UsersTable(id="users")
+        yield UsersTable(PAGE_SIZE, id="users")
         yield Static(id="users-status")
         yield Footer(compact=True)
 
@@ -135,83 +137,101 @@ class UsersScreen(ReportsFailures, Screen[None]):
     def table(self) -> UsersTable:
         return self.query_one(UsersTable)
 
+    @property
+    def exhausted(self) -> bool:
+        """The last page has been read: every row is counted."""
+        return self.table.exhausted
+
     # ---------------------------------------------------------------- paging
 
-    def reload(self, select: str | None = None) -> None:
-        """Start the listing again from its first page (after a filter change, refresh…)."""
+    def reload(self) -> None:
+        """A new listing (another filter): nothing counted, read from the first page."""
         self.generation += 1
-        self.table.reset()
-        self.next_cursor = None
-        self.exhausted = False
+        self.loading = False
         self.problem = None
-        self._request(PageRequest(self.generation, self.dimension, None, select))
+        self.select_after = None
+        self.table.reset(PAGE_SIZE)
+        self._read_next()
 
-    def load_more(self) -> None:
-        if self.loading or self.exhausted or self.problem is not None:
-            return
-        if self.table.loaded >= MAX_ROWS:
-            return
-        self._request(PageRequest(self.generation, self.dimension, self.next_cursor))
+    def refresh_rows(self, select: str | None = None) -> None:
+        """Read the pages in view again. Their rows stay on screen until the new ones arrive;
+        if the read fails they stay, marked stale with the time they were read."""
+        self.problem = None
+        self.select_after = select
+        self.table.ask_reread()
+        self._read_next()
 
-    def _request(self, request: PageRequest) -> None:
-        self.loading = True
+    def _read_next(self) -> None:
+        """Start the read the table wants most, if none is on its way."""
+        if not self.loading and self.problem is None:
+            want = self.table.wanted()
+            if want is not None:
+                self.loading = True
+                self._fetch_page(PageRequest(self.generation, self.dimension, want))
         self._show_status()
-        self._fetch_page(request)
 
     @work(group="users-page", exclusive=True, exit_on_error=False)
     async def _fetch_page(self, request: PageRequest) -> None:
         outcome = await guarded(
-            self.database.registry.list_users(request.dimension, PAGE_SIZE, request.cursor)
+            self.database.registry.list_users(request.dimension, PAGE_SIZE, request.want.cursor)
         )
         self.post_message(self.PageArrived(request, outcome))
 
     @on(PageArrived)
     def _page_arrived(self, message: PageArrived) -> None:
         if message.request.generation != self.generation:
-            return  # an answer to a listing that was since reset
+            return  # an answer to a listing that was since replaced
         self.loading = False
-        outcome = message.outcome
+        outcome, table = message.outcome, self.table
         if isinstance(outcome, Failure):
             self.report_failure(outcome, "load users")
             self.problem = f"Could not load: {printable(outcome.message)} (r: retry)"
+            table.set_stale(table.loaded > 0)
         elif isinstance(outcome, Invalid):
             self.problem = f"{outcome.field}: {printable(outcome.message)} (r: reload)"
         else:
-            self.table.add_users(outcome.users)
-            self.next_cursor = outcome.cursor
-            self.exhausted = outcome.cursor is None
-            if message.request.select:
-                self.table.select_user(message.request.select)
-        self._show_status()
-        # A page can be short (a filtered listing may even return an empty page with more to
-        # come): keep loading while the view is still near the end.
-        if self.table.rows_below_view() <= UsersTable.NEAR_END:
-            self.load_more()
+            table.accept(message.request.want, outcome.users, outcome.cursor)
+            self.refresh_bindings()  # a row under the cursor now (or none): delete follows
+            if self.select_after is not None and table.select_user(self.select_after):
+                self.select_after = None
+            if not table.pages.rereading:
+                self.select_after = None
+                if table.stale:
+                    table.set_stale(False)  # every row in view was just read again
+        self._read_next()
 
-    @on(DataTable.RowHighlighted)
-    @on(UsersTable.NearEnd)
-    def _near_end(self) -> None:
-        if self.table.rows_below_view() <= UsersTable.NEAR_END:
-            self.load_more()
+    @on(UsersTable.ViewChanged)
+    def _view_changed(self) -> None:
+        self.table.evict()
+        self._read_next()
 
     def _show_status(self) -> None:
-        loaded = self.table.loaded
+        table = self.table
+        loaded, (top, bottom) = table.loaded, table.view_rows()
         status = Text()
         if self.dimension is not None:
             status.append("dimension = ", MUTED)
             status.append_text(safe_text(self.dimension, HERO))
             status.append("  (esc: all)  ·  ", MUTED)
-        status.append(f"{loaded:,} loaded", "bold")
+        if loaded and not (table.exhausted and top == 0 and bottom == loaded - 1):
+            status.append(f"rows {top + 1:,}–{bottom + 1:,} of ", "bold")
+        more = "" if table.exhausted or not loaded else "+"
+        status.append(f"{loaded:,}{more} loaded", "bold")
+        if more:
+            status.append(" so far", "bold")
+        if table.stale:
+            times = sorted({moment.strftime("%H:%M:%S") for moment in stamps(table)})
+            read = f"{times[0]}–{times[-1]}" if len(times) > 1 else "".join(times)
+            status.append(f"  ·  stale: read at {read} UTC" if read else "  ·  stale", DOPPEL)
         if self.problem is not None:
             status.append(f"  ·  {self.problem}", DOPPEL)
         elif self.loading:
-            status.append("  ·  loading more…", MUTED)
-        elif self.exhausted:
+            status.append(
+                "  ·  reading again…" if table.pages.rereading else "  ·  loading more…", MUTED
+            )
+        elif table.exhausted:
             done = "that is everyone" if loaded else "nobody here yet (n: register)"
             status.append(f"  ·  {done}", MUTED)
-        elif loaded >= MAX_ROWS:
-            status.append(" (the table's limit)", "bold")
-            status.append("  ·  more available: filter (f) or jump (/)", MUTED)
         else:
             status.append("  ·  more available (scroll down)", MUTED)
         self.query_one("#users-status", Static).update(status)
@@ -225,11 +245,11 @@ class UsersScreen(ReportsFailures, Screen[None]):
             return self.dimension is not None
         return True
 
-    @on(DataTable.RowHighlighted)
+    @on(UsersTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.refresh_bindings()
 
-    @on(DataTable.RowSelected)
+    @on(UsersTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_open_profile()
 
@@ -239,8 +259,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
             self.app.push_screen(ProfileScreen(self.database, user))
 
     def action_refresh(self) -> None:
-        user = self.table.user_at_cursor()
-        self.reload(select=user.username if user else None)
+        self.refresh_rows()
 
     def action_register(self) -> None:
         self.app.push_screen(RegisterScreen(self.database), callback=self._registered)
@@ -254,9 +273,9 @@ class UsersScreen(ReportsFailures, Screen[None]):
             title="Registered",
             markup=False,
         )
-        # Rows come in token order, so the new one may sit on any page: list again from the
-        # top and put the cursor on it if it is on the pages loaded.
-        self.reload(select=user.username)
+        # Rows come in token order, so the new one may sit on any page: read the pages in
+        # view again and put the cursor on it if it is on one of them.
+        self.refresh_rows(select=user.username)
 
     # ---------------------------------------------------------------- filter and jump
 
@@ -379,6 +398,11 @@ class UsersScreen(ReportsFailures, Screen[None]):
             self.report_failure(outcome, f"delete @{user.username}")
         self._show_status()
         self.refresh_bindings()
+
+
+def stamps(table: UsersTable) -> list[datetime]:
+    """When the rows in view were read, in UTC."""
+    return [moment.astimezone(timezone.utc) for moment in table.read_times()]
 
 
 def delete_summary(user: UserRecord) -> Text:
