@@ -71,6 +71,10 @@ class Run:
                 "p50": round(self.percentile(0.50), 2),
                 "p95": round(self.percentile(0.95), 2),
                 "p99": round(self.percentile(0.99), 2),
+                # Every percentile 0..100: what docs/img's latency charts are drawn from.
+                "percentiles": [round(self.percentile(q / 100), 2) for q in range(101)]
+                if self.latencies_ms
+                else [],
             },
             **self.extra,
         }
@@ -626,24 +630,30 @@ def bench_tui(keyspace: str, users: int, to_the_end: bool) -> Run:
 
 
 async def bench_race(conn: Connection, races: int, clones: int, concurrency: int) -> list[Run]:
-    from registry_tui.race import AttackPlan, run_attack
+    from registry_tui.race import AttackPlan, ContenderFinished, run_attack
 
     runs = []
     for protected in (True, False):
         plan = AttackPlan(races=races, clones=clones, concurrency=concurrency, protected=protected)
+        latencies: list[float] = []
+
+        def record(event: object, into: list[float] = latencies) -> None:
+            if isinstance(event, ContenderFinished):
+                into.append(event.latency_ms)
+
         started = time.perf_counter()
-        report = (await run_attack(conn, plan)).as_document()
+        report = (await run_attack(conn, plan, on_event=record)).as_document()
         label = "protected" if protected else "unprotected control"
         runs.append(
             Run(
                 f"race: land-grab {races} x {clones + 1}, C={concurrency}, {label}",
                 report["contenders"],
                 time.perf_counter() - started,
+                latencies,
                 extra={
                     key: report[key]
                     for key in (
                         "attempts_per_s",
-                        "latency_ms",
                         "timeouts",
                         "winners",
                         "overwritten",
