@@ -225,3 +225,11 @@ def layered_env(profile: Profile | None, env: Mapping[str, str]) -> dict[str, st
             )
         merged["SCYLLA_PASSWORD"] = env[password_variable]
     return merged
+
+
+def profile_env(name: str | None, env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment settings are read from: `name`'s profile (else $REGISTRY_PROFILE's, else
+    none) under the real environment."""
+    env = dict(os.environ if env is None else env)
+    chosen = name or env.get("REGISTRY_PROFILE") or None
+    return layered_env(load_profile(chosen, env) if chosen else None, env)

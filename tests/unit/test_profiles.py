@@ -122,3 +122,19 @@ def test_a_password_variable_that_is_not_set_is_named(tmp_path: Path) -> None:
     prod = load_profile("prod", write(tmp_path, GOOD))
     with pytest.raises(ProfileError, match=r"\$PROD_REGISTRY_PASSWORD, which is not set"):
         layered_env(prod, {})
+
+
+def test_the_profile_comes_from_the_flag_or_registry_profile(tmp_path: Path) -> None:
+    from registry_tui.core.config import settings_from_env
+    from registry_tui.core.profiles import profile_env
+
+    env = {**write(tmp_path, GOOD), "PROD_REGISTRY_PASSWORD": "s3cret"}
+    assert settings_from_env(profile_env(None, env)).hosts == ("127.0.0.1",)  # defaults
+    chosen = settings_from_env(profile_env("prod", env))
+    assert chosen.hosts == ("10.0.0.1", "10.0.0.2")
+    assert chosen.port == 9043
+    assert chosen.password == "s3cret"
+    by_variable = settings_from_env(profile_env(None, {**env, "REGISTRY_PROFILE": "local"}))
+    assert by_variable.keyspace == "registry"
+    with pytest.raises(ProfileError, match="no profile 'nope'"):
+        profile_env(None, {**env, "REGISTRY_PROFILE": "nope"})
