@@ -29,6 +29,7 @@ class Models:
     registration: type[Any]
     profile: type[Any]
     email_claim: type[Any]
+    meta: type[Any]
     keyspace: str
     connection: str
 
@@ -41,6 +42,9 @@ def build_models(connection: str, keyspace: str) -> Models:
         dimension: Annotated[str, Indexed()]
         registered_at: datetime = Field(default_factory=utc_now)
         user_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+        # The name as the person typed it (the key above is its canonical form); None on rows
+        # written before schema v2, which show their key.
+        username_typed: str | None = None
 
         class Settings:
             name = "user_registrations"
@@ -66,12 +70,22 @@ def build_models(connection: str, keyspace: str) -> Models:
         username: str
         state: str = "pending"  # pending (expires) -> active (permanent)
         claimed_at: datetime = Field(default_factory=utc_now)
+        email_typed: str | None = None  # the address as typed (the key is its canonical form)
 
         class Settings:
             name = "email_claims"
 
-    for cls in (UserRegistration, UserProfile, EmailClaim):
+    class RegistryMeta(Document):
+        """Facts about the keyspace itself, e.g. ('schema_version', '2')."""
+
+        key: Annotated[str, PrimaryKey()]
+        value: str
+
+        class Settings:
+            name = "registry_meta"
+
+    for cls in (UserRegistration, UserProfile, EmailClaim, RegistryMeta):
         settings: Any = cls.Settings
         settings.keyspace = keyspace
         settings.connection = connection
-    return Models(UserRegistration, UserProfile, EmailClaim, keyspace, connection)
+    return Models(UserRegistration, UserProfile, EmailClaim, RegistryMeta, keyspace, connection)
