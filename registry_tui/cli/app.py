@@ -49,9 +49,21 @@ def root(
     keyspace: str | None = typer.Option(
         None, "--keyspace", help="Keyspace, created when missing (env SCYLLA_KEYSPACE)."
     ),
+    serial: str | None = typer.Option(
+        None,
+        "--serial",
+        help="global: one owner per name in the whole cluster (SERIAL, the default); local: "
+        "one per data centre (LOCAL_SERIAL, faster) (env SCYLLA_SERIAL).",
+    ),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        help="A named connection profile from ~/.config/registry-tui/config.toml "
+        "(env REGISTRY_PROFILE).",
+    ),
 ) -> None:
     try:
-        ctx.obj = settings_from_flags(hosts, port, keyspace)
+        ctx.obj = settings_from_flags(hosts, port, keyspace, serial, profile)
     except ValidationError as exc:
         # Named as the environment and the settings name it: the value may not come from a flag.
         stop(False, invalid_input(exc.field, exc.message))

@@ -36,10 +36,19 @@ def exit_with(code: ExitCode) -> NoReturn:
 
 
 def settings_from_flags(
-    hosts: str | None = None, port: int | None = None, keyspace: str | None = None
+    hosts: str | None = None,
+    port: int | None = None,
+    keyspace: str | None = None,
+    serial: str | None = None,
+    profile: str | None = None,
 ) -> Settings:
-    """The environment's settings, with the root flags over them."""
-    return settings_from_env().with_overrides(hosts=hosts, port=port, keyspace=keyspace)
+    """The settings: flags over the environment over the chosen connection profile (--profile
+    or REGISTRY_PROFILE) over the defaults."""
+    from registry_tui.core.profiles import profile_env
+
+    return settings_from_env(profile_env(profile)).with_overrides(
+        hosts=hosts, port=port, keyspace=keyspace, serial=serial
+    )
 
 
 def command_settings(ctx: typer.Context) -> Settings:
@@ -102,6 +111,8 @@ def with_connection(
         from registry_tui.core.store import open_connection
 
         connection = await open_connection(settings)
+        for warning in connection.warnings():
+            output.diagnose(f"warning: {warning}")
         try:
             return await operation(connection)
         finally:

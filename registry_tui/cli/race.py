@@ -77,6 +77,14 @@ def race_command(
             "scratch table, never the registry, counting the identities the last write erases.",
         ),
     ] = False,
+    across_dcs: Annotated[
+        bool,
+        typer.Option(
+            "--across-dcs",
+            help="Split each race's contenders between two connections, each local to one "
+            "data centre. With --serial local, two DCs can each crown a winner.",
+        ),
+    ] = False,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object, nothing else.")
     ] = False,
@@ -106,7 +114,7 @@ def race_command(
         report = with_connection(
             ctx,
             json_output,
-            lambda connection: _attack(connection, plan, live=live),
+            lambda connection: _attack(connection, plan, live=live, across_dcs=across_dcs),
             interrupted="names raced so far stay registered",
         )
     except RaceSetupError as exc:  # the siege cannot start: like a database that cannot serve
@@ -122,13 +130,17 @@ def race_command(
     exit_with(ExitCode.OK)
 
 
-async def _attack(connection: Connection, plan: AttackPlan, *, live: bool) -> AttackReport:
-    from registry_tui.race import Attack
+async def _attack(
+    connection: Connection, plan: AttackPlan, *, live: bool, across_dcs: bool = False
+) -> AttackReport:
+    from registry_tui.race import Attack, across_data_centres
 
-    attack = Attack(connection, plan)
-    if not live:
-        return await attack.run()
-    return await _run_live(attack)
+    if not across_dcs:
+        attack = Attack(connection, plan)
+        return await (_run_live(attack) if live else attack.run())
+    async with across_data_centres(connection) as across:
+        attack = Attack(connection, plan, across=across)
+        return await (_run_live(attack) if live else attack.run())
 
 
 # ------------------------------------------------------------------------------------------
@@ -299,6 +311,12 @@ def _contender_line(event: ContenderFinished) -> Text:
 # The summary
 
 
+def _guarantee(report: AttackReport) -> str:
+    level = "SERIAL" if report.serial == "global" else "LOCAL_SERIAL"
+    where = f" across {' + '.join(report.dcs)}" if report.dcs else ""
+    return f"{report.serial} ({level}){where}"
+
+
 def _print_summary(report: AttackReport) -> None:
     from rich.panel import Panel
     from rich.table import Table
@@ -318,6 +336,7 @@ def _print_summary(report: AttackReport) -> None:
     table.add_column("count", justify="right")
     ok, bad = "green", "bold red"
     rows: list[tuple[str, str, str]] = [
+        ("guarantee", _guarantee(report), ""),
         ("races (usernames)", str(report.races), ""),
         ("contenders raced", str(report.contenders), ""),
         ("told 'won'", str(report.winners), ok if report.winners == report.races else bad),

@@ -34,12 +34,15 @@ def seed_command(
         32, "--concurrency", help=f"Registrations in flight (1-{CONCURRENCY_MAX})."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object."),
+    random_seed: int | None = typer.Option(
+        None, "--random-seed", help="Draw the same heroes on every run (default: new ones)."
+    ),
 ) -> None:
     """The demo's story: heroes register, Doppel-9's clones are blocked, profiles at v1."""
     report = with_registry(
         ctx,
         as_json,
-        lambda r: run_seed_command(r, count, concurrency, as_json),
+        lambda r: run_seed_command(r, count, concurrency, as_json, random_seed),
         request=lambda: check_seed_size(count, concurrency),
     )
     exit_with(ExitCode.OK if report.clones_slipped == 0 else ExitCode.REFUSED)
@@ -53,7 +56,11 @@ def check_seed_size(count: int, concurrency: int) -> None:
 
 
 async def run_seed_command(
-    registry: Registry, count: int, concurrency: int, as_json: bool
+    registry: Registry,
+    count: int,
+    concurrency: int,
+    as_json: bool,
+    random_seed: int | None = None,
 ) -> SeedReport:
     from registry_tui.core.seed import run_seed
 
@@ -91,7 +98,7 @@ async def run_seed_command(
         progress.advance(tasks[event.phase])
 
     with progress:
-        report = await run_seed(registry, count, concurrency, on_event)
+        report = await run_seed(registry, count, concurrency, on_event, random_seed)
     if as_json:
         output.emit_json(report.as_document())
     else:

@@ -89,6 +89,8 @@ def one_line(exc: BaseException) -> str:
     """A driver error as one short line, without the password or a traceback."""
     if isinstance(exc, NoHostAvailable):
         errors = getattr(exc, "errors", {}) or {}
+        if errors and not isinstance(errors, dict):  # some driver paths give a bare list
+            return f"no host answered ({_short(errors[0] if errors else exc)})"
         if errors:
             host, err = next(iter(errors.items()))
             text = _short(err)

@@ -9,12 +9,19 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class UserRecord:
-    username: str
-    email: str
+    username: str  # as typed: what every screen and document shows
+    email: str  # as typed
     display_name: str
     dimension: str
     registered_at: datetime
     user_id: uuid.UUID
+    # The registration's key (the canonical name) when it differs from what is shown.
+    username_key: str = ""
+
+    @property
+    def key(self) -> str:
+        """The name the registration row is stored under."""
+        return self.username_key or self.username
 
 
 @dataclass(frozen=True)

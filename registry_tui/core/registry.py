@@ -35,7 +35,12 @@ from registry_tui.core.outcomes import (
     UserRecord,
     VersionConflict,
 )
-from registry_tui.core.registration import Registrar
+from registry_tui.core.registration import (
+    FirstProfile,
+    Registrar,
+    bury_profile_birth,
+    email_key,
+)
 from registry_tui.core.rows import (
     WRITE_ATTEMPTS,
     AmbiguousWrite,
@@ -52,11 +57,14 @@ from registry_tui.core.store import Connection, read_gate
 from registry_tui.core.validation import (
     VERSION_MAX,
     ValidationError,
+    normalize_bio,
     normalize_email,
+    normalize_status,
     normalize_username,
     parse_profile_update,
     parse_user_id,
     parse_user_listing,
+    typed_username,
     validate_registration,
 )
 
@@ -95,14 +103,24 @@ class Registry:
     async def get_user(self, username: str) -> UserRecord | NotFound | Invalid:
         try:
             name = normalize_username(username)
+            typed = typed_username(username)
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         row = await self.store.read_one(self.models.registration, username=name)
-        return user_record(row) if row is not None else NotFound("user", name)
+        if row is None and typed != name:
+            # A keyspace written the demo's way keys its rows by the name as typed; before
+            # `registry adopt` brings it to v2, a lookup finds them there.
+            row = await self.store.read_one(self.models.registration, username=typed)
+        return user_record(row) if row is not None else NotFound("user", typed)
 
     async def get_user_serial(self, username: str) -> UserRecord | None:
-        """The registration as Paxos sees it now (also completes any in-flight round)."""
-        return await self._registrar.user_serial(username)
+        """The registration of `username` (any case) as Paxos sees it now (the read also
+        completes any round in flight on it)."""
+        try:
+            key = normalize_username(username)
+        except ValidationError:
+            key = username  # not a name this registry would write: look it up as it is
+        return await self._registrar.user_serial(key)
 
     async def get_profile(self, user_id: str | uuid.UUID) -> ProfileRecord | NotFound | Invalid:
         try:
@@ -175,17 +193,24 @@ class Registry:
         dimension: str,
         *,
         user_id: uuid.UUID | None = None,
+        bio: str | None = None,
+        status: str = "active",
     ) -> RegisterOutcome:
+        """Register a user; `bio` and `status` go into the profile's first version (written
+        by the registration itself: no extra round)."""
         try:
             req = validate_registration(username, email, display_name, dimension)
+            first = FirstProfile(
+                normalize_bio(bio) if bio is not None else None, normalize_status(status)
+            )
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         # The token every retry and every resolution checks.
-        return await self._registrar.register(req, user_id or uuid.uuid4())
+        return await self._registrar.register(req, user_id or uuid.uuid4(), first)
 
     async def complete_registration(self, user: UserRecord) -> RegisterOutcome:
         """Finish a registration whose outcome was unknown and that a SERIAL read later showed
-        to hold its name: create its profile and make its e-mail claim permanent."""
+        to hold its name: write its profile's first version."""
         return await self._registrar.complete(user, resolved=True)
 
     # ----------------------------------------------------------------------------------------
@@ -194,11 +219,12 @@ class Registry:
     async def delete_user(self, username: str) -> DeleteOutcome:
         try:
             name = normalize_username(username)
+            typed = typed_username(username)
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         current = await self.get_user_serial(name)
         if current is None:
-            return NotFound("user", name)
+            return NotFound("user", typed)
         uid = current.user_id
         row = self.models.registration(
             username=name, email="", display_name="", dimension="", user_id=uid
@@ -238,7 +264,9 @@ class Registry:
     async def _cleanup_after_delete(self, user: UserRecord) -> tuple[str, ...]:
         uid = user.user_id
         profile = self.models.profile(user_id=uid, username=user.username)
-        claim = self.models.email_claim(email=user.email, user_id=uid, username=user.username)
+        claim = self.models.email_claim(
+            email=email_key(user.email), user_id=uid, username=user.username
+        )
         leftovers = []
         steps = (
             (
@@ -249,6 +277,7 @@ class Registry:
                     lambda t: profile.delete(if_exists=True, timeout=t),
                 ),
             ),
+            ("profile", bury_profile_birth(profile)),
             (
                 "e-mail claim",
                 ConditionalWrite(
@@ -266,7 +295,8 @@ class Registry:
                 except (AmbiguousWrite, DatabaseUnavailable):
                     continue
             else:
-                leftovers.append(label)
+                if label not in leftovers:
+                    leftovers.append(label)
         return tuple(leftovers)
 
     # ----------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from registry_tui.core.errors import (
     one_line,
 )
 from registry_tui.core.outcomes import ProfileRecord, Unknown, UserRecord
-from registry_tui.core.store import Connection, read_gate
+from registry_tui.core.store import Connection, read_gate, serial_read_level
 
 # Tries of one conditional write whose earlier tries were shown (by a SERIAL read) not to
 # have applied, before the outcome is reported as unknown.
@@ -37,16 +37,17 @@ T = TypeVar("T")
 
 
 class WriteStep(enum.Enum):
-    """Every kind of conditional write the registry makes."""
+    """Every kind of write the registry makes. All are conditional but the two that touch
+    only a profile's first version, at the fixed birth timestamp (see core/registration.py)."""
 
-    CLAIM_EMAIL = "claim e-mail"  # INSERT claim IF NOT EXISTS (pending)
-    CONFIRM_CLAIM = "confirm claim"  # UPDATE claim IF user_id = ours (active, no TTL)
-    RELEASE_CLAIM = "release claim"  # DELETE claim IF user_id = ours [AND state = pending]
+    CLAIM_EMAIL = "claim e-mail"  # INSERT claim IF NOT EXISTS
+    RELEASE_CLAIM = "release claim"  # DELETE claim IF user_id = ours
     INSERT_REGISTRATION = "insert registration"  # INSERT IF NOT EXISTS: the commit point
     DELETE_REGISTRATION = "delete registration"  # DELETE IF user_id = that identity
-    CREATE_PROFILE = "create profile"  # INSERT IF NOT EXISTS, version 1
+    CREATE_PROFILE = "create profile"  # plain INSERT, version 1, at the birth timestamp
     UPDATE_PROFILE = "update profile"  # UPDATE IF version = expected
     DELETE_PROFILE = "delete profile"  # DELETE IF EXISTS
+    BURY_PROFILE_BIRTH = "bury profile birth"  # plain DELETE just after the birth timestamp
 
 
 Statement = Callable[[float], Awaitable[LWTResult | None]]
@@ -99,7 +100,7 @@ class DatabaseRows:
     async def read_one(self, model: type[Document], serial: bool = False, **key: Any) -> Any:
         query = model.find(**key).timeout(self.timeout)
         if serial:
-            query = query.consistency("LOCAL_SERIAL")
+            query = query.consistency(serial_read_level(self.settings))
         try:
             async with read_gate().point_read():
                 return await query.first()
@@ -150,14 +151,24 @@ def _getter(row: Any) -> Any:
 
 def user_record(row: Any) -> UserRecord:
     get = _getter(row)
+    key = get("username")
+    typed = _optional(row, "username_typed")
     return UserRecord(
-        username=get("username"),
+        username=typed or key,
         email=get("email"),
         display_name=get("display_name"),
         dimension=get("dimension"),
         registered_at=aware(get("registered_at")),  # type: ignore[arg-type]  # never null
         user_id=get("user_id"),
+        username_key=key if typed and typed != key else "",
     )
+
+
+def _optional(row: Any, column: str) -> Any:
+    """A column that rows written before schema v2 (or a conditional write's answer) lack."""
+    if isinstance(row, dict):
+        return row.get(column)
+    return getattr(row, column, None)
 
 
 def profile_record(row: Any) -> ProfileRecord:

@@ -15,11 +15,14 @@ from typing import Literal
 from registry_tui.core.outcomes import EmailTaken, Registered, Unknown, UsernameTaken, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.core.story import (
+    BIO_TEMPLATES,
     CLONE_DIMENSION,
-    HERO_DIMENSIONS,
+    HERO_PREFIXES,
+    HERO_SUFFIXES,
+    STATUS_POOL,
+    STORY_DIMENSIONS,
     clone_count,
     clone_display_name,
-    hero_name,
 )
 
 Phase = Literal["heroes", "clones", "profiles"]
@@ -31,15 +34,22 @@ class Hero:
     email: str
     display_name: str
     dimension: str
+    bio: str
+    status: str
 
 
-def hero(index: int) -> Hero:
-    name = hero_name(index)
+def hero(rng: random.Random) -> Hero:
+    """A hero as the demo's seed draws one: `Agent-Cipher-007`, of one of its 12 dimensions,
+    with an address made from the name, a bio from its templates and a status from its pool."""
+    name = f"{rng.choice(HERO_PREFIXES)}-{rng.choice(HERO_SUFFIXES)}-{rng.randint(1, 999):03d}"
+    dimension = rng.choice(STORY_DIMENSIONS)
     return Hero(
-        username=f"{name.first}-{name.second}-{index:03d}",
-        email=f"{name.first}.{name.second}.{index:03d}@registry.galaxy",
-        display_name=name.display,
-        dimension=HERO_DIMENSIONS[index % len(HERO_DIMENSIONS)],
+        username=name,
+        email=f"{name.lower()}@coodie-corps.{dimension.lower()}.galaxy",
+        display_name=f"{rng.choice(HERO_PREFIXES)} {rng.choice(HERO_SUFFIXES)}",
+        dimension=dimension,
+        bio=rng.choice(BIO_TEMPLATES).replace("{dim}", dimension),
+        status=rng.choice(STATUS_POOL),
     )
 
 
@@ -82,7 +92,12 @@ async def run_seed(
     count: int = 40,
     concurrency: int = 32,
     on_event: Callable[[SeedEvent], None] = lambda event: None,
+    random_seed: int | None = None,
 ) -> SeedReport:
+    """`random_seed` makes the heroes, their bios and the clones' targets the same on every
+    run (tests); without it each run draws new heroes, as the demo's seed does."""
+    rng = random.Random(random_seed)
+    heroes = [hero(rng) for _ in range(count)]
     report = SeedReport()
     started = time.perf_counter()
     gate = asyncio.Semaphore(concurrency)
@@ -90,10 +105,11 @@ async def run_seed(
     held: dict[str, str] = {}  # username -> who holds it (display name)
     dimensions: set[str] = set()
 
-    async def register_hero(index: int) -> None:
-        h = hero(index)
+    async def register_hero(h: Hero) -> None:
         async with gate:
-            outcome = await registry.register(h.username, h.email, h.display_name, h.dimension)
+            outcome = await registry.register(
+                h.username, h.email, h.display_name, h.dimension, bio=h.bio, status=h.status
+            )
         if isinstance(outcome, Registered):
             report.registered += 1
             registered[outcome.user.username] = outcome.user.user_id
@@ -117,13 +133,13 @@ async def run_seed(
             report.unknown += 1
             on_event(SeedEvent("heroes", h.username, "unknown"))
 
-    await asyncio.gather(*(register_hero(i) for i in range(count)))
+    await asyncio.gather(*(register_hero(h) for h in heroes))
 
     # Phase 2: Doppel-9 clones the names heroes hold; IF NOT EXISTS must block every one.
     targets = sorted(held)
     clones = clone_count(count) if targets else 0
-    picks = random.Random(9).sample(targets, min(clones, len(targets))) if targets else []
-    run = uuid.uuid4().hex[:8]
+    picks = rng.sample(targets, min(clones, len(targets))) if targets else []
+    run = f"{rng.getrandbits(32):08x}"
 
     async def send_clone(number: int, target: str) -> None:
         async with gate:
@@ -152,7 +168,8 @@ async def run_seed(
 
     await asyncio.gather(*(send_clone(n + 1, t) for n, t in enumerate(picks)))
 
-    # Phase 3: every hero registered now has its profile at version 1, read back to prove it.
+    # Phase 3: every hero registered has its profile at version 1 (written by its registration
+    # with its bio and status), read back to prove it.
     async def check_profile(username: str, user_id: uuid.UUID) -> None:
         async with gate:
             profile = await registry.get_profile(user_id)

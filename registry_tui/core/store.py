@@ -1,8 +1,9 @@
 """The one place that builds a driver session and hands it to coodie.
 
 Facts this module encodes (see the README's "Guarantees"):
-- one default execution profile: LOCAL_QUORUM for reads and commits, LOCAL_SERIAL for Paxos,
-  and no retry policy, so a conditional write is never re-run blindly by the driver;
+- one default execution profile, by the guarantee chosen (Settings.serial): global = QUORUM
+  for reads and commits and SERIAL for Paxos, local = LOCAL_QUORUM and LOCAL_SERIAL; and no
+  retry policy, so a conditional write is never re-run blindly by the driver;
 - coodie 1.9.3 runs every QuerySet on its *default* driver and records the paging state of a
   paged query in a field that any other request on that driver overwrites; so writes go through
   a second driver object on the same session (their requests never touch the readers' field),
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import socket
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -165,12 +167,27 @@ def read_gate() -> ReadGate:
     return gate
 
 
+# The guarantee -> (commit and read level, Paxos level, the serial read's level by name).
+# The one place these are chosen: every LWT runs with the execution profile below, and every
+# resolving read and audit with `serial_read_level`.
+_LEVELS = {
+    "global": (ConsistencyLevel.QUORUM, ConsistencyLevel.SERIAL, "SERIAL"),
+    "local": (ConsistencyLevel.LOCAL_QUORUM, ConsistencyLevel.LOCAL_SERIAL, "LOCAL_SERIAL"),
+}
+
+
+def serial_read_level(settings: Settings) -> str:
+    """The consistency of a read that decides (SERIAL or LOCAL_SERIAL), by the guarantee."""
+    return _LEVELS[settings.serial][2]
+
+
 def execution_profile(settings: Settings) -> ExecutionProfile:
+    commit, paxos, _ = _LEVELS[settings.serial]
     return ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.local_dc)),
         retry_policy=FallthroughRetryPolicy(),
-        consistency_level=ConsistencyLevel.LOCAL_QUORUM,
-        serial_consistency_level=ConsistencyLevel.LOCAL_SERIAL,
+        consistency_level=commit,
+        serial_consistency_level=paxos,
         request_timeout=settings.request_timeout,
     )
 
@@ -260,6 +277,33 @@ class Connection:
     def hosts_up(self) -> list[str]:
         return [str(h.address) for h in self.cluster.metadata.all_hosts() if h.is_up]
 
+    def data_centres(self) -> list[str]:
+        return _data_centres(self.cluster)
+
+    def keyspace_data_centres(self) -> list[str]:
+        """The DCs the keyspace replicates to (every DC for SimpleStrategy)."""
+        meta = self.cluster.metadata.keyspaces.get(self.settings.keyspace)
+        options = dict(
+            getattr(getattr(meta, "replication_strategy", None), "dc_replication_factors", {}) or {}
+        )
+        return sorted(options) if options else self.data_centres()
+
+    def warnings(self) -> list[str]:
+        """What a person should know about this connection's guarantee, one line each."""
+        found = []
+        spans = self.keyspace_data_centres()
+        if self.settings.serial == "local" and len(spans) > 1:
+            found.append(
+                f"SCYLLA_SERIAL=local: names and e-mails are unique per data centre only "
+                f"(keyspace {self.settings.keyspace} spans {', '.join(spans)}); "
+                "use --serial global for one owner in the whole cluster"
+            )
+        return found
+
+
+def _data_centres(cluster: Cluster) -> list[str]:
+    return sorted({h.datacenter for h in cluster.metadata.all_hosts() if h.datacenter})
+
 
 def write_profile(connection: Connection) -> ExecutionProfile:
     """The execution profile `connection`'s writes run with. Its request_timeout is the
@@ -270,16 +314,46 @@ def write_profile(connection: Connection) -> ExecutionProfile:
     return driver.execution_profile
 
 
+def _resolve_hosts(settings: Settings) -> None:
+    """Every contact point must resolve: the driver would otherwise fail with a bare
+    UnresolvableContactPoints."""
+    for host in settings.hosts:
+        try:
+            socket.getaddrinfo(host, settings.port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise DatabaseUnavailable(
+                f"cannot resolve host {host!r} ({exc.args[-1] if exc.args else exc}); "
+                "check SCYLLA_HOSTS / --hosts",
+                settings.describe(),
+            ) from None
+
+
 def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
+    _resolve_hosts(settings)
     cluster = Cluster(**cluster_options(settings))
     try:
         session = cluster.connect()
     except Exception as exc:
+        known = _data_centres(cluster)
         cluster.shutdown()
+        if settings.local_dc and known and settings.local_dc not in known:
+            raise _unknown_local_dc(settings.local_dc, known) from None
         raise DatabaseUnavailable(
             f"cannot connect to {settings.describe()}: {one_line(exc)}", settings.describe()
         ) from None
+    known = _data_centres(cluster)
+    if settings.local_dc and known and settings.local_dc not in known:
+        cluster.shutdown()
+        raise _unknown_local_dc(settings.local_dc, known)
     return cluster, session
+
+
+def _unknown_local_dc(local_dc: str, known: list[str]) -> ValidationError:
+    return ValidationError(
+        "local_dc",
+        f"SCYLLA_LOCAL_DC {local_dc!r} is not a data centre of this cluster; "
+        f"its data centres: {', '.join(known)}",
+    )
 
 
 async def open_connection(
@@ -303,7 +377,7 @@ async def open_connection(
     if create_schema:
         try:
             await ensure_schema(connection)
-        except DatabaseUnavailable:
+        except (DatabaseUnavailable, ValidationError):
             connection.close()
             raise
         except Exception as exc:
@@ -322,18 +396,29 @@ async def ensure_schema(connection: Connection) -> None:
     if keyspace is not None and all(t.table_name() in keyspace.tables for t in tables):
         return
     if keyspace is None:
-        if settings.local_dc:
-            await create_keyspace(
-                settings.keyspace,
-                strategy="NetworkTopologyStrategy",
-                dc_replication_map={settings.local_dc: settings.replication_factor},
-                connection=connection.name,
-            )
-        else:
-            await create_keyspace(
-                settings.keyspace,
-                replication_factor=settings.replication_factor,
-                connection=connection.name,
-            )
+        await create_keyspace(
+            settings.keyspace, connection=connection.name, **keyspace_replication(connection)
+        )
     for table in tables:
         await table.sync_table()
+
+
+def keyspace_replication(connection: Connection) -> dict[str, Any]:
+    """`create_keyspace` options for a keyspace this registry creates: the stated per-DC
+    factors (SCYLLA_REPLICATION; every DC named must exist), else SimpleStrategy with
+    SCYLLA_RF. SCYLLA_LOCAL_DC alone no longer narrows the keyspace to that one DC."""
+    settings = connection.settings
+    if not settings.replication:
+        return {"replication_factor": settings.replication_factor}
+    known = connection.data_centres()
+    unknown = [dc for dc, _ in settings.replication if known and dc not in known]
+    if unknown:
+        raise ValidationError(
+            "replication",
+            f"SCYLLA_REPLICATION names {', '.join(unknown)}, not a data centre of this "
+            f"cluster; its data centres: {', '.join(known)}",
+        )
+    return {
+        "strategy": "NetworkTopologyStrategy",
+        "dc_replication_map": dict(settings.replication),
+    }

@@ -6,6 +6,8 @@ bad input before it connects, so a rule and its wording exist once.
 
 The username rule (documented in the README): a username is NFKC-normalised and lower-cased,
 and must then be 3-32 ASCII letters, digits, '-', '_' or '.', starting with a letter or digit.
+That lower-cased form is the name's *key*: uniqueness and lookups use it. What the person typed
+(NFKC-normalised, case kept) is kept beside it and is what every screen shows.
 The normalised form is what is stored and compared, so 'Agent-Cipher-007', 'agent-cipher-007'
 and the full-width 'Ａｇｅｎｔ-Ｃｉｐｈｅｒ-007' are one name and only one of them can register.
 """
@@ -45,12 +47,15 @@ class ValidationError(ValueError):
 
 @dataclass(frozen=True)
 class Registration:
-    """A registration request that passed every rule, in stored (normalised) form."""
+    """A registration request that passed every rule: the keys (`username`, `email`: the
+    canonical forms that are unique) and the forms as typed, which are what is shown."""
 
     username: str
     email: str
     display_name: str
     dimension: str
+    username_typed: str = ""
+    email_typed: str = ""
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,23 @@ def validate_registration(
         email=normalize_email(email),
         display_name=normalize_label("display_name", display_name),
         dimension=normalize_label("dimension", dimension),
+        username_typed=typed_username(username),
+        email_typed=typed_email(email),
     )
+
+
+def typed_username(raw: str) -> str:
+    """The name as typed (NFKC: full-width and compatibility forms folded, case kept), once it
+    passes the username rule."""
+    normalize_username(raw)
+    return unicodedata.normalize("NFKC", raw)
+
+
+def typed_email(raw: str) -> str:
+    """The address as typed (NFKC, surrounding spaces trimmed, case kept), once it passes the
+    e-mail rule."""
+    normalize_email(raw)
+    return unicodedata.normalize("NFKC", raw).strip()
 
 
 def parse_profile_update(

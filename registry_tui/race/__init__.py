@@ -2,11 +2,13 @@
 
 The rooms: `plan` (the attack's size and its contenders), `events` (the live stream and the
 counters folded from it), `report` (statistics, violations, the JSON document), `control`
-(the unprotected control run's scratch table) and `engine` (the attack itself). The front ends
+(the unprotected control run's scratch table), `dcs` (two connections for races across data
+centres) and `engine` (the attack itself). The front ends
 import what they need from here.
 """
 
 from registry_tui.race.control import CONTROL_TABLE
+from registry_tui.race.dcs import AcrossDCs, across_data_centres
 from registry_tui.race.engine import Attack, RaceSetupError, run_attack
 from registry_tui.race.events import (
     AttackFinished,
@@ -52,6 +54,7 @@ __all__ = [
     "MODES",
     "RACES_MAX",
     "VIOLATION_DETAILS_IN_JSON",
+    "AcrossDCs",
     "Attack",
     "AttackFinished",
     "AttackPlan",
@@ -75,6 +78,7 @@ __all__ = [
     "RaceStarted",
     "SetupProgress",
     "Violation",
+    "across_data_centres",
     "contender_label",
     "percentile",
     "run_attack",

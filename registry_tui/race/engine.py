@@ -124,10 +124,14 @@ class Attack:
         plan: AttackPlan,
         *,
         registry: Registry | None = None,
+        across: tuple[tuple[str, Registry], tuple[str, Registry]] | None = None,
     ) -> None:
+        """`across`: two (data centre, registry) pairs, each registry on a connection local to
+        its DC; contenders alternate between them (the hero and even clones on the first)."""
         self.connection = connection
         self.plan = plan
         self._contenders_registry = registry or Registry(connection)
+        self._across = across
         self._auditor = Registry(connection)
         self.roster = Roster(plan)
         self.run_id = self.roster.run_id
@@ -336,9 +340,15 @@ class Attack:
             self._emit(self._finished(attempt))
         return attempt
 
+    def _registry_of(self, c: Contender) -> tuple[str, Registry]:
+        if self._across is None:
+            return "", self._contenders_registry
+        return self._across[c.index % 2]
+
     async def _register(self, c: Contender) -> _Attempt:
+        registry = self._registry_of(c)[1]
         try:
-            outcome = await self._contenders_registry.register(
+            outcome = await registry.register(
                 c.username, c.email, c.display_name, c.dimension, user_id=c.user_id
             )
         except Exception as exc:
@@ -402,7 +412,7 @@ class Attack:
             if current is not None and current.user_id == c.user_id:
                 # Ours after all: give it the profile and the permanent e-mail claim that the
                 # interrupted registration never wrote.
-                done = await self._contenders_registry.complete_registration(current)
+                done = await self._registry_of(c)[1].complete_registration(current)
                 return ("won" if isinstance(done, Registered) else "unknown"), current
             if current is not None:
                 return "blocked", current
@@ -426,6 +436,7 @@ class Attack:
             a.latency_ms,
             winner,
             a.note,
+            self._registry_of(c)[0],
         )
 
     def _identity(self, race: int, record: UserRecord) -> Identity:
@@ -526,6 +537,8 @@ class Attack:
             race_s=race_s,
             audit_s=audit_s,
             latency=LatencySummary.of(self._latencies),
+            serial=self.connection.settings.serial,
+            dcs=tuple(dc for dc, _ in self._across) if self._across else (),
         )
 
 
@@ -546,5 +559,6 @@ async def run_attack(
     *,
     on_event: EventSink | None = None,
     registry: Registry | None = None,
+    across: tuple[tuple[str, Registry], tuple[str, Registry]] | None = None,
 ) -> AttackReport:
-    return await Attack(connection, plan, registry=registry).run(on_event=on_event)
+    return await Attack(connection, plan, registry=registry, across=across).run(on_event=on_event)

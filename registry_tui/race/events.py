@@ -69,6 +69,7 @@ class ContenderFinished:
     latency_ms: float  # the registration attempt itself, from release to answer
     winner: Identity | None  # the name's holder per the database; the contender itself if won
     note: str = ""  # why an outcome was ambiguous, in one line
+    dc: str = ""  # across DCs: the data centre whose coordinator ran the attempt
 
 
 @dataclass(frozen=True)

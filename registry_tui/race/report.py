@@ -87,6 +87,8 @@ class AttackReport:
     race_s: float  # the timed racing phase
     audit_s: float
     latency: LatencySummary
+    serial: str = "global"  # the guarantee the race ran under (Settings.serial)
+    dcs: tuple[str, ...] = ()  # across DCs: the data centres the contenders were split over
 
     @property
     def mode(self) -> Mode:
@@ -114,6 +116,8 @@ class AttackReport:
             "run_id": self.run_id,
             "mode": self.mode,
             "protected": self.protected,
+            "serial": self.serial,
+            "dcs": list(self.dcs),
             "table": self.table,
             "username_prefix": self.username_prefix,
             "races": self.races,

@@ -291,11 +291,10 @@ class AuditResult:
     duplicated: list[str] = field(default_factory=list)  # names with >1 acknowledged owner
     foreign: list[str] = field(default_factory=list)  # held by no attempt of the name
     half_registered: list[str] = field(default_factory=list)  # holder w/o profile/active claim
-    stray_claims: list[str] = field(default_factory=list)  # active claim of a non-holder
     orphan_profiles: list[str] = field(default_factory=list)  # profile of a non-holder
-    # Claims of non-holders left pending (by attempts that never learnt their fate): never
-    # active, so the address is not taken; they expire (PENDING_CLAIM_TTL_S), which
-    # test_outages proves by waiting one out.
+    # Claims of non-holders (left by attempts that never learnt their fate): not valid, since
+    # their registration does not hold the name, so no second identity; released after
+    # PENDING_CLAIM_TTL_S by whoever meets them, which test_outages proves by waiting one out.
     pending_claims: int = 0
     holders: dict[str, UserRecord] = field(default_factory=dict)
 
@@ -307,7 +306,6 @@ class AuditResult:
             ("names with more than one acknowledged owner", self.duplicated),
             ("names held by no contender", self.foreign),
             ("half-registered holders", self.half_registered),
-            ("active e-mail claims of non-holders", self.stray_claims),
             ("orphan profiles", self.orphan_profiles),
         ):
             if items:
@@ -360,12 +358,13 @@ async def audit(connection: Connection, attempts: list[Attempt]) -> AuditResult:
             and profile.username == name
             and owner is not None
             and owner.user_id == holder.user_id
-            and owner.state == "active"
         )
         if not whole:
-            state = owner.state if owner is not None and owner.user_id == holder.user_id else None
+            claim = (
+                "none" if owner is None else "ours" if owner.user_id == holder.user_id else "other"
+            )
             result.half_registered.append(
-                f"{name}: profile={'yes' if profile else 'no'} claim={state or 'none'}"
+                f"{name}: profile={'yes' if profile else 'no'} claim={claim}"
             )
 
     await _bounded(check(name, group) for name, group in by_name.items())
@@ -381,11 +380,7 @@ async def audit(connection: Connection, attempts: list[Attempt]) -> AuditResult:
     for claim in claims:
         if claim.email not in emails:
             continue
-        if claim.user_id in holder_ids:
-            continue
-        if claim.state == "active":
-            result.stray_claims.append(f"{claim.email} ({claim.username})")
-        else:
+        if claim.user_id not in holder_ids:
             result.pending_claims += 1
     profiles = await scan_at_all(
         connection, f"SELECT user_id, username FROM {keyspace}.user_profiles"

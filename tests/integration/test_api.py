@@ -193,14 +193,14 @@ def register(http: httpx.Client, name: str, dimension: str = "Dimension-6", **gi
 
 def test_readme_examples_verbatim(server: Server) -> None:
     status, doc = curl(server, README_REGISTER)
-    # The registry stores the normalised (lower-cased) name, and says which name it stored.
-    assert (status, doc) == (201, {"applied": True, "username": "agent-cipher-007"})
+    # As the demo documents it: the name as typed (its lower-cased key is what is unique).
+    assert (status, doc) == (201, {"applied": True, "username": "Agent-Cipher-007"})
 
     status, doc = curl(server, README_REGISTER)
     assert status == 409
     assert doc["detail"]["error"] == "username_taken"
     existing = doc["detail"]["existing"]
-    assert existing["username"] == "agent-cipher-007"
+    assert existing["username"] == "Agent-Cipher-007"
     assert existing["email"] == "cipher@registry.galaxy"
     assert existing["display_name"] == "Agent Cipher"
     assert existing["dimension"] == "Dimension-6"
@@ -245,18 +245,24 @@ def test_the_examples_are_the_readme_ones() -> None:
 
 def test_register_get_and_email_taken(http: httpx.Client) -> None:
     name = unique("agent")
-    response = register(http, name.upper())
-    assert (response.status_code, response.json()) == (201, {"applied": True, "username": name})
+    typed = name.upper()
+    response = register(http, typed)
+    assert (response.status_code, response.json()) == (201, {"applied": True, "username": typed})
 
-    user = http.get(f"/api/users/{name.upper()}")
+    user = http.get(f"/api/users/{name}")  # any case finds it; it is shown as typed
     assert user.status_code == 200
-    assert user.json()["username"] == name
-    assert user.json()["email"] == f"{name.upper()}@registry.galaxy".lower()
+    assert user.json()["username"] == typed
+    assert user.json()["email"] == f"{typed}@registry.galaxy"
+
+    again = register(http, name)  # another case of the same name: the same identity
+    assert again.status_code == 409
+    assert again.json()["detail"]["existing"]["username"] == typed
 
     thief = register(http, unique("thief"), email=f"{name}@REGISTRY.galaxy")
     assert thief.status_code == 409
     assert thief.json()["detail"]["error"] == "email_taken"
-    assert thief.json()["detail"]["existing"]["username"] == name
+    assert thief.json()["detail"]["existing"]["username"] == typed
+    assert thief.json()["detail"]["existing"]["email"] == f"{typed}@registry.galaxy"
     assert thief.json()["detail"]["existing"]["user_id"] == user.json()["user_id"]
 
     missing = http.get(f"/api/users/{unique('ghost')}")

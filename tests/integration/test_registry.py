@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core import registration as registration_module
 from registry_tui.core.outcomes import (
     Deleted,
     EmailOwner,
@@ -33,7 +33,6 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.registry import Registry
 from registry_tui.core.rows import (
-    WRITE_ATTEMPTS,
     AmbiguousWrite,
     ConditionalWrite,
     DatabaseRows,
@@ -116,25 +115,27 @@ async def assert_fully_gone(registry: Registry, user: UserRecord) -> None:
 # register
 
 
-async def test_register_creates_registration_profile_and_permanent_claim(
+async def test_register_keeps_the_name_as_typed_and_finds_it_in_any_case(
     registry: Registry, connection: Connection
 ) -> None:
     name = unique("reg")
+    typed = name[:4].upper() + name[4:]  # e.g. "REG-1a2b..."
     uid = uuid.uuid4()
     out = await registry.register(
-        name.upper(), f"  {email_of(name).upper()} ", "  Agent Cipher  ", " C-137 ", user_id=uid
+        typed, f"  {email_of(name).upper()} ", "  Agent Cipher  ", " C-137 ", user_id=uid
     )
     assert isinstance(out, Registered)
     assert out.resolved_after_timeout is False
     assert out.incomplete == ()
     user = out.user
     assert (user.username, user.email, user.display_name, user.dimension, user.user_id) == (
-        name,
-        email_of(name),
+        typed,
+        email_of(name).upper(),
         "Agent Cipher",
         "C-137",
         uid,
     )
+    assert user.key == name  # stored under the canonical key, shown as typed
     assert user.registered_at.tzinfo is not None
     assert await registry.get_user(name) == user
     assert await registry.get_user(fullwidth(name.upper())) == user
@@ -142,7 +143,7 @@ async def test_register_creates_registration_profile_and_permanent_claim(
     assert isinstance(profile, ProfileRecord)
     assert (profile.user_id, profile.username, profile.bio, profile.status, profile.version) == (
         uid,
-        name,
+        typed,
         None,
         "active",
         1,
@@ -962,63 +963,58 @@ async def test_update_timeout_does_not_hide_a_real_conflict(
     assert (out.current.version, out.current.bio) == (2, "winner")
 
 
-class UndecidedConfirmation(PassThroughRows):
-    """From the claim confirmation on, the claim's replicas are frozen, as when a quorum
-    freezes right after the registration committed: the confirmation's answers are lost and
-    every SERIAL read of a claim fails. The confirmation writes are held back: a test may let
-    one reach the node later, as a delayed request would."""
+class CountedSession:
+    """Counts the statements sent through a connection's session (prepares are not sent)."""
 
     def __init__(self, connection: Connection) -> None:
-        super().__init__(connection)
-        self.frozen = False
-        self.held: list[ConditionalWrite] = []
+        self.session = connection.session
+        self.sent: list[str] = []
+        self._original = self.session.execute_async
 
-    async def write(self, write: ConditionalWrite) -> Any:
-        if write.step is WriteStep.CONFIRM_CLAIM:
-            self.frozen = True
-            self.held.append(write)
-            raise AmbiguousWrite("the answer was lost")
-        return await super().write(write)
+    def __enter__(self) -> CountedSession:
+        def counted(query: Any, *args: Any, **kwargs: Any) -> Any:
+            text = getattr(query, "query_string", None) or getattr(
+                getattr(query, "prepared_statement", None), "query_string", str(query)
+            )
+            self.sent.append(" ".join(str(text).split()))
+            return self._original(query, *args, **kwargs)
 
-    async def read_one(self, model: Any, serial: bool = False, **key: Any) -> Any:
-        if self.frozen and serial and model is self.connection.models.email_claim:
-            raise DatabaseUnavailable("the claim's replicas are frozen", "test")
-        return await super().read_one(model, serial, **key)
+        self.session.execute_async = counted
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.session.execute_async = self._original
 
 
-async def test_an_undecided_claim_confirmation_never_undoes_the_registration(
+async def test_a_registration_is_two_conditional_writes_and_one_plain_write(
     registry: Registry, connection: Connection
 ) -> None:
-    """Undoing the registration here once left an active claim with no registration: the
-    confirmation still in flight landed after the undo."""
-    name = unique("undecided")
-    lost = UndecidedConfirmation(connection)
-    out = await Registry(connection, lost).register(name, email_of(name), "Undecided", "d-amb")
-    assert len(lost.held) == WRITE_ATTEMPTS, "the confirmation never ran: this proved nothing"
-    assert isinstance(out, Registered), out
-    assert out.incomplete == ("e-mail claim",)
-    current = await registry.get_user_serial(name)
-    assert current is not None and current.user_id == out.user.user_id
-    owner = await registry.get_email_owner(out.user.email)
-    assert owner == EmailOwner(out.user.email, name, out.user.user_id, "pending")
-    # The delayed confirmation lands now: one whole registration, nothing stray.
-    await lost.held[0].run(connection.settings.request_timeout)
+    name = unique("counted")
+    # Statements are prepared on first use; a warm-up keeps preparation out of the count.
+    warm = await registry.register(unique("warm"), email_of(unique("warm")), "Warm", "d-count")
+    assert isinstance(warm, Registered)
+    with CountedSession(connection) as counted:
+        out = await registry.register(name, email_of(name), "Counted", "d-count")
+    assert isinstance(out, Registered) and out.incomplete == ()
+    conditional = [q for q in counted.sent if " IF " in f" {q} "]
+    plain = [q for q in counted.sent if q not in conditional]
+    assert len(counted.sent) == 3, counted.sent
+    assert [q.split()[0] for q in conditional] == ["INSERT", "INSERT"], conditional
+    assert "email_claims" in conditional[0] and "user_registrations" in conditional[1]
+    assert len(plain) == 1 and "user_profiles" in plain[0] and "TIMESTAMP" in plain[0], plain
     await assert_fully_registered(registry, out.user)
 
 
-async def test_an_undecided_claim_confirmation_is_finished_later(
-    registry: Registry, connection: Connection
+async def test_a_claim_is_valid_while_its_registration_holds_the_name(
+    registry: Registry,
 ) -> None:
-    name = unique("undecided")
-    out = await Registry(connection, UndecidedConfirmation(connection)).register(
-        name, email_of(name), "Undecided", "d-amb"
-    )
-    assert isinstance(out, Registered) and out.incomplete == ("e-mail claim",)
-    # Another registration of the same address meets the pending claim and finishes it.
-    again = await registry.register(unique("other"), email_of(name), "Other", "d-amb")
+    name = unique("valid")
+    out = await registry.register(name, email_of(name).title(), "Valid", "d-amb")
+    assert isinstance(out, Registered)
+    # No confirmation round: the claim counts because the registration holds (name, user_id).
+    again = await registry.register(unique("other"), email_of(name).upper(), "Other", "d-amb")
     assert isinstance(again, EmailTaken), again
-    assert again.owner == EmailOwner(out.user.email, name, out.user.user_id, "active")
-    await assert_fully_registered(registry, out.user)
+    assert again.owner == EmailOwner(email_of(name).title(), name, out.user.user_id, "active")
 
 
 class DeleteBeforeProfile(PassThroughRows):
@@ -1039,27 +1035,37 @@ class DeleteBeforeProfile(PassThroughRows):
 
 
 async def test_finishing_a_user_deleted_meanwhile_leaves_no_orphan_profile(
-    registry: Registry, connection: Connection
+    registry: Registry, connection: Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(registration_module, "REPAIR_AFTER_S", 0)
     name = unique("halfdone")
-    # The process dies right after its registration commits: no profile, the claim pending.
+    # The process dies right after its registration commits: no profile yet.
     crashing = Registry(connection, DiesBefore(connection, WriteStep.CREATE_PROFILE))
     with pytest.raises(ProcessDied):
         await crashing.register(name, email_of(name), "Half", "d-amb")
     user = await registry.get_user_serial(name)
     assert user is not None
     assert await registry.get_profile_serial(user.user_id) is None  # interrupted indeed
-    owner = await registry.get_email_owner(user.email)
-    assert owner is not None and owner.state == "pending"
-    # The next registration of that address finishes the interrupted one, and meets a delete.
+    # The command is run again: it meets the holder without a profile and writes it, and a
+    # delete of that user lands between its read of the profile and its write.
     rows = DeleteBeforeProfile(connection, registry)
-    out = await Registry(connection, rows).register(
-        unique("other"), email_of(name), "Other", "d-amb"
-    )
-    assert rows.profile_for == [user.user_id], "the finish never ran: this proved nothing"
+    out = await Registry(connection, rows).register(name, email_of(name), "Half", "d-amb")
+    assert rows.profile_for == [user.user_id], "the repair never ran: this proved nothing"
     assert rows.deleted and isinstance(rows.deleted[0], Deleted), rows.deleted
-    assert isinstance(out, EmailTaken | Registered), out
-    if isinstance(out, Registered):
-        await assert_fully_registered(registry, out.user)
+    assert isinstance(out, UsernameTaken), out
+    # The first version landed after the delete, and the delete's tombstone still hides it.
     assert await registry.get_profile_serial(user.user_id) is None
     await assert_fully_gone(registry, user)
+
+
+async def test_running_an_interrupted_registration_again_repairs_its_profile(
+    registry: Registry, connection: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(registration_module, "REPAIR_AFTER_S", 0)
+    name = unique("repair")
+    crashing = Registry(connection, DiesBefore(connection, WriteStep.CREATE_PROFILE))
+    with pytest.raises(ProcessDied):
+        await crashing.register(name, email_of(name), "Repair", "d-amb")
+    again = await registry.register(name, email_of(name), "Repair", "d-amb")
+    assert isinstance(again, UsernameTaken), again
+    await assert_fully_registered(registry, again.existing)

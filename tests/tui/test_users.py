@@ -130,7 +130,7 @@ async def fill_register_form(
         ("display_name", display),
         ("dimension", dim),
     ):
-        if keys and field == "username":  # typed key by key: the live "stored as" note
+        if keys and field == "username":  # typed key by key: the live "unique as" note
             app.screen.query_one(f"#field-{field}", Input).focus()
             await pilot.pause()
             await type_text(pilot, value)
@@ -146,12 +146,13 @@ async def test_register_from_the_form(run_app: RunApp, registry: Registry) -> No
         await fill_register_form(
             pilot, name.upper(), f"{name}@registry.galaxy", "Nova", dimension, keys=True
         )
-        assert f"stored as {name}" in screen_text(app)  # the core's normalisation, live
+        assert f"unique as {name}" in screen_text(app)  # the core's key, live
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen, what="the form to close")
-        await wait_for(pilot, lambda: screen.table.user(name) is not None, what="the new row")
-        assert screen.table.user_at_cursor().username == name  # type: ignore[union-attr]
-        assert any(f"@{name} (Nova) registered" in n for n in notifications(app))
+        typed = name.upper()  # shown as typed
+        await wait_for(pilot, lambda: screen.table.user(typed) is not None, what="the new row")
+        assert screen.table.user_at_cursor().username == typed  # type: ignore[union-attr]
+        assert any(f"@{typed} (Nova) registered" in n for n in notifications(app))
 
     stored = await registry.get_user(name)
     assert isinstance(stored, UserRecord) and stored.display_name == "Nova"

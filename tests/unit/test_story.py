@@ -11,7 +11,6 @@ from registry_tui.core.seed import hero
 from registry_tui.core.story import (
     CLONE_DIMENSION,
     HERO_DIMENSION,
-    HERO_DIMENSIONS,
     clone_count,
     clone_display_name,
     hero_name,
@@ -33,13 +32,23 @@ def test_a_hundred_heroes_have_a_hundred_names() -> None:
     assert hero_name(100) == hero_name(0)
 
 
-def test_the_seed_finds_its_own_heroes_again() -> None:
-    # A second `registry seed` must collide with the first one's rows, not add new heroes.
-    assert hero(0).username == "agent-cipher-000"
-    assert hero(0).email == "agent.cipher.000@registry.galaxy"
-    assert hero(0).display_name == "Agent Cipher"
-    assert hero(13).username == "nova-vector-013"
-    assert {hero(i).dimension for i in range(6)} == set(HERO_DIMENSIONS)
+def test_the_seed_draws_heroes_as_the_demo_does() -> None:
+    import random
+    import re
+
+    from registry_tui.core.story import BIO_TEMPLATES, STATUS_POOL, STORY_DIMENSIONS
+
+    heroes = [hero(random.Random(7)) for _ in range(2)]
+    assert heroes[0] == heroes[1]  # one random seed, one hero: tests stay deterministic
+    drawn = [hero(random.Random(n)) for n in range(300)]
+    for h in drawn:
+        assert re.fullmatch(r"[A-Z][a-z]+-[A-Z][a-z]+-\d{3}", h.username), h.username
+        assert h.dimension in STORY_DIMENSIONS
+        assert h.email == f"{h.username.lower()}@coodie-corps.{h.dimension.lower()}.galaxy"
+        assert h.status in STATUS_POOL
+        assert h.bio in {t.replace("{dim}", h.dimension) for t in BIO_TEMPLATES}
+    assert len({h.dimension for h in drawn}) == 12
+    assert {h.status for h in drawn} == {"active", "inactive", "suspended"}
 
 
 def test_race_heroes_and_clones_come_from_their_dimensions() -> None:

@@ -363,7 +363,14 @@ def test_validate_registration_normalises_every_field() -> None:
     reg = validate_registration(
         fullwidth("Agent-Cipher-007"), " Cipher@Registry.Galaxy ", "  Cipher  ", " C-137 "
     )
-    assert reg == Registration("agent-cipher-007", "cipher@registry.galaxy", "Cipher", "C-137")
+    assert reg == Registration(
+        "agent-cipher-007",
+        "cipher@registry.galaxy",
+        "Cipher",
+        "C-137",
+        username_typed="Agent-Cipher-007",  # full-width folded, case kept: what is shown
+        email_typed="Cipher@Registry.Galaxy",
+    )
 
 
 @pytest.mark.parametrize(

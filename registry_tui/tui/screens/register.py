@@ -144,7 +144,8 @@ class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
             return False
         note = Text()
         if name == "username" and stored != value:
-            note = Text.assemble(("stored as ", MUTED), safe_text(stored, HERO))
+            # Shown as typed; unique (and found) in any case, by this key.
+            note = Text.assemble(("unique as ", MUTED), safe_text(stored, HERO))
         error.update(note)
         error.set_class(bool(note), "-shown")
         return True

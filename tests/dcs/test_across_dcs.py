@@ -1,0 +1,115 @@
+"""Names unique in the whole cluster, or per data centre: races whose contenders are split
+between dc1 and dc2, and dc2 frozen in the middle of registrations."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+
+import pytest
+
+from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.outcomes import Registered, Unknown
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection, open_connection
+from registry_tui.race import AttackPlan, ContenderFinished, RaceEvent, run_attack
+from registry_tui.race.dcs import across_data_centres
+from tests.dcs.conftest import launcher
+
+pytestmark = pytest.mark.db
+
+
+async def race_across(connection: Connection, races: int) -> tuple[object, list[ContenderFinished]]:
+    events: list[ContenderFinished] = []
+
+    def keep(event: RaceEvent) -> None:
+        if isinstance(event, ContenderFinished):
+            events.append(event)
+
+    plan = AttackPlan(races=races, clones=3, concurrency=32)
+    async with across_data_centres(connection) as across:
+        report = await run_attack(connection, plan, on_event=keep, across=across)
+    return report, events
+
+
+def told_won(events: list[ContenderFinished]) -> dict[str, set[uuid.UUID]]:
+    winners: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for event in events:
+        if event.outcome == "won":
+            winners[event.username].add(event.user_id)
+    return winners
+
+
+async def test_global_races_across_dcs_crown_one_winner_per_name(dc1: Connection) -> None:
+    report, events = await race_across(dc1, races=150)
+    assert report.serial == "global" and report.dcs == ("dc1", "dc2")
+    assert {e.dc for e in events} == {"dc1", "dc2"}  # both DCs raced every name
+    winners = told_won(events)
+    assert all(len(ids) == 1 for ids in winners.values()), "two winners under SERIAL"
+    assert report.winners == 150 and not report.violations and report.overwritten == 0
+
+
+async def test_local_races_across_dcs_show_every_double_winner(dc1: Connection) -> None:
+    local = await open_connection(
+        dc1.settings.with_overrides(serial="local"), create_schema=False, serve_reads=False
+    )
+    try:
+        assert any("unique per data centre only" in w for w in local.warnings())
+        report, events = await race_across(local, races=150)
+    finally:
+        local.close()
+    assert report.serial == "local"
+    doubled = {name for name, ids in told_won(events).items() if len(ids) > 1}
+    # Every name two contenders were told they won is an audit violation, and no other.
+    assert {v.username for v in report.violations} == doubled
+    assert report.winners == 150 + sum(len(ids) - 1 for ids in told_won(events).values())
+    print(f"LOCAL_SERIAL across DCs: {len(doubled)} of 150 names had two winners")
+
+
+async def test_dc2_frozen_global_refuses_fast_local_keeps_accepting(dc1: Connection) -> None:
+    global_registry = Registry(dc1)
+    local = await open_connection(
+        dc1.settings.with_overrides(serial="local"), create_schema=False, serve_reads=False
+    )
+    local_registry = Registry(local)
+    acknowledged: dict[str, uuid.UUID] = {}
+    undecided: dict[str, uuid.UUID] = {}
+    launcher("pause-node", "--layout", "dcs", "2")
+    try:
+        for _ in range(4):
+            name, uid = f"frozen-g-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+            started = time.monotonic()
+            try:
+                out = await global_registry.register(
+                    name, f"{name}@dc.galaxy", "Global", "Dimension-6", user_id=uid
+                )
+            except DatabaseUnavailable:
+                out = None
+            took = time.monotonic() - started
+            # SERIAL needs both DCs' replicas: nothing can be acknowledged, and the answer
+            # comes within the attempts' timeouts, never a hang.
+            assert not isinstance(out, Registered), out
+            assert took < 4 * dc1.settings.request_timeout + 5, took
+            if isinstance(out, Unknown):
+                undecided[name] = uid
+        for _ in range(4):
+            name, uid = f"frozen-l-{uuid.uuid4().hex[:8]}", uuid.uuid4()
+            out = await local_registry.register(
+                name, f"{name}@dc.galaxy", "Local", "Dimension-6", user_id=uid
+            )
+            assert isinstance(out, Registered), out  # LOCAL_SERIAL: dc1 alone decides
+            acknowledged[name] = uid
+    finally:
+        launcher("resume-node", "--layout", "dcs", "2")
+        local.close()
+    await asyncio.sleep(3)
+    # After the resume: every acknowledged registration holds, under the global guarantee
+    # too; an undecided one is either whole or free, never two identities.
+    for name, uid in acknowledged.items():
+        holder = await global_registry.get_user_serial(name)
+        assert holder is not None and holder.user_id == uid, (name, holder)
+    for name, uid in undecided.items():
+        holder = await global_registry.get_user_serial(name)
+        assert holder is None or holder.user_id == uid, (name, holder)
