@@ -48,6 +48,7 @@ from registry_tui.core.rows import (
     unavailable,
     user_record,
 )
+from registry_tui.core.schema import refuse_unless_adopted
 from registry_tui.core.store import Connection, read_gate
 from registry_tui.core.validation import (
     VERSION_MAX,
@@ -176,6 +177,7 @@ class Registry:
         *,
         user_id: uuid.UUID | None = None,
     ) -> RegisterOutcome:
+        await refuse_unless_adopted(self.connection)  # raises NeedsAdoption: nothing written
         try:
             req = validate_registration(username, email, display_name, dimension)
         except ValidationError as exc:
@@ -192,6 +194,7 @@ class Registry:
     # Delete
 
     async def delete_user(self, username: str) -> DeleteOutcome:
+        await refuse_unless_adopted(self.connection)
         try:
             name = normalize_username(username)
         except ValidationError as exc:
@@ -279,6 +282,7 @@ class Registry:
         status: str | None = None,
         expected_version: int | str | None = None,
     ) -> UpdateOutcome:
+        await refuse_unless_adopted(self.connection)
         try:
             request = parse_profile_update(user_id, bio, status, expected_version)
         except ValidationError as exc:
