@@ -61,7 +61,7 @@ class Conflict:
     """A registration that could not be adopted as it is; it stays readable where it is."""
 
     kind: str  # username | email | invalid
-    username: str  # as stored (its key)
+    username: str  # as shown (typed)
     user_id: uuid.UUID | None
     value: str  # the name or e-mail in dispute
     kept_by: str  # the registration that keeps it (or why none can)
@@ -358,7 +358,7 @@ async def adopt(
         for uid, row in first.items():
             if uid == winner.user_id:
                 continue
-            report.conflicts.append(Conflict("username", row.key, uid, key, winner.typed))
+            report.conflicts.append(Conflict("username", row.typed, uid, key, winner.typed))
             holders.append((row.key, row))  # stays readable at its key; its e-mail is held too
 
     # E-mails: the earliest registration holding an address claims it.
@@ -379,7 +379,7 @@ async def adopt(
         kept_by = next((r.typed for _, r in claimants if r.user_id == holder_id), "another user")
         for _, row in claimants:
             if row.user_id != holder_id:
-                report.conflicts.append(Conflict("email", row.key, row.user_id, email, kept_by))
+                report.conflicts.append(Conflict("email", row.typed, row.user_id, email, kept_by))
 
     name_losers = {c.user_id for c in report.conflicts if c.kind == "username"}
     for _home, row in holders:
