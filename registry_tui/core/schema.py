@@ -22,6 +22,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from cassandra import InvalidRequest
 from coodie.aio import create_keyspace
 
 from registry_tui.core.errors import DatabaseUnavailable, is_unavailable_error, one_line
@@ -170,6 +171,8 @@ async def _schema_version(connection: Connection) -> str | None:
 
     try:
         row = await asyncio.to_thread(run)
+    except InvalidRequest:
+        return None  # no registry_meta table (yet)
     except Exception as exc:
         if is_unavailable_error(exc):
             raise DatabaseUnavailable.from_error(exc, connection.settings.describe()) from None
@@ -185,25 +188,30 @@ async def detect_layout(connection: Connection) -> Layout:
     tables = await asyncio.to_thread(_table_columns, connection)
     if tables is None:
         return Layout(Kind.MISSING, keyspace)
+    # The version is read even when the driver's schema metadata has no registry_meta yet: that
+    # metadata follows DDL made elsewhere (another process's adoption) only after a moment.
+    version = await _schema_version(connection)
+    if version is not None and not {META, REGISTRATIONS, PROFILES, CLAIMS} <= set(tables):
+        for name in {META, REGISTRATIONS, PROFILES, CLAIMS} - set(tables):
+            await asyncio.to_thread(connection.cluster.refresh_table_metadata, keyspace, name)
+        tables = await asyncio.to_thread(_table_columns, connection) or {}
     for name, columns in tables.items():
         _check_shape(name, columns, keyspace)
     if not tables:
         return Layout(Kind.FRESH, keyspace)
-    if META in tables:
-        version = await _schema_version(connection)
-        if version == SCHEMA_VERSION:
-            missing = [t for t in (REGISTRATIONS, PROFILES, CLAIMS) if t not in tables]
-            if missing:
-                raise ForeignSchema(
-                    f"keyspace {keyspace} says schema version {version} but has no "
-                    f"{', '.join(missing)}: restore the table(s) or use another keyspace"
-                )
-            return Layout(Kind.V2, keyspace)
-        if version is not None:
+    if version == SCHEMA_VERSION:
+        missing = [t for t in (REGISTRATIONS, PROFILES, CLAIMS) if t not in tables]
+        if missing:
             raise ForeignSchema(
-                f"keyspace {keyspace} records schema version {version}; this registry knows "
-                f"version {SCHEMA_VERSION} only"
+                f"keyspace {keyspace} says schema version {version} but has no "
+                f"{', '.join(missing)}: restore the table(s) or use another keyspace"
             )
+        return Layout(Kind.V2, keyspace)
+    if version is not None:
+        raise ForeignSchema(
+            f"keyspace {keyspace} records schema version {version}; this registry knows "
+            f"version {SCHEMA_VERSION} only"
+        )
     if REGISTRATIONS not in tables:
         if PROFILES in tables or CLAIMS in tables:
             raise ForeignSchema(
@@ -261,6 +269,11 @@ async def record_schema_version(connection: Connection) -> bool:
 # The layout each open connection found, so a write checks it without a round trip.
 
 _layouts: dict[str, Layout] = {}
+
+
+def known_layout(connection: Connection) -> Layout | None:
+    """The layout `connection` last found (None: not looked at yet). No I/O."""
+    return _layouts.get(connection.name)
 
 
 def remember(connection: Connection, layout: Layout) -> None:
