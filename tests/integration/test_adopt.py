@@ -410,3 +410,43 @@ async def test_a_fresh_keyspace_is_created_at_v2(base_settings: Settings) -> Non
     finally:
         connection.session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
         connection.close()
+
+
+async def test_the_rest_api_refuses_writes_with_409_and_reads_work(
+    demo: tuple[Connection, dict[str, uuid.UUID]],
+) -> None:
+    import httpx
+
+    from registry_tui.api.app import create_app
+    from registry_tui.core.store import serve_reads_from
+
+    connection, ids = demo
+    app = create_app(connection.settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                listed = await client.get("/api/users")
+                assert listed.status_code == 200 and len(listed.json()) == len(DEMO_ROWS)
+                writes = [
+                    client.post(
+                        "/api/users",
+                        params={
+                            "username": "Agent-Cipher-008",
+                            "email": "c8@registry.galaxy",
+                            "display_name": "A",
+                            "dimension": "D",
+                        },
+                    ),
+                    client.delete("/api/users/Guardian-Onyx-889"),
+                    client.put(f"/api/profiles/{ids['Guardian-Onyx-889']}", params={"bio": "x"}),
+                ]
+                for request in writes:
+                    answer = await request
+                    assert answer.status_code == 409, answer.text
+                    detail = answer.json()["detail"]
+                    assert detail["error"] == "needs_adoption"
+                    assert "registry adopt" in detail["message"]
+    finally:
+        serve_reads_from(connection)
+    assert (await detect_layout(connection)).kind is Kind.DEMO  # nothing written
