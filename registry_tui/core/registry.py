@@ -99,6 +99,10 @@ class Registry:
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         row = await self.store.read_one(self.models.registration, username=name)
+        if row is None and username != name:
+            # The demo's layout keys rows by the name as typed (a keyspace not adopted yet, or a
+            # case variant that adoption kept as a conflict): the exact name still finds it.
+            row = await self.store.read_one(self.models.registration, username=username)
         return user_record(row) if row is not None else NotFound("user", name)
 
     async def get_user_serial(self, username: str) -> UserRecord | None:

@@ -170,7 +170,9 @@ async def test_the_demo_keyspace_is_seen_as_the_demo_s_and_refuses_writes(
         await registry.delete_user("Guardian-Onyx-889")
     with pytest.raises(NeedsAdoption):
         await registry.update_profile(ids["Guardian-Onyx-889"], bio="changed")
-    # Reads work; nothing was written.
+    # Reads work; nothing was written. The exact typed name finds a demo row.
+    got = await registry.get_user("Guardian-Onyx-889")
+    assert getattr(got, "user_id", None) == ids["Guardian-Onyx-889"]
     page = await registry.list_users()
     assert not isinstance(page, Exception)
     assert sorted(u.username for u in page.users) == sorted(r[0] for r in DEMO_ROWS)
