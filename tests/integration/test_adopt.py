@@ -452,3 +452,35 @@ async def test_the_rest_api_refuses_writes_with_409_and_reads_work(
     finally:
         serve_reads_from(connection)
     assert (await detect_layout(connection)).kind is Kind.DEMO  # nothing written
+
+
+async def test_this_project_s_v1_layout_is_adopted(base_settings: Settings) -> None:
+    """v1: canonical keys, claims and versioned profiles already, but no schema version."""
+    name = f"t_adopt_{uuid.uuid4().hex[:8]}"
+    settings = base_settings.with_overrides(keyspace=name)
+    made = await open_connection(settings)
+    try:
+        registry = Registry(made)
+        kept = await registry.register(f"v1-{uuid.uuid4().hex[:8]}", "kept@example.org", "K", "D")
+        bare = await registry.register(f"v1-{uuid.uuid4().hex[:8]}", "bare@example.org", "B", "D")
+        assert isinstance(kept, Registered) and isinstance(bare, Registered)
+        # v1 had no registry_meta; a v1 registration could be left without its profile.
+        await cql(made, f"DROP TABLE {name}.registry_meta")
+        await cql(made, f"DELETE FROM {name}.user_profiles WHERE user_id = %s", bare.user.user_id)
+        connection = await open_connection(settings)  # a new process: it looks again
+        try:
+            assert (await detect_layout(connection)).kind is Kind.V1
+            with pytest.raises(NeedsAdoption):
+                await Registry(connection).register("v1-other", "o@example.org", "O", "D")
+            report = await adopt(connection)
+            assert report.layout == Kind.V1.value
+            assert (report.rows_seen, report.adopted, report.already_current) == (2, 1, 1)
+            assert report.conflicts == []
+            assert (await detect_layout(connection)).kind is Kind.V2
+            profile = await Registry(connection).get_profile(bare.user.user_id)
+            assert getattr(profile, "version", None) == 1
+        finally:
+            connection.close()
+    finally:
+        made.session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+        made.close()
