@@ -305,6 +305,20 @@ async def adopt(
     progress: Progress = lambda line: None,
 ) -> AdoptionReport:
     """Bring the connection's keyspace to schema v2 (see the module's docstring)."""
+    try:
+        return await _adopt(connection, dry_run, store, progress)
+    except DatabaseUnavailable as exc:
+        if "registry adopt" in exc.message:
+            raise
+        raise DatabaseUnavailable(
+            f"{exc.message}; what was done stays done: run `registry adopt` again to finish",
+            exc.hosts,
+        ) from None
+
+
+async def _adopt(
+    connection: Connection, dry_run: bool, store: RowStore | None, progress: Progress
+) -> AdoptionReport:
     layout = await detect_layout(connection)  # ForeignSchema: refused, nothing written
     keyspace = connection.settings.keyspace
     if layout.kind is Kind.MISSING:

@@ -360,7 +360,7 @@ async def test_the_database_dropping_mid_run_is_one_line_and_a_rerun_finishes(
     demo: tuple[Connection, dict[str, uuid.UUID]],
 ) -> None:
     connection, _ = demo
-    with pytest.raises(DatabaseUnavailable):
+    with pytest.raises(DatabaseUnavailable, match="run `registry adopt` again"):
         await adopt(connection, store=DropsAt(connection, WriteStep.CLAIM_EMAIL))
     assert (await detect_layout(connection)).kind is Kind.V1  # tables added, meta not yet
     report = await adopt(connection)
