@@ -97,7 +97,7 @@ def report_table(report: AdoptionReport) -> Table:
 def conflicts_table(report: AdoptionReport) -> Table:
     table = Table(title="Conflicts (kept readable, not adopted)")
     for column in ("kind", "registration", "user_id", "disputed", "kept by"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # every character: these are to act on
     for c in report.conflicts:
         table.add_row(
             c.kind,

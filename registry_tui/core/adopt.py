@@ -168,7 +168,8 @@ class _Adoption:
         self.models = connection.models
         self.store = store
         self.dry_run = dry_run
-        self.progress = progress
+        # A dry run tells what it would do, in the same words.
+        self.progress = (lambda line: progress(f"would: {line}")) if dry_run else progress
         self.changed: set[uuid.UUID] = set()  # identities this run wrote (or would write)
         self.has_claims = True
 
