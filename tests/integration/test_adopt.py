@@ -200,6 +200,16 @@ async def test_the_demo_keyspace_is_seen_as_the_demo_s_and_refuses_writes(
         "WHERE username = 'fresh-name-001'",
     )
 
+    # A dry run through the CLI: the report, its conflicts (exit 1), and still nothing written.
+    proc = run_cli(connection.settings, "adopt", "--dry-run", "--json")
+    assert proc.returncode == 1, proc.stderr
+    document = json.loads(proc.stdout)
+    assert document["dry_run"] is True and document["rows_seen"] == len(DEMO_ROWS)
+    assert document["schema_version"] is None and len(document["conflicts"]) == 2
+    assert "would: moving Guardian-Onyx-889" in proc.stderr
+    await asyncio.to_thread(connection.cluster.refresh_schema_metadata)
+    assert (await detect_layout(connection)).kind is Kind.DEMO
+
 
 async def test_adopt_keeps_the_earliest_lists_the_rest_and_leaves_no_second_identity(
     demo: tuple[Connection, dict[str, uuid.UUID]],
