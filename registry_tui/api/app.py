@@ -19,9 +19,11 @@ from registry_tui import __version__
 from registry_tui.core.config import Settings
 from registry_tui.core.documents import answer, registration_doc, unavailable_doc
 from registry_tui.core.errors import DatabaseUnavailable
+from registry_tui.core.failures import needs_adoption_doc
 from registry_tui.core.logs import quiet_driver_logs
 from registry_tui.core.outcomes import Invalid, Page
 from registry_tui.core.registry import Registry
+from registry_tui.core.schema import NeedsAdoption
 from registry_tui.core.session import Connect, Database
 from registry_tui.core.store import open_connection
 from registry_tui.core.validation import (
@@ -208,6 +210,10 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
         return JSONResponse(
             unavailable_doc(exc.message), status_code=503, headers=RETRY_AFTER_HEADER
         )
+
+    @app.exception_handler(NeedsAdoption)
+    async def needs_adoption(_: Request, exc: NeedsAdoption) -> Response:
+        return JSONResponse(needs_adoption_doc(exc.message), status_code=409)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

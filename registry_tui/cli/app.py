@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from registry_tui.cli import profiles, users
+from registry_tui.cli.adopt import adopt_command
 from registry_tui.cli.common import (
     command_settings,
     exit_with,
@@ -87,6 +88,7 @@ app.command("tui")(tui_command)
 app.command("seed")(seed_command)
 app.command("race")(race_command)
 app.command("serve")(serve_command)
+app.command("adopt")(adopt_command)
 app.add_typer(users_app, name="users")
 users_app.command("register")(users.register)
 users_app.command("list")(users.list_users)

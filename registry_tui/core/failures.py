@@ -50,4 +50,19 @@ def failure_of(exc: BaseException, label: Callable[[str], str] = str) -> Failure
     errors = sys.modules.get("registry_tui.core.errors")
     if errors is not None and isinstance(exc, errors.DatabaseUnavailable):
         return database_unavailable(exc.message)
+    schema = sys.modules.get("registry_tui.core.schema")
+    if schema is not None and isinstance(exc, schema.NeedsAdoption):
+        return needs_adoption(exc.message)
+    adoption = sys.modules.get("registry_tui.core.adopt")
+    if adoption is not None and isinstance(exc, adoption.AdoptionRefused):
+        return Failure(ExitCode.INVALID, exc.message, needs_adoption_doc(exc.message))
     return None
+
+
+def needs_adoption_doc(message: str) -> dict[str, Any]:
+    return {"detail": {"error": "needs_adoption", "message": message}}
+
+
+def needs_adoption(message: str) -> Failure:
+    """A write refused on a keyspace `registry adopt` has not brought to v2 yet."""
+    return Failure(ExitCode.REFUSED, message, needs_adoption_doc(message))

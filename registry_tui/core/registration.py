@@ -203,6 +203,9 @@ class Registrar:
         except ValidationError:
             return owner  # not a name this registry wrote: never release it
         holder = await self.user_serial(key)
+        if (holder is None or holder.user_id != owner.user_id) and owner.username != key:
+            # A registration adoption kept at the key it was typed with (a case conflict).
+            holder = await self.user_serial(owner.username)
         if holder is not None and holder.user_id == owner.user_id:
             return owner  # valid: its registration holds the name
         claimed_at = aware(row.claimed_at)

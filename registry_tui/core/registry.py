@@ -53,6 +53,7 @@ from registry_tui.core.rows import (
     unavailable,
     user_record,
 )
+from registry_tui.core.schema import refuse_unless_adopted
 from registry_tui.core.store import Connection, read_gate
 from registry_tui.core.validation import (
     VERSION_MAX,
@@ -108,8 +109,8 @@ class Registry:
             return Invalid(exc.field, exc.message)
         row = await self.store.read_one(self.models.registration, username=name)
         if row is None and typed != name:
-            # A keyspace written the demo's way keys its rows by the name as typed; before
-            # `registry adopt` brings it to v2, a lookup finds them there.
+            # The demo's layout keys rows by the name as typed (a keyspace not adopted yet, or
+            # a case variant that adoption kept as a conflict): the exact name still finds it.
             row = await self.store.read_one(self.models.registration, username=typed)
         return user_record(row) if row is not None else NotFound("user", typed)
 
@@ -198,6 +199,7 @@ class Registry:
     ) -> RegisterOutcome:
         """Register a user; `bio` and `status` go into the profile's first version (written
         by the registration itself: no extra round)."""
+        await refuse_unless_adopted(self.connection)  # raises NeedsAdoption: nothing written
         try:
             req = validate_registration(username, email, display_name, dimension)
             first = FirstProfile(
@@ -217,6 +219,7 @@ class Registry:
     # Delete
 
     async def delete_user(self, username: str) -> DeleteOutcome:
+        await refuse_unless_adopted(self.connection)
         try:
             name = normalize_username(username)
             typed = typed_username(username)
@@ -309,6 +312,7 @@ class Registry:
         status: str | None = None,
         expected_version: int | str | None = None,
     ) -> UpdateOutcome:
+        await refuse_unless_adopted(self.connection)
         try:
             request = parse_profile_update(user_id, bio, status, expected_version)
         except ValidationError as exc:

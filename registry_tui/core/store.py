@@ -30,7 +30,6 @@ from cassandra.policies import (
     FallthroughRetryPolicy,
     TokenAwarePolicy,
 )
-from coodie.aio import create_keyspace
 from coodie.drivers import get_driver, register_driver
 from coodie.drivers.cassandra import CassandraDriver
 
@@ -377,7 +376,7 @@ async def open_connection(
     if create_schema:
         try:
             await ensure_schema(connection)
-        except (DatabaseUnavailable, ValidationError):
+        except (DatabaseUnavailable, ValidationError):  # ValidationError: foreign tables
             connection.close()
             raise
         except Exception as exc:
@@ -390,17 +389,10 @@ async def open_connection(
 
 
 async def ensure_schema(connection: Connection) -> None:
-    settings, models = connection.settings, connection.models
-    keyspace = connection.cluster.metadata.keyspaces.get(settings.keyspace)
-    tables = (models.registration, models.profile, models.email_claim)
-    if keyspace is not None and all(t.table_name() in keyspace.tables for t in tables):
-        return
-    if keyspace is None:
-        await create_keyspace(
-            settings.keyspace, connection=connection.name, **keyspace_replication(connection)
-        )
-    for table in tables:
-        await table.sync_table()
+    # Layout detection, v2 creation and the schema version live in core/schema.py.
+    from registry_tui.core.schema import prepare
+
+    await prepare(connection)
 
 
 def keyspace_replication(connection: Connection) -> dict[str, Any]:

@@ -57,6 +57,13 @@ class RegistryApp(App[int]):
             "f2", "users", "Users", id="app.users", show=False, tooltip="Back to the users table"
         ),
         Binding(
+            "f9",
+            "adopt",
+            "Adopt keyspace",
+            id="app.adopt",
+            tooltip="Bring this keyspace to schema v2, as `registry adopt` does",
+        ),
+        Binding(
             "f3",
             "race",
             "Race",
@@ -94,6 +101,7 @@ class RegistryApp(App[int]):
     @on(Connected)
     async def _connected(self) -> None:
         self.check_link()
+        self._offer_adoption()
         self.set_interval(self.health_interval, self.check_link)
         # Whatever was opened over the connection screen meanwhile (help, race) gives way.
         while not isinstance(self.screen, ConnectionScreen):
@@ -119,6 +127,73 @@ class RegistryApp(App[int]):
                 self.settings.hosts,
                 detail or "no host answers; the driver keeps reconnecting",
             )
+
+    # ---------------------------------------------------------------- adoption
+
+    @property
+    def needs_adoption(self) -> bool:
+        connection = self.database.connection
+        if connection is None:
+            return False
+        from registry_tui.core.schema import known_layout
+
+        layout = known_layout(connection)
+        return layout is not None and layout.needs_adoption
+
+    def _offer_adoption(self) -> None:
+        connection = self.database.connection
+        if connection is None or not self.needs_adoption:
+            return
+        from registry_tui.core.schema import known_layout
+
+        layout = known_layout(connection)
+        assert layout is not None
+        self.sub_title = "needs adoption: F9"
+        self.notify(
+            f"{layout.describe()}: reads work, writes are refused until it is adopted. "
+            "Press F9 to adopt it now (what `registry adopt` does).",
+            title="Keyspace needs adoption",
+            severity="warning",
+            timeout=3600,
+            markup=False,
+        )
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "adopt":
+            return self.needs_adoption
+        return True
+
+    def action_adopt(self) -> None:
+        self.run_worker(self._adopt(), group="adopt", exclusive=True, exit_on_error=False)
+
+    async def _adopt(self) -> None:
+        from registry_tui.core.adopt import adopt
+        from registry_tui.tui.calls import Failure, guarded
+
+        connection = self.database.connection
+        if connection is None:
+            return
+        self.notify("Adopting the keyspace…", markup=False)
+        report = await guarded(adopt(connection))
+        if isinstance(report, Failure):
+            self.notify(
+                f"Adoption stopped: {report.message}. Press F9 to finish it.",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.clear_notifications()
+        done = (
+            f"Adopted: {report.rows_seen} rows seen, {report.adopted} adopted, "
+            f"{report.already_current} already current, {len(report.conflicts)} conflict(s)."
+        )
+        if report.conflicts:
+            names = ", ".join(c.username for c in report.conflicts[:5])
+            done += f" Kept readable, not adopted: {names}. See `registry adopt` for the list."
+        self.sub_title = ""
+        self.notify(done, severity="warning" if report.conflicts else "information", markup=False)
+        self.refresh_bindings()
 
     # ---------------------------------------------------------------- navigation
 

@@ -1,0 +1,109 @@
+"""`registry adopt`: bring the demo's layout or this project's v1 to schema v2, with a report.
+
+Progress goes to stderr as it happens; the report (a table, or one JSON document with --json)
+to stdout. Exit 0 when adopted with no conflict, 1 while conflicts remain (they are listed),
+2 when there is nothing the registry may adopt (no keyspace, another application's tables),
+3 when the database cannot be reached or drops mid-run (run it again: it finishes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import typer
+from rich.table import Table
+
+from registry_tui.cli import output
+from registry_tui.cli.common import command_settings, exit_with, run_command
+from registry_tui.core.exit_codes import ExitCode
+from registry_tui.safe_text import safe_text
+
+if TYPE_CHECKING:
+    from registry_tui.core.adopt import AdoptionReport
+    from registry_tui.core.config import Settings
+
+
+def adopt_command(
+    ctx: typer.Context,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Read everything and report what would change; write nothing."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON object."),
+) -> None:
+    """Adopt a keyspace written by the coodie demo (or this project's v1) into schema v2.
+
+    Conditional writes only, idempotent: a run that stops half-way is finished by the next.
+    Names that differ only by case and e-mails held by several users go to the earliest
+    registration; the others are kept, listed, and the command exits 1 while any remain.
+    """
+    report = run_command(
+        ctx,
+        as_json,
+        lambda: asyncio.run(_adopt(command_settings(ctx), dry_run)),
+        interrupted="what was adopted stays adopted; run `registry adopt` again to finish",
+    )
+    if as_json:
+        output.emit_json(report.as_document())
+    else:
+        output.show(report_table(report))
+        if report.conflicts:
+            output.show(conflicts_table(report))
+    if report.conflicts:
+        output.fail(
+            f"{len(report.conflicts)} conflict(s) remain: the registrations listed keep their "
+            "rows but not the disputed name or e-mail"
+        )
+        exit_with(ExitCode.REFUSED)
+    exit_with(ExitCode.OK)
+
+
+async def _adopt(settings: Settings, dry_run: bool) -> AdoptionReport:
+    from registry_tui.core.adopt import adopt
+    from registry_tui.core.store import open_connection
+
+    # create_schema=False: a missing keyspace must be reported, not created.
+    connection = await open_connection(settings, create_schema=False)
+    try:
+        return await adopt(connection, dry_run=dry_run, progress=_progress)
+    finally:
+        connection.close()
+
+
+def _progress(line: str) -> None:
+    output.diagnose(line, style="dim")
+
+
+def report_table(report: AdoptionReport) -> Table:
+    title = f"Adoption of {report.keyspace}"
+    if report.dry_run:
+        title += " (dry run: nothing written)"
+    table = Table(title=safe_text(title), show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    rows = [
+        ("layout found", report.layout),
+        ("rows seen", str(report.rows_seen)),
+        ("adopted" if not report.dry_run else "to adopt", str(report.adopted)),
+        ("already current", str(report.already_current)),
+        ("conflicts", str(len(report.conflicts))),
+        ("schema version", report.schema_version or "-"),
+    ]
+    for label, value in rows:
+        table.add_row(label, safe_text(value))
+    return table
+
+
+def conflicts_table(report: AdoptionReport) -> Table:
+    table = Table(title="Conflicts (kept readable, not adopted)")
+    for column in ("kind", "registration", "user_id", "disputed", "kept by"):
+        table.add_column(column, overflow="fold")  # every character: these are to act on
+    for c in report.conflicts:
+        table.add_row(
+            c.kind,
+            safe_text(c.username),
+            str(c.user_id or "-"),
+            safe_text(c.value),
+            safe_text(c.kept_by),
+        )
+    return table

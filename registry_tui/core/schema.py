@@ -1,0 +1,299 @@
+"""Which layout a keyspace holds, and the schema version it records.
+
+Four layouts share the same table names, so a keyspace written by the coodie demo (or by this
+project before schema v2) is adopted in place by `registry adopt`:
+- v2: `registry_meta` says ('schema_version', '2');
+- this project's v1: registrations keyed by the canonical name, profiles with `writer_id`,
+  e-mail claims, no meta;
+- the demo's: registrations keyed by the name as typed, profiles without `writer_id`, no
+  claims, no meta;
+- fresh: none of these tables: v2 is created directly.
+Tables with these names but another shape (another application's) are refused outright: the
+registry writes nothing into tables it does not understand.
+
+Reads work on every layout; writes only on v2 (see `refuse_unless_adopted`), because the v1 and
+demo layouts cannot keep the v2 promise (one identity per name in any case, per e-mail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from cassandra import InvalidRequest
+from coodie.aio import create_keyspace
+
+from registry_tui.core.errors import DatabaseUnavailable, is_unavailable_error, one_line
+from registry_tui.core.store import Connection, keyspace_replication
+from registry_tui.core.validation import ValidationError
+
+SCHEMA_VERSION = "2"
+SCHEMA_VERSION_KEY = "schema_version"
+
+REGISTRATIONS = "user_registrations"
+PROFILES = "user_profiles"
+CLAIMS = "email_claims"
+META = "registry_meta"
+
+# The columns (and CQL types) each layout needs; a table may hold more (an index, a column a
+# later version adds), never fewer or of another type.
+_KEYS = {REGISTRATIONS: "username", PROFILES: "user_id", CLAIMS: "email", META: "key"}
+_REQUIRED: dict[str, dict[str, str]] = {
+    REGISTRATIONS: {
+        "username": "text",
+        "email": "text",
+        "display_name": "text",
+        "dimension": "text",
+        "registered_at": "timestamp",
+        "user_id": "uuid",
+    },
+    PROFILES: {
+        "user_id": "uuid",
+        "username": "text",
+        "bio": "text",
+        "status": "text",
+        "version": "int",
+        "updated_at": "timestamp",
+    },
+    CLAIMS: {
+        "email": "text",
+        "user_id": "uuid",
+        "username": "text",
+        "claimed_at": "timestamp",
+    },
+    META: {"key": "text", "value": "text"},
+}
+# Columns only some layouts have; when present they must have this type.
+_OPTIONAL: dict[str, dict[str, str]] = {
+    REGISTRATIONS: {"username_typed": "text"},
+    PROFILES: {"writer_id": "uuid"},
+    CLAIMS: {"state": "text", "email_typed": "text"},
+    META: {},
+}
+
+
+class Kind(enum.Enum):
+    FRESH = "fresh"
+    V2 = "v2"
+    V1 = "this project's v1"
+    DEMO = "the coodie demo's"
+    MISSING = "missing"  # the keyspace itself does not exist
+
+
+@dataclass(frozen=True)
+class Layout:
+    kind: Kind
+    keyspace: str
+
+    @property
+    def needs_adoption(self) -> bool:
+        return self.kind in (Kind.V1, Kind.DEMO)
+
+    def describe(self) -> str:
+        if self.kind is Kind.V2:
+            return f"keyspace {self.keyspace} is at schema version {SCHEMA_VERSION}"
+        if self.kind is Kind.MISSING:
+            return f"keyspace {self.keyspace} does not exist"
+        if self.kind is Kind.FRESH:
+            return f"keyspace {self.keyspace} holds no registry tables yet"
+        return f"keyspace {self.keyspace} has {self.kind.value} layout"
+
+
+class ForeignSchema(ValidationError):
+    """The keyspace holds tables with the registry's names but another shape, or a schema
+    version this registry does not know. Nothing is written (exit code 2, as a bad setting)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("keyspace", message)
+
+
+class NeedsAdoption(Exception):
+    """A write was asked of a keyspace that still has the v1 or the demo's layout."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.message = (
+            f"{layout.describe()}: run `registry adopt` before writing (nothing was written)"
+        )
+        super().__init__(self.message)
+
+
+def _table_columns(connection: Connection) -> dict[str, dict[str, str]] | None:
+    """{table: {column: cql type}} for the registry's table names present in the keyspace,
+    as the driver's schema metadata knows it; None when the keyspace does not exist."""
+    keyspace = connection.cluster.metadata.keyspaces.get(connection.settings.keyspace)
+    if keyspace is None:
+        return None
+    found: dict[str, dict[str, str]] = {}
+    for name in _REQUIRED:
+        table = keyspace.tables.get(name)
+        if table is None:
+            continue
+        columns = {c.name: str(c.cql_type) for c in table.columns.values()}
+        keys = [c.name for c in table.partition_key] + [c.name for c in table.clustering_key]
+        columns["\0key"] = ",".join(keys)
+        found[name] = columns
+    return found
+
+
+def _check_shape(name: str, columns: dict[str, str], keyspace: str) -> None:
+    where = f"{keyspace}.{name}"
+    if columns.get("\0key") != _KEYS[name]:
+        raise ForeignSchema(
+            f"table {where} is keyed by ({columns.get(chr(0) + 'key')}), not ({_KEYS[name]}): "
+            "another application's table? the registry will not write into it"
+        )
+    expected = {**_REQUIRED[name], **_OPTIONAL[name]}
+    for column, cql_type in expected.items():
+        have = columns.get(column)
+        if have is None and column in _REQUIRED[name]:
+            raise ForeignSchema(
+                f"table {where} has no column {column}: another application's table? "
+                "the registry will not write into it"
+            )
+        if have is not None and have != cql_type:
+            raise ForeignSchema(
+                f"table {where} column {column} is {have}, not {cql_type}: another "
+                "application's table? the registry will not write into it"
+            )
+
+
+async def _schema_version(connection: Connection) -> str | None:
+    query = f"SELECT value FROM {connection.settings.keyspace}.{META} WHERE key = %s"
+
+    def run() -> Any:
+        rows = connection.session.execute(
+            query, (SCHEMA_VERSION_KEY,), timeout=connection.settings.request_timeout
+        )
+        return rows.one()
+
+    try:
+        row = await asyncio.to_thread(run)
+    except InvalidRequest:
+        return None  # no registry_meta table (yet)
+    except Exception as exc:
+        if is_unavailable_error(exc):
+            raise DatabaseUnavailable.from_error(exc, connection.settings.describe()) from None
+        raise
+    if row is None:
+        return None
+    return str(row["value"] if isinstance(row, dict) else row.value)
+
+
+async def detect_layout(connection: Connection) -> Layout:
+    """The keyspace's layout; ForeignSchema when its tables are not the registry's."""
+    keyspace = connection.settings.keyspace
+    tables = await asyncio.to_thread(_table_columns, connection)
+    if tables is None:
+        return Layout(Kind.MISSING, keyspace)
+    # The version is read even when the driver's schema metadata has no registry_meta yet: that
+    # metadata follows DDL made elsewhere (another process's adoption) only after a moment.
+    version = await _schema_version(connection)
+    if version is not None and not {META, REGISTRATIONS, PROFILES, CLAIMS} <= set(tables):
+        for name in {META, REGISTRATIONS, PROFILES, CLAIMS} - set(tables):
+            await asyncio.to_thread(connection.cluster.refresh_table_metadata, keyspace, name)
+        tables = await asyncio.to_thread(_table_columns, connection) or {}
+    for name, columns in tables.items():
+        _check_shape(name, columns, keyspace)
+    if not tables:
+        return Layout(Kind.FRESH, keyspace)
+    if version == SCHEMA_VERSION:
+        missing = [t for t in (REGISTRATIONS, PROFILES, CLAIMS) if t not in tables]
+        if missing:
+            raise ForeignSchema(
+                f"keyspace {keyspace} says schema version {version} but has no "
+                f"{', '.join(missing)}: restore the table(s) or use another keyspace"
+            )
+        return Layout(Kind.V2, keyspace)
+    if version is not None:
+        raise ForeignSchema(
+            f"keyspace {keyspace} records schema version {version}; this registry knows "
+            f"version {SCHEMA_VERSION} only"
+        )
+    if REGISTRATIONS not in tables:
+        if PROFILES in tables or CLAIMS in tables:
+            raise ForeignSchema(
+                f"keyspace {keyspace} has {', '.join(sorted(tables))} but no {REGISTRATIONS}: "
+                "not a layout the registry knows"
+            )
+        return Layout(Kind.FRESH, keyspace)  # only an empty registry_meta: finish creating
+    # Claims exist once this project (or an unfinished `registry adopt`) made them.
+    if CLAIMS in tables:
+        return Layout(Kind.V1, keyspace)
+    return Layout(Kind.DEMO, keyspace)
+
+
+async def create_v2(connection: Connection) -> None:
+    """Create the keyspace (if missing) and the v2 tables, then record the version IF NOT
+    EXISTS. Only for a keyspace found fresh or missing: nothing here changes existing rows."""
+    settings = connection.settings
+    if settings.keyspace not in connection.cluster.metadata.keyspaces:
+        await create_keyspace(
+            settings.keyspace, connection=connection.name, **keyspace_replication(connection)
+        )
+    await sync_v2_tables(connection)
+    await record_schema_version(connection)
+
+
+async def sync_v2_tables(connection: Connection) -> None:
+    """CREATE TABLE IF NOT EXISTS / ALTER TABLE ADD for every v2 table and column: never drops
+    or changes anything that is there."""
+    models = connection.models
+    for table in (models.registration, models.profile, models.email_claim, models.meta):
+        await table.sync_table()
+
+
+async def record_schema_version(connection: Connection) -> bool:
+    """Write ('schema_version', '2') IF NOT EXISTS; True when it now says 2."""
+    meta = connection.models.meta(key=SCHEMA_VERSION_KEY, value=SCHEMA_VERSION)
+    result = await meta.insert(timeout=connection.settings.request_timeout)
+    if result is None or result.applied:
+        return True
+    existing = result.existing or {}
+    return str(existing.get("value")) == SCHEMA_VERSION
+
+
+# ---------------------------------------------------------------------------------------------
+# The layout each open connection found, so a write checks it without a round trip.
+
+_layouts: dict[str, Layout] = {}
+
+
+def known_layout(connection: Connection) -> Layout | None:
+    """The layout `connection` last found (None: not looked at yet). No I/O."""
+    return _layouts.get(connection.name)
+
+
+def remember(connection: Connection, layout: Layout) -> None:
+    _layouts[connection.name] = layout
+
+
+async def prepare(connection: Connection) -> Layout:
+    """What `open_connection` does with a keyspace: create v2 when there is none, leave every
+    other layout as it is (reads work on all of them), refuse a foreign one."""
+    layout = await detect_layout(connection)
+    if layout.kind in (Kind.FRESH, Kind.MISSING):
+        await create_v2(connection)
+        layout = Layout(Kind.V2, connection.settings.keyspace)
+    remember(connection, layout)
+    return layout
+
+
+async def refuse_unless_adopted(connection: Connection) -> None:
+    """Raise NeedsAdoption unless the keyspace is at v2. Free once a connection saw v2; on a
+    keyspace that needed adoption it looks again (one read), so an adoption made meanwhile
+    elsewhere lets writes through without a restart."""
+    layout = _layouts.get(connection.name)
+    if layout is not None and layout.kind is Kind.V2:
+        return
+    try:
+        layout = await detect_layout(connection)
+    except (ForeignSchema, DatabaseUnavailable):
+        raise
+    except Exception as exc:
+        raise DatabaseUnavailable(one_line(exc), connection.settings.describe()) from None
+    remember(connection, layout)
+    if layout.kind is not Kind.V2:
+        raise NeedsAdoption(layout)
