@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install db-up db-down seed run clean test test-faults lint format cluster-up
+.PHONY: install db-up db-down seed run clean test test-faults test-dcs lint format cluster-up screenshots charts
 
 install: $(VENV)/.installed
 
@@ -42,7 +42,7 @@ format: install
 	$(BIN)/ruff check --fix registry_tui scripts tests
 
 test: install db-up
-	$(BIN)/python -m pytest -q --ignore=tests/faults
+	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs
 
 # Node faults and authentication: a 3-node cluster (CQL 9142) and an auth node (CQL 9242),
 # started beside the dev node and stopped afterwards.
@@ -52,3 +52,19 @@ test-faults: install
 	$(BIN)/python -m pytest -q tests/faults; status=$$?; \
 	$(PYTHON) scripts/cassandra_local.py down --layout cluster; \
 	$(PYTHON) scripts/cassandra_local.py down --layout auth; exit $$status
+
+# Two data centres (dc1 on 127.0.0.1, dc2 on 127.0.0.2, CQL 9342): races across DCs under the
+# global and the local guarantee, and dc2 frozen mid-registration. Started and stopped here.
+test-dcs: install
+	$(PYTHON) scripts/cassandra_local.py up --layout dcs
+	$(BIN)/python -m pytest -q tests/dcs; status=$$?; \
+	$(PYTHON) scripts/cassandra_local.py down --layout dcs; exit $$status
+
+# The README's pictures, from the app itself (needs the dev node), and the benchmark charts
+# from a benchmark run's JSON (needs matplotlib: the docs extra).
+screenshots: install db-up
+	$(BIN)/python scripts/screenshots.py
+
+charts: install
+	$(BIN)/pip install -q -e '.[docs]'
+	$(BIN)/python scripts/charts.py bench-results.json
