@@ -77,6 +77,14 @@ def race_command(
             "scratch table, never the registry, counting the identities the last write erases.",
         ),
     ] = False,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="Keep the winners registered after the audit (by default the race removes "
+            "what it registered, by identity, with their profiles and e-mail claims).",
+        ),
+    ] = False,
     across_dcs: Annotated[
         bool,
         typer.Option(
@@ -107,6 +115,7 @@ def race_command(
             concurrency=concurrency,
             mode=mode.value,
             protected=not unprotected,
+            keep=keep,
         ),
     )
     live = not json_output and sys.stdout.isatty()
@@ -124,6 +133,11 @@ def race_command(
         output.emit_json(report.as_document())
     else:
         _print_summary(report)
+    if report.cleanup.failed:
+        output.diagnose(
+            f"could not remove {len(report.cleanup.failed)} of the race's registrations "
+            f"(first: {report.cleanup.failed[0]}); `registry users delete NAME` removes one"
+        )
     if report.violations:
         output.fail(f"the audit found {len(report.violations)} violation(s)")
         exit_with(ExitCode.REFUSED)
@@ -311,6 +325,13 @@ def _contender_line(event: ContenderFinished) -> Text:
 # The summary
 
 
+def _cleanup(report: AttackReport) -> str:
+    if report.cleanup.kept:
+        return "none: kept (--keep)" if report.plan.keep else "none: nothing registered"
+    failed = f", {len(report.cleanup.failed)} failed" if report.cleanup.failed else ""
+    return f"{report.cleanup.removed}{failed}"
+
+
 def _guarantee(report: AttackReport) -> str:
     level = "SERIAL" if report.serial == "global" else "LOCAL_SERIAL"
     where = f" across {' + '.join(report.dcs)}" if report.dcs else ""
@@ -349,6 +370,7 @@ def _print_summary(report: AttackReport) -> None:
         ("identities overwritten", str(report.overwritten), bad if report.overwritten else ok),
         ("audit violations", str(len(report.violations)), bad if report.violations else ok),
         ("attempts/s", f"{report.attempts_per_s:,.0f}", ""),
+        ("registrations removed after the audit", _cleanup(report), ""),
         (
             "latency p50 / p95 / p99",
             f"{report.latency.p50_ms:.1f} / {report.latency.p95_ms:.1f} / "

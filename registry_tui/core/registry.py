@@ -218,7 +218,11 @@ class Registry:
     # ----------------------------------------------------------------------------------------
     # Delete
 
-    async def delete_user(self, username: str) -> DeleteOutcome:
+    async def delete_user(
+        self, username: str, *, user_id: uuid.UUID | None = None
+    ) -> DeleteOutcome:
+        """Delete the user holding `username`, by identity; with `user_id`, only that identity
+        (a name held by anyone else answers not found and is left alone)."""
         await refuse_unless_adopted(self.connection)
         try:
             name = normalize_username(username)
@@ -226,7 +230,7 @@ class Registry:
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         current = await self.get_user_serial(name)
-        if current is None:
+        if current is None or (user_id is not None and current.user_id != user_id):
             return NotFound("user", typed)
         uid = current.user_id
         row = self.models.registration(

@@ -30,7 +30,7 @@ import time
 import uuid
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from registry_tui.core.errors import DatabaseUnavailable, ErrorKind, classify, one_line
@@ -45,6 +45,7 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
+from registry_tui.race.cleanup import remove_registrations
 from registry_tui.race.control import CONTROL_TABLE, ControlTable
 from registry_tui.race.events import (
     AttackFinished,
@@ -69,7 +70,7 @@ from registry_tui.race.plan import (
     Roster,
     contender_label,
 )
-from registry_tui.race.report import AttackReport, LatencySummary, Violation
+from registry_tui.race.report import AttackReport, Cleanup, LatencySummary, Violation
 
 # A write that timed out on the client may still be running on the server; Cassandra and
 # ScyllaDB give up on it within write_request_timeout / cas_contention_timeout (2 s and 1 s by
@@ -145,6 +146,7 @@ class Attack:
         # user_id -> contender index of each race in flight, to name winners without hashing.
         self._race_ids: dict[int, dict[uuid.UUID, int]] = {}
         self._findings = _AuditFindings()
+        self._held: dict[int, UserRecord] = {}  # race -> the contender holding it after the audit
         self._audited = 0
         self._started = False
 
@@ -189,7 +191,10 @@ class Attack:
         await self._for_each(self.plan.races, self._audit_one)
         audit_s = time.perf_counter() - started
 
-        report = self._report(race_s, audit_s)
+        cleanup = Cleanup(kept=True)
+        if self.plan.protected and not self.plan.keep:
+            cleanup = await remove_registrations(self._auditor, self._held, self.username)
+        report = replace(self._report(race_s, audit_s), cleanup=cleanup)
         self._emit(AttackFinished(report))
         return report
 
@@ -465,6 +470,8 @@ class Attack:
         told = record.told_won
         problems: list[str] = []
         owner = self.roster.owner_index(race, stored.user_id, told) if stored else None
+        if stored is not None and owner is not None:
+            self._held[race] = stored  # the race registered it: the clean-up removes it
 
         if len(told) > 1:
             problems.append(f"{len(told)} contenders were told they won")

@@ -37,6 +37,7 @@ class AttackPlan:
     concurrency: int = 16  # C: races in flight at once
     mode: Mode = "land-grab"
     protected: bool = True  # False: the control run, plain INSERTs on a scratch table
+    keep: bool = False  # True: leave the winners registered after the audit, for inspection
 
     def __post_init__(self) -> None:
         # Field names match the CLI options, so a message can name the flag to fix.

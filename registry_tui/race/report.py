@@ -66,6 +66,18 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Cleanup:
+    """What the race removed after its audit: the registrations it made, by identity."""
+
+    kept: bool = False  # the winners were kept on purpose (--keep), or nothing was registered
+    removed: int = 0
+    failed: tuple[str, ...] = ()  # "name: why", for each one that could not be removed
+
+    def as_document(self) -> dict[str, Any]:
+        return {"kept": self.kept, "removed": self.removed, "failed": list(self.failed)}
+
+
+@dataclass(frozen=True)
 class AttackReport:
     run_id: str
     plan: AttackPlan
@@ -89,6 +101,7 @@ class AttackReport:
     latency: LatencySummary
     serial: str = "global"  # the guarantee the race ran under (Settings.serial)
     dcs: tuple[str, ...] = ()  # across DCs: the data centres the contenders were split over
+    cleanup: Cleanup = Cleanup(kept=True)
 
     @property
     def mode(self) -> Mode:
@@ -118,6 +131,7 @@ class AttackReport:
             "protected": self.protected,
             "serial": self.serial,
             "dcs": list(self.dcs),
+            "cleanup": self.cleanup.as_document(),
             "table": self.table,
             "username_prefix": self.username_prefix,
             "races": self.races,

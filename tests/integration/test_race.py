@@ -97,7 +97,7 @@ async def test_land_grab_200_races_of_8_contenders_one_winner_each(
     connection: Connection, registry: Registry
 ) -> None:
     events: list[RaceEvent] = []
-    plan = AttackPlan(races=200, clones=7, concurrency=16)
+    plan = AttackPlan(races=200, clones=7, concurrency=16, keep=True)  # the test reads them after
     report = await run_attack(connection, plan, on_event=events.append)
 
     assert report.clean, [v.describe() for v in report.violations[:5]]
@@ -126,7 +126,9 @@ async def test_land_grab_200_races_of_8_contenders_one_winner_each(
 async def test_siege_blocks_every_clone_and_leaves_heroes_unchanged(
     connection: Connection, registry: Registry
 ) -> None:
-    attack = Attack(connection, AttackPlan(races=40, clones=7, concurrency=16, mode="siege"))
+    attack = Attack(
+        connection, AttackPlan(races=40, clones=7, concurrency=16, mode="siege", keep=True)
+    )
     events = [event async for event in attack.events()]
     final = events[-1]
     assert isinstance(final, AttackFinished)
@@ -254,7 +256,7 @@ WRITE_TIMEOUT_LADDER_S = (0.002, 0.0005, 0.0001)
 async def race_with_timeouts(
     connection: Connection, registry: Registry, *, blind_resolution: bool
 ) -> tuple[AttackReport, HastyRows]:
-    plan = AttackPlan(races=30, clones=7, concurrency=8)
+    plan = AttackPlan(races=30, clones=7, concurrency=8, keep=True)
     for write_timeout in WRITE_TIMEOUT_LADDER_S:
         hasty = HastyRows(connection, write_timeout, blind_resolution)
         events: list[RaceEvent] = []

@@ -20,9 +20,19 @@ from functools import partial
 import pytest
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Button, ContentSwitcher, Input, ProgressBar, RichLog, Select, Static
+from textual.widgets import (
+    Button,
+    Checkbox,
+    ContentSwitcher,
+    Input,
+    ProgressBar,
+    RichLog,
+    Select,
+    Static,
+)
 
 from registry_tui.core.config import Settings
+from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.race import (
     CLONES_MAX,
@@ -173,6 +183,24 @@ async def test_a_small_land_grab_runs_to_a_clean_audit(run_app: RunApp) -> None:
         text = screen_text(app)
         assert "IF NOT EXISTS · Heroes" in text and "Doppel-9 attack" in text
         assert report.username_prefix in text
+
+
+async def test_the_keep_switch_keeps_the_winners(run_app: RunApp, registry: Registry) -> None:
+    async with run_app(size=(100, 30)) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=5, clones=2, concurrency=4)
+        await run_to_the_end(pilot, screen)  # the default: removed after the audit
+        removed = screen.last_report
+        assert removed is not None and removed.cleanup.removed == 5, screen_text(app)
+        assert await registry.get_user_serial(f"{removed.username_prefix}00000") is None
+
+        screen.query_one("#race-keep", Checkbox).value = True
+        await pilot.pause()
+        await run_to_the_end(pilot, screen)
+        kept = screen.last_report
+        assert kept is not None and kept.plan.keep and kept.cleanup.kept, screen_text(app)
+        holder = await registry.get_user_serial(f"{kept.username_prefix}00000")
+        assert holder is not None  # still registered, for inspection
 
 
 async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Input, Label, Select
+from textual.widgets import Checkbox, Input, Label, Select
 
 from registry_tui.core.validation import ValidationError
 from registry_tui.race import CONTROL_TABLE, MODES, RACES_MAX, AttackPlan, Mode
@@ -96,6 +96,8 @@ class PlanForm(Horizontal):
         "siege: names heroes already hold, every clone must be blocked.",
         "guard": "IF NOT EXISTS: the registry's path. plain INSERT: the control run, on a "
         "scratch table, where the last write wins.",
+        "keep": "Keep the winners registered after the audit. Unticked, the race removes what "
+        "it registered (by identity), leaving the registry as it found it.",
     }
 
     def compose(self) -> ComposeResult:
@@ -127,6 +129,9 @@ class PlanForm(Horizontal):
         )
         guard.tooltip = self.TOOLTIPS["guard"]
         yield guard
+        keep = Checkbox("keep", value=False, compact=True, id="race-keep")
+        keep.tooltip = self.TOOLTIPS["keep"]
+        yield keep
 
     def read(self) -> tuple[AttackPlan | None, tuple[ValidationError, ...]]:
         """The plan the form describes, or every size the engine refuses (and no plan)."""
@@ -144,8 +149,17 @@ class PlanForm(Horizontal):
             "siege" if self.query_one("#race-mode", Select).value == "siege" else "land-grab"
         )
         protected = self.query_one("#race-guard", Select).value is not False
+        keep = self.query_one("#race-keep", Checkbox).value
         try:
-            return AttackPlan(mode=mode, protected=protected, **values), ()
+            plan = AttackPlan(
+                races=values["races"],
+                clones=values["clones"],
+                concurrency=values["concurrency"],
+                mode=mode,
+                protected=protected,
+                keep=keep,
+            )
+            return plan, ()
         except ValidationError as exc:  # a rule spanning fields, should the engine grow one
             return None, (exc,)
 
@@ -157,6 +171,7 @@ class PlanForm(Horizontal):
 
     @on(Input.Changed)
     @on(Select.Changed)
+    @on(Checkbox.Changed)
     def _changed(self, event: Message) -> None:
         event.stop()
         self.post_message(self.Changed(*self.read()))
