@@ -36,15 +36,15 @@ SIZE = (100, 30)
 CLOCK = datetime(2187, 6, 6, 21, 87 - 60, 0, tzinfo=timezone.utc)  # the demo's year
 
 HEROES = (
-    ("agent-cipher-007", "Agent Cipher", "Dimension-6", "Counter-clone specialist."),
-    ("captain-nova-042", "Captain Nova", "Dimension-1", None),
-    ("sentinel-flux-313", "Sentinel Flux", "Echo-Layer", None),
-    ("operator-rift-101", "Operator Rift", "Void-Sector", None),
-    ("marshal-onyx-250", "Marshal Onyx", "Dimension-6", None),
-    ("director-prism-77", "Director Prism", "Shard-Prime", None),
-    ("guardian-talon-9", "Guardian Talon", "Null-Space", None),
-    ("commander-apex-1", "Commander Apex", "Dimension-3", None),
-    ("doppel-bait-900", "Doppel Bait", "Dimension-9", "Nothing to see here."),
+    ("Agent-Cipher-007", "Agent Cipher", "Dimension-6", "Counter-clone specialist."),
+    ("Captain-Nova-042", "Captain Nova", "Dimension-1", None),
+    ("Sentinel-Flux-313", "Sentinel Flux", "Echo-Layer", None),
+    ("Operator-Rift-101", "Operator Rift", "Void-Sector", None),
+    ("Marshal-Onyx-250", "Marshal Onyx", "Dimension-6", None),
+    ("Director-Prism-77", "Director Prism", "Shard-Prime", None),
+    ("Guardian-Talon-9", "Guardian Talon", "Null-Space", None),
+    ("Commander-Apex-1", "Commander Apex", "Dimension-3", None),
+    ("Doppel-Bait-900", "Doppel Bait", "Dimension-9", "Nothing to see here."),
     ("hostile-markup-1", HOSTILE[1], HOSTILE[0], f"{HOSTILE[2]} {HOSTILE[3]}"),
 )
 
@@ -115,7 +115,7 @@ async def on_users(pilot: Pilot[int]) -> None:
     await users_loaded(pilot)
 
 
-async def on_profile(pilot: Pilot[int], username: str = "agent-cipher-007") -> ProfileScreen:
+async def on_profile(pilot: Pilot[int], username: str = "Agent-Cipher-007") -> ProfileScreen:
     app = pilot.app
     screen = await users_loaded(pilot)
     assert screen.table.select_user(username)
@@ -177,7 +177,7 @@ def test_register_username_taken(snap: Callable[..., bool]) -> None:
 def test_delete_confirmation(snap: Callable[..., bool]) -> None:
     async def confirm(pilot: Pilot[int]) -> None:
         screen = await users_loaded(pilot)
-        assert screen.table.select_user("captain-nova-042")
+        assert screen.table.select_user("Captain-Nova-042")
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
 

@@ -80,12 +80,17 @@ class UserPages:
         return rows[row - self.starts[index]] if rows is not None else None
 
     def row_of(self, username: str) -> int | None:
-        """Row number of a held username (None when it is not on a held page)."""
+        """Row number of a held username, in any case (None when it is not on a held page):
+        the exact name first, then the one whose key it is (names are unique by key)."""
+        wanted = username.casefold()
+        found = None
         for index in sorted(self.held):
             for offset, user in enumerate(self.pages[index].rows or ()):
                 if user.username == username:
                     return self.starts[index] + offset
-        return None
+                if found is None and user.username.casefold() == wanted:
+                    found = self.starts[index] + offset
+        return found
 
     def held_users(self) -> list[UserRecord]:
         return [user for i in sorted(self.held) for user in self.pages[i].rows or ()]
