@@ -119,8 +119,10 @@ class RegistryApp(App[int]):
             self.link = Link(state, self.settings.hosts, detail)
             return
         up = tuple(self.database.hosts_up())
+        connection = self.database.connection
+        warnings = connection.warnings() if connection is not None else []
         if up:
-            self.link = Link(LinkState.ONLINE, up, detail)
+            self.link = Link(LinkState.ONLINE, up, detail, " ".join(warnings))
         else:
             self.link = Link(
                 LinkState.OFFLINE,

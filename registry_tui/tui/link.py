@@ -18,3 +18,5 @@ class Link:
     # Hosts the driver holds a live connection to (ONLINE), or the ones we tried (otherwise).
     hosts: tuple[str, ...] = ()
     detail: str = ""
+    # What the person should know about the guarantee, e.g. names unique per data centre only.
+    warning: str = ""

@@ -113,3 +113,20 @@ async def test_dc2_frozen_global_refuses_fast_local_keeps_accepting(dc1: Connect
     for name, uid in undecided.items():
         holder = await global_registry.get_user_serial(name)
         assert holder is None or holder.user_id == uid, (name, holder)
+
+
+async def test_the_app_says_when_names_are_unique_per_dc_only(dc1: Connection) -> None:
+    from registry_tui.tui.app import RegistryApp
+    from registry_tui.tui.widgets.indicator import ConnectionIndicator
+    from tests.tui.helpers import restore_reads, users_loaded
+
+    for serial, warned in (("local", True), ("global", False)):
+        app = RegistryApp(dc1.settings.with_overrides(serial=serial))
+        try:
+            async with app.run_test(size=(120, 30)) as pilot:
+                await users_loaded(pilot)
+                indicator = app.screen.query_one(ConnectionIndicator)
+                shown = str(indicator.render())
+                assert ("unique per DC only" in shown) is warned, shown
+        finally:
+            restore_reads(dc1)

@@ -26,5 +26,7 @@ class ConnectionIndicator(Static):
             self.set_class(state is link.state, f"-{state.value}")
         hosts = clip(", ".join(link.hosts), 28) if link.hosts else ""
         label = Text.assemble(f"{mark} {word}", (f" · {hosts}" if hosts else "", "dim"))
+        if link.warning:  # e.g. the local guarantee on a keyspace spanning several DCs
+            label.append(" · unique per DC only", style="bold yellow")
         self.update(label)
-        self.tooltip = link.detail or None
+        self.tooltip = " ".join(part for part in (link.warning, link.detail) if part) or None
