@@ -93,6 +93,27 @@ class RegistryApp(App[int]):
         self.link = Link(LinkState.CONNECTING, self.settings.hosts)
         self.push_screen(ConnectionScreen(self.database, self.retry_delays))
 
+    def use_profile(self, name: str) -> None:
+        """Connect with the profile `name` (under the environment), from the connection
+        screen. A profile that cannot be used is one notification; nothing changes."""
+        from registry_tui.core.config import settings_from_env
+        from registry_tui.core.profiles import profile_env
+        from registry_tui.core.validation import ValidationError
+
+        try:
+            settings = settings_from_env(profile_env(name))
+        except ValidationError as exc:
+            self.notify(f"{exc.field}: {exc.message}", severity="error", markup=False)
+            return
+        self.run_worker(self._reconnect(settings), group="profile", exclusive=True)
+
+    async def _reconnect(self, settings: Settings) -> None:
+        await self.database.close()
+        self.settings = settings
+        self.database = Database(settings)
+        self.link = Link(LinkState.CONNECTING, settings.hosts)
+        await self.switch_screen(ConnectionScreen(self.database, self.retry_delays))
+
     async def on_unmount(self) -> None:
         await self.database.close()
 

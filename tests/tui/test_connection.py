@@ -143,3 +143,39 @@ async def test_a_slow_listing_does_not_freeze_the_ui(
             assert screen.problem is None
     finally:
         relay.close()
+
+
+async def test_a_profile_picked_on_the_connection_screen_connects(
+    run_app: RunApp,
+    tui_settings: Settings,
+    registry: Registry,
+    tmp_path: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathlib import Path
+
+    from registry_tui.tui.screens.profiles import ProfilePicker
+
+    holder = await register_user(registry)
+    config = Path(str(tmp_path)) / "config.toml"
+    config.write_text(
+        '[profiles.broken]\nhosts = "127.0.0.1"\nport = 1\n\n'
+        f'[profiles.dev]\nhosts = "{tui_settings.hosts[0]}"\nport = {tui_settings.port}\n'
+        f'keyspace = "{tui_settings.keyspace}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REGISTRY_CONFIG", str(config))
+    for variable in ("SCYLLA_HOSTS", "SCYLLA_PORT", "SCYLLA_KEYSPACE"):
+        monkeypatch.delenv(variable, raising=False)
+    async with run_app(nowhere(tui_settings), retry_delays=(30,)) as (app, pilot):
+        screen = app.screen
+        assert isinstance(screen, ConnectionScreen)
+        await wait_for(pilot, lambda: screen.last_failure is not None, what="a failure")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker), what="the picker")
+        text = screen_text(app)
+        assert "broken" in text and "dev" in text and str(config) in text
+        await pilot.press("down", "enter")  # the second profile: dev
+        users = await users_loaded(pilot)
+        assert app.settings.keyspace == tui_settings.keyspace
+        assert users.table.user(holder.username) is not None

@@ -33,6 +33,13 @@ RETRY_DELAYS: tuple[float, ...] = (1, 2, 4, 8, 15, 30)
 class ConnectionScreen(ReportsFailures, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry now", id="connection.retry", tooltip="Try to connect now"),
+        Binding(
+            "p",
+            "profiles",
+            "Profiles",
+            id="connection.profiles",
+            tooltip="Connect with a named profile from the config file",
+        ),
     ]
 
     class Attempted(Message):
@@ -90,6 +97,26 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
     def action_retry(self) -> None:
         if not self.is_connecting:
             self.connect()
+
+    def action_profiles(self) -> None:
+        from registry_tui.core.profiles import ProfileError, config_path, profile_names
+        from registry_tui.tui.screens.profiles import ProfilePicker
+
+        try:
+            names = profile_names()
+        except ProfileError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        path = config_path()
+        if not names:
+            self.notify(f"no profiles in {path}", markup=False)
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.app.use_profile(name)  # type: ignore[attr-defined]
+
+        self.app.push_screen(ProfilePicker(names, f"from {path}"), chosen)
 
     def connect(self) -> None:
         if self._retry_timer is not None:
