@@ -26,8 +26,12 @@ def home_data_centre(connection: Connection) -> str:
 
 
 @asynccontextmanager
-async def across_data_centres(connection: Connection) -> AsyncIterator[AcrossDCs]:
-    """(home DC, its registry), (another DC, a registry on a connection local to it)."""
+async def across_data_centres(
+    connection: Connection, serial: str | None = None
+) -> AsyncIterator[AcrossDCs]:
+    """(home DC, its registry), (another DC, a registry on a connection local to it); with
+    `serial`, both contenders' connections run under that guarantee (the audit stays on
+    `connection`'s)."""
     data_centres = connection.data_centres()
     home = home_data_centre(connection)
     others = [dc for dc in data_centres if dc != home]
@@ -36,12 +40,20 @@ async def across_data_centres(connection: Connection) -> AsyncIterator[AcrossDCs
             f"--across-dcs needs a cluster of two data centres; this one has "
             f"{', '.join(data_centres) or 'none known'}"
         )
-    second = await open_connection(
-        connection.settings.with_overrides(local_dc=others[0]),
-        create_schema=False,
-        serve_reads=False,
-    )
+    opened: list[Connection] = []
     try:
-        yield (home, Registry(connection)), (others[0], Registry(second))
+        for dc in (home, others[0]):
+            if dc == home and (serial is None or serial == connection.settings.serial):
+                continue
+            opened.append(
+                await open_connection(
+                    connection.settings.with_overrides(local_dc=dc, serial=serial),
+                    create_schema=False,
+                    serve_reads=False,
+                )
+            )
+        first = opened[0] if len(opened) == 2 else connection
+        yield (home, Registry(first)), (others[0], Registry(opened[-1]))
     finally:
-        second.close()
+        for opened_connection in opened:
+            opened_connection.close()

@@ -544,7 +544,9 @@ class Attack:
             race_s=race_s,
             audit_s=audit_s,
             latency=LatencySummary.of(self._latencies),
-            serial=self.connection.settings.serial,
+            serial=(
+                self._across[1][1] if self._across else self._auditor
+            ).connection.settings.serial,
             dcs=tuple(dc for dc, _ in self._across) if self._across else (),
         )
 

@@ -130,3 +130,36 @@ async def test_the_app_says_when_names_are_unique_per_dc_only(dc1: Connection) -
                 assert ("unique per DC only" in shown) is warned, shown
         finally:
             restore_reads(dc1)
+
+
+async def test_the_race_panel_races_across_dcs_under_local_serial(dc1: Connection) -> None:
+    from textual.widgets import Button, Input, Select
+
+    from registry_tui.tui.app import RegistryApp
+    from registry_tui.tui.screens.race import RaceScreen
+    from tests.tui.helpers import restore_reads, screen_text, users_loaded, wait_for
+
+    app = RegistryApp(dc1.settings)
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await users_loaded(pilot)
+            await pilot.press("f3")
+            await wait_for(pilot, lambda: isinstance(app.screen, RaceScreen), what="the panel")
+            screen = app.screen
+            assert isinstance(screen, RaceScreen)
+            for selector, value in (("#race-usernames", "40"), ("#race-clones", "3")):
+                screen.query_one(selector, Input).value = value
+            screen.query_one("#race-guard", Select).value = "local-dcs"
+            screen.query_one("#race-start", Button).focus()
+            await pilot.pause()
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: screen.last_report is not None, timeout=60)
+            report = screen.last_report
+            assert report is not None
+            assert (report.serial, report.dcs) == ("local", ("dc1", "dc2")), screen_text(app)
+            await pilot.press("ctrl+r")  # the lanes: each attempt labelled with its DC
+            await pilot.pause()
+            text = screen_text(app)
+            assert " dc1" in text and " dc2" in text, text
+    finally:
+        restore_reads(dc1)

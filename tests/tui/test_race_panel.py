@@ -89,7 +89,7 @@ async def choose(
     await fill(pilot, str(clones), "#race-clones")
     await fill(pilot, str(concurrency), "#race-concurrency")
     screen.query_one("#race-mode", Select).value = mode
-    screen.query_one("#race-guard", Select).value = protected
+    screen.query_one("#race-guard", Select).value = "global" if protected else "plain"
     screen.query_one("#race-start", Button).focus()
     await pilot.pause()
 

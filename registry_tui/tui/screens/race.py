@@ -40,8 +40,16 @@ from textual.worker import Worker, WorkerState
 
 from registry_tui.core.errors import one_line
 from registry_tui.core.session import Database
+from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError
-from registry_tui.race import Attack, AttackPlan, AttackReport, RaceEvent, percentile
+from registry_tui.race import (
+    Attack,
+    AttackPlan,
+    AttackReport,
+    RaceEvent,
+    across_data_centres,
+    percentile,
+)
 from registry_tui.safe_text import printable
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures
@@ -256,13 +264,23 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._paint()
         assert self._ticker is not None
         self._ticker.resume()
-        self._worker = self._attack(plan)
+        self._worker = self._attack(plan, self.query_one(PlanForm).guarantee)
 
     @work(group=ATTACK_GROUP, exclusive=True, exit_on_error=False)
-    async def _attack(self, plan: AttackPlan) -> AttackReport | Failure:
+    async def _attack(self, plan: AttackPlan, guarantee: str) -> AttackReport | Failure:
+        connection = self.database.registry.connection
+        if plan.protected and (guarantee == "local-dcs" or len(connection.data_centres()) > 1):
+            serial = "local" if guarantee == "local-dcs" else "global"
+            return await guarded(self._across(connection, plan, serial))
+        return await guarded(self._run(Attack(connection, plan)))
+
+    async def _across(self, connection: Connection, plan: AttackPlan, serial: str) -> AttackReport:
+        async with across_data_centres(connection, serial=serial) as across:
+            return await self._run(Attack(connection, plan, across=across))
+
+    async def _run(self, attack: Attack) -> AttackReport:
         # The engine's sink runs on this loop, synchronously, thousands of times a second:
         # it only appends. Cancelling this worker cancels the attack (the engine cleans up).
-        attack = Attack(self.database.registry.connection, plan)
         # The app's and the driver's long-lived objects (100k+) sit out the attack. Without
         # this the collector's full passes over them stall this loop - keys, repaints and the
         # attack itself - for 100-400 ms each (10,000 attempts on a busy two-core machine:
@@ -270,7 +288,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
         # nothing is kept for good.
         gc.freeze()
         try:
-            return await guarded(attack.run(on_event=self._buffer.append))
+            return await attack.run(on_event=self._buffer.append)
         finally:
             gc.unfreeze()
 

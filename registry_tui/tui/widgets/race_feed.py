@@ -247,6 +247,8 @@ def lane_line(event: ContenderFinished | SetupProgress) -> Text:
     if event.resolved:
         line.append(" SERIAL", "cyan")
     line.append(f" {event.latency_ms:.0f} ms", MUTED)
+    if event.dc:  # across data centres: where the attempt was coordinated
+        line.append(f" {event.dc}", "cyan")
     winner = event.winner
     if event.outcome == "blocked" and winner is not None:
         line.append(" by ")

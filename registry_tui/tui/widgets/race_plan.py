@@ -33,7 +33,13 @@ SIZES = (
     SizeField("concurrency", "concurrency", "C", "C: races in flight at once"),
 )
 DEFAULT_PLAN = AttackPlan()
-GUARDS = (("IF NOT EXISTS", True), ("plain INSERT", False))
+# The guarantee raced: the registry's (global; split across two DCs when the cluster has
+# them), LOCAL_SERIAL split across two DCs (each DC can crown its own winner), or the control.
+GUARDS = (
+    ("IF NOT EXISTS", "global"),
+    ("IF NOT EXISTS · LOCAL_SERIAL across DCs", "local-dcs"),
+    ("plain INSERT", "plain"),
+)
 
 
 def whole(text: str) -> int:
@@ -94,8 +100,10 @@ class PlanForm(Horizontal):
     TOOLTIPS: ClassVar[dict[str, str]] = {
         "mode": "land-grab: fresh names, exactly one contender wins each. "
         "siege: names heroes already hold, every clone must be blocked.",
-        "guard": "IF NOT EXISTS: the registry's path. plain INSERT: the control run, on a "
-        "scratch table, where the last write wins.",
+        "guard": "IF NOT EXISTS: the registry's path (SERIAL; contenders split across two "
+        "data centres when the cluster has them). LOCAL_SERIAL across DCs: each DC runs its "
+        "own Paxos, so two can crown a winner. plain INSERT: the control run, on a scratch "
+        "table, where the last write wins.",
         "keep": "Keep the winners registered after the audit. Unticked, the race removes what "
         "it registered (by identity), leaving the registry as it found it.",
     }
@@ -124,14 +132,19 @@ class PlanForm(Horizontal):
             )
             field.tooltip = size.tooltip
             yield field
-        guard: Select[bool] = Select(
-            GUARDS, value=True, allow_blank=False, compact=True, id="race-guard"
+        guard: Select[str] = Select(
+            GUARDS, value="global", allow_blank=False, compact=True, id="race-guard"
         )
         guard.tooltip = self.TOOLTIPS["guard"]
         yield guard
         keep = Checkbox("keep", value=False, compact=True, id="race-keep")
         keep.tooltip = self.TOOLTIPS["keep"]
         yield keep
+
+    @property
+    def guarantee(self) -> str:
+        """The guard chosen: "global", "local-dcs" or "plain"."""
+        return str(self.query_one("#race-guard", Select).value)
 
     def read(self) -> tuple[AttackPlan | None, tuple[ValidationError, ...]]:
         """The plan the form describes, or every size the engine refuses (and no plan)."""
@@ -148,7 +161,7 @@ class PlanForm(Horizontal):
         mode: Mode = (
             "siege" if self.query_one("#race-mode", Select).value == "siege" else "land-grab"
         )
-        protected = self.query_one("#race-guard", Select).value is not False
+        protected = self.query_one("#race-guard", Select).value != "plain"
         keep = self.query_one("#race-keep", Checkbox).value
         try:
             plan = AttackPlan(
