@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from registry_tui.cli import profiles, users
+from registry_tui.cli import output, profiles, users
 from registry_tui.cli.adopt import adopt_command
 from registry_tui.cli.common import (
     command_settings,
@@ -40,6 +40,14 @@ profiles_app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from registry_tui import __version__
+
+        output.emit_text(f"registry {__version__}")
+        raise typer.Exit(int(ExitCode.OK))
+
+
 @app.callback(invoke_without_command=True)
 def root(
     ctx: typer.Context,
@@ -61,6 +69,13 @@ def root(
         "--profile",
         help="A named connection profile from ~/.config/registry-tui/config.toml "
         "(env REGISTRY_PROFILE).",
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        is_eager=True,
+        callback=_print_version,
+        help="Print the version and exit.",
     ),
 ) -> None:
     try:

@@ -78,6 +78,12 @@ class JsonArray:
         sys.stdout.flush()
 
 
+def emit_text(line: str) -> None:
+    """One plain line on stdout (e.g. the version), never styled or wrapped."""
+    sys.stdout.write(printable(line) + "\n")
+    sys.stdout.flush()
+
+
 def show(renderable: RenderableType) -> None:
     stdout().print(renderable)
 

@@ -3,6 +3,8 @@ stdout, stored text always through `safe_text`. The --json documents are `core.d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +22,7 @@ from registry_tui.core.outcomes import (
     UserRecord,
     VersionConflict,
 )
+from registry_tui.core.validation import USERNAME_MAX
 from registry_tui.safe_text import safe_text
 
 
@@ -138,18 +141,44 @@ def render_outcome(outcome: object) -> None:
         pass  # finish() reports it on stderr
 
 
-def users_table() -> Table:
+# The users table's columns, most important first; on a narrow terminal the last ones go
+# (as gh and kubectl do) rather than any cell breaking a name or an address in two.
+# (header, the width it needs to be worth showing, the cell)
+USER_COLUMNS: tuple[tuple[str, int, Callable[[UserRecord], Text]], ...] = (
+    ("username", 18, lambda u: safe_text(u.username, "yellow")),
+    ("e-mail", 24, lambda u: safe_text(u.email)),
+    ("display name", 14, lambda u: safe_text(u.display_name)),
+    ("dimension", 12, lambda u: safe_text(u.dimension)),
+    ("registered at", 19, lambda u: Text(u.registered_at.strftime("%Y-%m-%d %H:%M:%S"))),
+)
+
+
+def users_table(width: int) -> Table:
+    """A table of registrations for a terminal `width` columns wide: the columns that fit,
+    every cell on one line (cut with an ellipsis, never wrapped)."""
     table = Table(title=None)
-    for column in ("username", "display name", "dimension", "e-mail", "registered at"):
-        table.add_column(column, overflow="fold")
+    used = 4  # the table's outer borders
+    for header, needs, _cell in USER_COLUMNS:
+        # A username (at most 32 characters) is never cut; the other cells give way first.
+        floor = min(USERNAME_MAX, width // 2) if header == "username" else needs
+        if table.columns and used + floor + 3 > width:  # + the cell's padding and border
+            break
+        used += floor + 3
+        table.add_column(header, overflow="ellipsis", min_width=floor)
+    # Share what is left among the columns after the name, so that a long address is cut to
+    # its share rather than pushing the table past the terminal's edge.
+    spare = max(0, width - used)
+    others = table.columns[1:]
+    total_needs = sum(column.min_width or 0 for column in others) or 1
+    for column in others:
+        column.max_width = (column.min_width or 0) + spare * (column.min_width or 0) // total_needs
+    table.columns[0].max_width = USERNAME_MAX
     return table
 
 
 def add_user_row(table: Table, user: UserRecord) -> None:
-    table.add_row(
-        safe_text(user.username, "yellow"),
-        safe_text(user.display_name),
-        safe_text(user.dimension),
-        safe_text(user.email),
-        user.registered_at.strftime("%Y-%m-%d %H:%M:%S"),
-    )
+    shown = {str(column.header) for column in table.columns}
+    cells = [cell(user) for header, _, cell in USER_COLUMNS if header in shown]
+    for text in cells:  # one line per cell: cut, never wrapped
+        text.no_wrap, text.overflow = True, "ellipsis"
+    table.add_row(*cells)

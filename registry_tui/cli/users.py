@@ -57,7 +57,7 @@ def list_users(
 
     async def listing(registry: Registry) -> tuple[int, str | None, Invalid | None]:
         count, next_cursor = 0, cursor
-        table = render.users_table() if not as_json else None
+        table = render.users_table(output.stdout().width) if not as_json else None
         array: output.JsonArray | None = None
         while True:
             page = await registry.list_users(dimension, limit, next_cursor)
@@ -74,7 +74,7 @@ def list_users(
                     render.add_user_row(table, user)
                 if all_pages and page.cursor is not None and table.row_count >= ROWS_PER_TABLE:
                     output.show(table)
-                    table = render.users_table()
+                    table = render.users_table(output.stdout().width)
             next_cursor = page.cursor
             if not all_pages or next_cursor is None:
                 break

@@ -33,3 +33,40 @@ def test_a_registration_with_an_unconfirmed_step_says_so(captured: Console) -> N
 def test_a_whole_registration_says_nothing_more(captured: Console) -> None:
     render.render_outcome(Registered(USER))
     assert "not confirmed" not in captured.export_text()
+
+
+LONG_USERS = [
+    UserRecord(
+        name,
+        f"{name.lower()}@coodie-corps.dimension-6-prime.galaxy",
+        "Commander Quasar the Incorruptible",
+        "Dimension-6-Prime",
+        datetime(2187, 6, 6, tzinfo=timezone.utc),
+        uuid.uuid4(),
+    )
+    for name in ("Guardian-Onyx-889", "Commander-Quasar-123", "Operator-Zephyr-042")
+]
+
+
+@pytest.mark.parametrize("width", [200, 120, 80, 60, 40])
+def test_the_users_table_fits_the_terminal_and_never_breaks_a_name(width: int) -> None:
+    console = Console(record=True, width=width, color_system=None)
+    table = render.users_table(width)
+    for user in LONG_USERS:
+        render.add_user_row(table, user)
+    console.print(table)
+    lines = console.export_text().splitlines()
+    # Whole: the right-hand border is there on every line (a table wider than the terminal
+    # would be cropped at its edge and lose it).
+    assert lines[0].endswith("┓") and lines[-1].endswith("┘"), "\n".join(lines)
+    assert all(len(line) <= width and line[-1] in "┓┃┩│┘" for line in lines), lines
+    text = "\n".join(lines)
+    for user in LONG_USERS:
+        # The name whole, on one line: never `Guardian-Onyx` / `-889`.
+        assert user.username in text, text
+    headers = [str(c.header) for c in table.columns]
+    assert headers[0] == "username"
+    if width >= 120:
+        assert len(headers) == 5
+    if width <= 60:
+        assert "registered at" not in headers  # dropped rather than squeezed
