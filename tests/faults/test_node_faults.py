@@ -137,7 +137,8 @@ async def test_sigkill_one_node_mid_attack_races_go_on_and_audit_is_clean(
 ) -> None:
     events: list[RaceEvent] = []
     attack = Attack(
-        cluster_connection, AttackPlan(races=RACES, clones=CLONES, concurrency=CONCURRENCY)
+        cluster_connection,
+        AttackPlan(races=RACES, clones=CLONES, concurrency=CONCURRENCY, keep=True),
     )
     task = asyncio.ensure_future(attack.run(on_event=events.append))
     try:
@@ -227,7 +228,8 @@ async def test_sigstop_two_nodes_outcomes_reported_then_resolved_after_sigcont(
 ) -> None:
     events: list[RaceEvent] = []
     attack = Attack(
-        cluster_connection, AttackPlan(races=RACES, clones=CLONES, concurrency=CONCURRENCY)
+        cluster_connection,
+        AttackPlan(races=RACES, clones=CLONES, concurrency=CONCURRENCY, keep=True),
     )
     registry = Registry(cluster_connection)
     run = uuid.uuid4().hex[:6]
