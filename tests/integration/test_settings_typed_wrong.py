@@ -1,0 +1,117 @@
+"""Settings typed wrong, in every front end: one line, exit 2 (invalid) or 3 (unreachable), no
+traceback, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry_tui.core.store import Connection
+from tests.conftest import unique
+
+pytestmark = pytest.mark.db
+
+REGISTRY = str(Path(sys.executable).parent / "registry")
+
+# (id, environment, extra root flags, exit code, words the one line must hold)
+CASES = [
+    ("host-out-of-range", {"SCYLLA_HOSTS": "256.1.1.1"}, [], 2, "neither an IP address"),
+    ("host-bracket", {}, ["--hosts", "[::1"], 2, "neither an IP address"),
+    ("host-with-junk", {"SCYLLA_HOSTS": "db:9042:x"}, [], 2, "neither an IP address"),
+    ("host-unresolvable", {"SCYLLA_HOSTS": "nonexistent.invalid"}, [], 3, "cannot resolve host"),
+    ("local-dc-unknown", {"SCYLLA_LOCAL_DC": "nope"}, [], 2, "its data centres: datacenter1"),
+    ("replication-unknown-dc", {"SCYLLA_REPLICATION": "dc9:3"}, [], 2, "names dc9"),
+    ("replication-bad-factor", {"SCYLLA_REPLICATION": "datacenter1:0"}, [], 2, "1-9"),
+    ("replication-malformed", {"SCYLLA_REPLICATION": "datacenter1"}, [], 2, "DC:FACTOR"),
+    ("serial-unknown", {"SCYLLA_SERIAL": "sometimes"}, [], 2, "global"),
+    ("serial-flag-unknown", {}, ["--serial", "strict"], 2, "global"),
+]
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [REGISTRY, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def one_line(proc: subprocess.CompletedProcess[str]) -> str:
+    everything = proc.stdout + proc.stderr
+    assert "Traceback" not in everything and 'File "' not in everything, everything
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) >= 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "env", "flags", "code", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_the_cli_answers_a_wrong_setting_in_one_line(
+    cli_env: dict[str, str],
+    connection: Connection,
+    case: str,
+    env: dict[str, str],
+    flags: list[str],
+    code: int,
+    words: str,
+) -> None:
+    keyspace = f"t_wrong_{unique('k').replace('-', '_')}"[:40]
+    name = unique("wrong")
+    environment = {**cli_env, "SCYLLA_KEYSPACE": keyspace, **env}
+    proc = run(
+        environment,
+        *flags,
+        "users",
+        "register",
+        name,
+        "--email",
+        f"{name}@registry.galaxy",
+        "--display-name",
+        "Wrong",
+        "--dimension",
+        "Dimension-6",
+    )
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert words in one_line(proc), proc.stderr
+    # Nothing written: not even the keyspace.
+    assert keyspace not in connection.cluster.metadata.keyspaces
+    connection.cluster.refresh_schema_metadata()
+    assert keyspace not in connection.cluster.metadata.keyspaces
+
+
+@pytest.mark.parametrize(
+    ("env", "flags"),
+    [
+        ({"SCYLLA_HOSTS": "256.1.1.1"}, []),
+        ({"SCYLLA_SERIAL": "sometimes"}, []),
+        ({}, ["--hosts", "[::1"]),
+    ],
+)
+def test_serve_and_the_terminal_app_refuse_a_wrong_setting_at_start(
+    cli_env: dict[str, str], env: dict[str, str], flags: list[str]
+) -> None:
+    environment = {**cli_env, **env}
+    served = run(environment, *flags, "serve", "--port", "1")
+    assert served.returncode == 2 and "error: invalid" in one_line(served), served.stderr
+    if not flags:  # the terminal app's own entry point reads the environment only
+        tui = subprocess.run(
+            [sys.executable, "-m", "registry_tui.tui"],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        assert tui.returncode == 2, tui.stdout + tui.stderr
+        assert "error: invalid" in one_line(tui)
+
+
+def test_a_wrong_setting_in_json_mode_is_still_one_document(cli_env: dict[str, str]) -> None:
+    proc = run({**cli_env, "SCYLLA_LOCAL_DC": "nope"}, "users", "list", "--json")
+    assert proc.returncode == 2
+    assert proc.stdout.count("\n") <= 1 and "local_dc" in proc.stdout + proc.stderr
+    assert os.linesep not in one_line(proc)
