@@ -6,6 +6,7 @@ parameters reach the core as the text the client sent, so invalid input is refus
 core's rules with the core's 422 document (FastAPI only refuses a missing required parameter).
 """
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -175,8 +176,11 @@ UserIdPath = Annotated[
 ]
 
 
-def create_app(settings: Settings, *, connect: Connect = open_connection) -> FastAPI:
-    """The REST API on one connection to the database described by `settings`."""
+def create_app(
+    settings: Settings, *, connect: Connect = open_connection, token: str | None = None
+) -> FastAPI:
+    """The REST API on one connection to the database described by `settings`. With `token`,
+    every request (the docs too) needs `Authorization: Bearer <token>`."""
     quiet_driver_logs()
     database = Database(settings, connect, reconnect_interval=RECONNECT_INTERVAL_S, log=log)
 
@@ -204,6 +208,27 @@ def create_app(settings: Settings, *, connect: Connect = open_connection) -> Fas
         ),
         lifespan=lifespan,
     )
+
+    if token is not None:
+        expected = f"Bearer {token}".encode()
+
+        @app.middleware("http")
+        async def require_token(request: Request, call_next: Any) -> Response:
+            given = request.headers.get("authorization", "").encode()
+            # Constant time: the comparison says nothing about how much of a guess was right.
+            if not hmac.compare_digest(given, expected):
+                return JSONResponse(
+                    {
+                        "detail": {
+                            "error": "unauthorized",
+                            "message": "send Authorization: Bearer <token>",
+                        }
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="registry"'},
+                )
+            response: Response = await call_next(request)
+            return response
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_unavailable(_: Request, exc: DatabaseUnavailable) -> Response:

@@ -6,6 +6,8 @@ of the CLI neither needs nor loads them.
 
 from __future__ import annotations
 
+import ipaddress
+
 import typer
 
 from registry_tui.cli import output
@@ -32,16 +34,47 @@ def _check_settings(settings: Settings) -> None:
     ssl_context(settings)
 
 
+TOKEN_MIN = 16
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_door(host: str, token: str | None) -> None:
+    """Beyond loopback the API needs a token; a token must be long enough to guess hard."""
+    if token is not None and len(token) < TOKEN_MIN:
+        raise ValidationError("token", f"must be at least {TOKEN_MIN} characters")
+    if token is None and not is_loopback(host):
+        raise ValidationError(
+            "token",
+            f"serving on {host} (beyond this machine) needs a token: --token or "
+            "REGISTRY_API_TOKEN; every request must then send Authorization: Bearer <token>",
+        )
+
+
 def serve_command(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", help="TCP port to listen on (1-65535)."),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="REGISTRY_API_TOKEN",
+        show_envvar=True,
+        help="Require `Authorization: Bearer TOKEN` on every request (needed beyond loopback).",
+    ),
 ) -> None:
     """Serve the demo's REST API (JSON endpoints; OpenAPI docs at /docs)."""
-    run_command(ctx, False, lambda: _serve(ctx, host, port))
+    run_command(ctx, False, lambda: _serve(ctx, host, port, token or None))
 
 
-def _serve(ctx: typer.Context, host: str, port: int) -> None:
+def _serve(ctx: typer.Context, host: str, port: int, token: str | None) -> None:
     try:
         import uvicorn
 
@@ -54,11 +87,12 @@ def _serve(ctx: typer.Context, host: str, port: int) -> None:
         stop(False, Failure(ExitCode.INVALID, needs))
     if not 1 <= port <= 65535:
         raise ValidationError("port", "must be between 1 and 65535")
+    check_door(host, token)
     settings = command_settings(ctx)
     _check_settings(settings)
 
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, token=token),
         host=host,
         port=port,
         lifespan="on",  # the lifespan opens the database connection: it must run
@@ -69,7 +103,8 @@ def _serve(ctx: typer.Context, host: str, port: int) -> None:
     shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
     output.diagnose(
         f"serving the registry API on http://{shown}:{port} (docs: /docs), "
-        f"database {settings.describe()}",
+        f"database {settings.describe()}"
+        + ("; every request needs the bearer token" if token else ""),
         style="dim",
     )
     cannot_serve = Failure(ExitCode.INVALID, f"could not serve on {host}:{port} (see above)")
