@@ -296,6 +296,8 @@ class _Board:
             )
         elif t.phase == "racing":
             self.progress.update(self.task, description="racing", completed=t.races_finished)
+        elif t.phase == "cleanup":
+            self.progress.update(self.task, description="removing what the race registered")
         else:
             self.progress.update(self.task, description="audit at SERIAL", completed=t.audit_done)
         return Group(title, lanes, counters, self.progress)

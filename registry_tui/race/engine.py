@@ -193,6 +193,7 @@ class Attack:
 
         cleanup = Cleanup(kept=True)
         if self.plan.protected and not self.plan.keep:
+            self._emit(PhaseChanged("cleanup"))
             cleanup = await remove_registrations(self._auditor, self._held, self.username)
         report = replace(self._report(race_s, audit_s), cleanup=cleanup)
         self._emit(AttackFinished(report))

@@ -21,7 +21,7 @@ from registry_tui.race.plan import AttackPlan, ContenderKind, Identity
 from registry_tui.race.report import AttackReport
 
 Outcome = Literal["won", "blocked", "unknown"]
-Phase = Literal["setup", "racing", "auditing", "done"]
+Phase = Literal["setup", "racing", "auditing", "cleanup", "done"]
 
 
 @dataclass(frozen=True)

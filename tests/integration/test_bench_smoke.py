@@ -31,10 +31,10 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) 
         results = json.loads(out.read_text())
         assert set(results["sections"]) == {"register", "layers", "list", "tui", "race", "cli"}
         assert [run["count"] for run in results["sections"]["layers"]] == [20, 20, 20, 20]
-        ours, demo, sequential, raw, plain, variant = results["sections"]["register"]
-        assert ours["count"] == raw["count"] == plain["count"] == variant["count"] == 20
+        ours, demo, sequential, raw, plain = results["sections"]["register"]
+        assert ours["count"] == raw["count"] == plain["count"] == 20
         assert demo["count"] == sequential["count"] == 20
-        for run in (ours, raw, plain, variant):
+        for run in (ours, raw, plain):
             assert len(run["per_round_per_s"]) == 2 and run["client_cpu_ms_per_op"] > 0
         assert results["sections"]["list"]["stored"] >= 60
         protected, control = results["sections"]["race"]

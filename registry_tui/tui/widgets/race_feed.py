@@ -39,6 +39,7 @@ PHASE_WORDS = {
     "setup": "heroes take names",
     "racing": "racing",
     "auditing": "audit at SERIAL",
+    "cleanup": "removing what the race registered",
     "done": "done",
 }
 
@@ -226,6 +227,8 @@ class RaceFeed:
             return "racing", t.races_finished, total
         if t.phase == "auditing":
             return "audit at SERIAL", t.audit_done, total
+        if t.phase == "cleanup":
+            return "removing what the race registered", total, total
         return "done", total, total
 
 
