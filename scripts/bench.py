@@ -517,7 +517,7 @@ async def main():
             # `end`: the last row counted so far; the table then reads the next page.
             while not table.exhausted and time.perf_counter() - last_growth < 60:
                 await pilot.press("end")
-                while screen.loading:
+                while screen.reading:
                     await asyncio.sleep(0.001)
                 if screen.problem is not None:
                     break

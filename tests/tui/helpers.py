@@ -65,7 +65,7 @@ async def users_loaded(pilot: Pilot[object]) -> UsersScreen:
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, UsersScreen), what="the users screen")
     screen = users_screen(app)  # type: ignore[arg-type]
-    await wait_for(pilot, lambda: not screen.loading, what="the first page")
+    await wait_for(pilot, lambda: not screen.reading, what="the first page")
     return screen
 
 

@@ -114,7 +114,7 @@ async def test_a_dropped_connection_changes_the_indicator_and_nothing_else(
                 pilot, lambda: app.link.state is LinkState.ONLINE, timeout=20, what="online"
             )
             await pilot.press("r")
-            await wait_for(pilot, lambda: not screen.loading and screen.problem is None)
+            await wait_for(pilot, lambda: not screen.reading and screen.problem is None)
             assert "online" in screen_text(app)
     finally:
         relay.close()
@@ -131,15 +131,15 @@ async def test_a_slow_listing_does_not_freeze_the_ui(
             screen = await users_loaded(pilot)
             relay.latency = 2.0  # every answer from now on takes two seconds
             await pilot.press("r")
-            await wait_for(pilot, lambda: screen.loading)
+            await wait_for(pilot, lambda: screen.reading)
             started = time.monotonic()
             await pilot.press("f1")  # the app answers keys while the query is out
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=1.5)
-            assert screen.loading, "the listing should still be on its way"
+            assert screen.reading, "the listing should still be on its way"
             assert time.monotonic() - started < 1.5
             relay.latency = 0.0
             await pilot.press("escape")
-            await wait_for(pilot, lambda: not screen.loading, timeout=10)
+            await wait_for(pilot, lambda: not screen.reading, timeout=10)
             assert screen.problem is None
     finally:
         relay.close()

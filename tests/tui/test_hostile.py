@@ -70,7 +70,7 @@ async def test_table_cells_and_the_status_line(
             await pilot.press("f")
             await fill(pilot, text, "#prompt-input")
             await pilot.press("enter")
-            await wait_for(pilot, lambda s=screen: app.screen is s and not s.loading)
+            await wait_for(pilot, lambda s=screen: app.screen is s and not s.reading)
             assert screen.dimension == text and screen.table.loaded == 1
             assert_literal(app, f"dimension = {text}")
 

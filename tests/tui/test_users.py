@@ -44,7 +44,7 @@ async def filter_by(pilot, screen: UsersScreen, dimension: str) -> None:
     await pilot.press("enter")
     await wait_for(
         pilot,
-        lambda: pilot.app.screen is screen and screen.dimension == dimension and not screen.loading,
+        lambda: pilot.app.screen is screen and screen.dimension == dimension and not screen.reading,
         what="the filtered listing",
     )
 
@@ -89,12 +89,12 @@ async def test_pages_load_as_the_cursor_nears_the_end(
 
         await pilot.press("end")  # the cursor to the last row counted so far
         await wait_for(pilot, lambda: screen.table.loaded == 2 * PAGE_SIZE, what="page 2")
-        await wait_for(pilot, lambda: not screen.loading)
+        await wait_for(pilot, lambda: not screen.reading)
         assert f"of {2 * PAGE_SIZE}+ loaded so far" in status_line(app)
 
         await pilot.press("end")
         await wait_for(pilot, lambda: screen.exhausted, what="the last page")
-        await wait_for(pilot, lambda: not screen.loading)
+        await wait_for(pilot, lambda: not screen.reading)
         assert screen.table.loaded == len(seeded)
         # At 230 rows every page is near the view: all are held, each seeded user once.
         shown = [screen.table.pages.user_at(row) for row in range(len(seeded))]
@@ -217,7 +217,7 @@ async def test_filter_by_dimension_and_clear_it(run_app: RunApp, registry: Regis
         assert f"dimension = {mine}" in status_line(app)
 
         await pilot.press("escape")  # all dimensions again
-        await wait_for(pilot, lambda: screen.dimension is None and not screen.loading)
+        await wait_for(pilot, lambda: screen.dimension is None and not screen.reading)
         assert "dimension =" not in status_line(app)
         assert screen.table.loaded >= 4
         assert unwanted not in wanted

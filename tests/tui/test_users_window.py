@@ -53,7 +53,7 @@ async def settled(pilot, screen: UsersScreen) -> None:  # type: ignore[no-untype
     def calm() -> bool:
         top, bottom = screen.table.view_rows()
         held = all(screen.table.pages.user_at(r) for r in range(top, bottom + 1))
-        return not screen.loading and held
+        return not screen.reading and held
 
     await wait_for(pilot, calm, timeout=20, what="the rows in view")
 
@@ -197,7 +197,7 @@ async def test_an_outage_keeps_the_rows_marked_stale_until_a_refresh_succeeds(
             assert "offline" in screen_text(app)
 
             await pilot.press("r")  # again, still down: still shown, still stale
-            await wait_for(pilot, lambda: not screen.loading)
+            await wait_for(pilot, lambda: not screen.reading)
             assert table.stale and in_view(table) == shown
 
             relay.start()

@@ -118,7 +118,9 @@ class UsersScreen(ReportsFailures, Screen[None]):
         self.database = database
         self.dimension: str | None = None
         self.generation = 0
-        self.loading = False  # a page read is on its way
+        # A page read is on its way. Not `loading`: that is Textual's reactive, which covers the
+        # whole screen with a spinner, disables it, and mounts a new indicator per page.
+        self.reading = False
         # Why the last read failed (printable). Reading waits for `r` meanwhile: an outage is
         # not hammered by every scroll.
         self.problem: str | None = None
@@ -148,7 +150,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
     def reload(self) -> None:
         """A new listing (another filter): nothing counted, read from the first page."""
         self.generation += 1
-        self.loading = False
+        self.reading = False
         self.problem = None
         self.select_after = None
         self.table.reset(PAGE_SIZE)
@@ -164,10 +166,10 @@ class UsersScreen(ReportsFailures, Screen[None]):
 
     def _read_next(self) -> None:
         """Start the read the table wants most, if none is on its way."""
-        if not self.loading and self.problem is None:
+        if not self.reading and self.problem is None:
             want = self.table.wanted()
             if want is not None:
-                self.loading = True
+                self.reading = True
                 self._fetch_page(PageRequest(self.generation, self.dimension, want))
         self._show_status()
 
@@ -182,7 +184,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
     def _page_arrived(self, message: PageArrived) -> None:
         if message.request.generation != self.generation:
             return  # an answer to a listing that was since replaced
-        self.loading = False
+        self.reading = False
         outcome, table = message.outcome, self.table
         if isinstance(outcome, Failure):
             self.report_failure(outcome, "load users")
@@ -226,7 +228,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
             status.append(f"  ·  stale: read at {read} UTC" if read else "  ·  stale", DOPPEL)
         if self.problem is not None:
             status.append(f"  ·  {self.problem}", DOPPEL)
-        elif self.loading:
+        elif self.reading:
             status.append(
                 "  ·  reading again…" if table.pages.rereading else "  ·  loading more…", MUTED
             )
