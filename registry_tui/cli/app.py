@@ -33,7 +33,7 @@ locking, and Doppel-9's clones racing for names. Bare `registry` opens the termi
 Exit codes: 0 done; 1 refused by the database (taken, conflict, not found); 2 invalid input or
 usage; 3 database unreachable or refusing us; 4 outcome unknown."""
 
-app = typer.Typer(help=HELP, add_completion=False, rich_markup_mode=None, no_args_is_help=False)
+app = typer.Typer(help=HELP, add_completion=True, rich_markup_mode=None, no_args_is_help=False)
 users_app = typer.Typer(help="Register, list, get and delete users.", no_args_is_help=True)
 profiles_app = typer.Typer(
     help="Read and update profiles (optimistic locking).", no_args_is_help=True

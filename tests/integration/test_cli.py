@@ -270,6 +270,30 @@ def test_help_loads_neither_textual_nor_the_driver() -> None:
     assert proc.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_shell_completion_completes_commands_and_options() -> None:
+    def complete(*words: str) -> list[str]:
+        env = dict(
+            os.environ,
+            _REGISTRY_COMPLETE="complete_bash",
+            COMP_WORDS=" ".join(["registry", *words]),
+            COMP_CWORD=str(len(words)),
+        )
+        proc = run(env)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert complete("us") == ["users"]
+    assert complete("users", "l") == ["list"]
+    assert "--token" in complete("serve", "--")
+    assert "--across-dcs" in complete("race", "--a")
+
+
+def test_completion_script_names_the_program() -> None:
+    proc = run(dict(os.environ), "--show-completion", "bash")
+    assert proc.returncode == 0, proc.stderr
+    assert "_REGISTRY_COMPLETE=complete_bash" in proc.stdout
+
+
 def test_bad_input_is_refused_before_connecting() -> None:
     # Nothing listens on port 1: a command that connected first would exit 3, not 2.
     down = dict(os.environ, SCYLLA_PORT="1")
