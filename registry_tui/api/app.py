@@ -208,6 +208,7 @@ def create_app(
         ),
         lifespan=lifespan,
     )
+    app.state.database = database  # `registry serve` checks the settings on it before serving
 
     if token is not None:
         expected = f"Bearer {token}".encode()

@@ -6,7 +6,11 @@ of the CLI neither needs nor loads them.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+from collections.abc import Callable
+from contextlib import suppress
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -16,6 +20,11 @@ from registry_tui.core.config import Settings
 from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.failures import Failure
 from registry_tui.core.validation import ValidationError
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from registry_tui.core.session import Database
 
 API_EXTRA_HINT = "pip install 'registry-tui[api]'"
 # What the `api` extra brings (with their own dependencies).
@@ -91,8 +100,9 @@ def _serve(ctx: typer.Context, host: str, port: int, token: str | None) -> None:
     settings = command_settings(ctx)
     _check_settings(settings)
 
+    app = create_app(settings, token=token)
     config = uvicorn.Config(
-        create_app(settings, token=token),
+        app,
         host=host,
         port=port,
         lifespan="on",  # the lifespan opens the database connection: it must run
@@ -100,16 +110,13 @@ def _serve(ctx: typer.Context, host: str, port: int, token: str | None) -> None:
         timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
-    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
-    output.diagnose(
-        f"serving the registry API on http://{shown}:{port} (docs: /docs), "
-        f"database {settings.describe()}"
-        + ("; every request needs the bearer token" if token else ""),
-        style="dim",
-    )
     cannot_serve = Failure(ExitCode.INVALID, f"could not serve on {host}:{port} (see above)")
     try:
-        server.run()
+        asyncio.run(
+            _check_then_serve(
+                server, app.state.database, lambda: _announce(host, port, settings, token)
+            )
+        )
     except SystemExit as exc:  # uvicorn exits this way when it cannot listen
         output.fail(cannot_serve.message)
         exit_with(ExitCode.INVALID if exc.code else ExitCode.OK)
@@ -117,3 +124,28 @@ def _serve(ctx: typer.Context, host: str, port: int, token: str | None) -> None:
         exit_with(ExitCode.INTERRUPTED)
     if not server.started:
         stop(False, cannot_serve)
+
+
+async def _check_then_serve(
+    server: uvicorn.Server, database: Database, announce: Callable[[], None]
+) -> None:
+    """Connect before listening, on the loop that then serves: a setting only the cluster can
+    refuse (a local DC it does not have) stops the command with one line (exit 2) instead of
+    a start-up traceback. A database that does not answer yet is not a reason to refuse: the
+    API then answers 503 until it does."""
+    from registry_tui.core.errors import DatabaseUnavailable
+
+    with suppress(DatabaseUnavailable):  # the lifespan says so in the log, once
+        await database.connect()
+    announce()
+    await server.serve()
+
+
+def _announce(host: str, port: int, settings: Settings, token: str | None) -> None:
+    shown = f"[{host}]" if ":" in host else host  # an IPv6 address in a URL
+    output.diagnose(
+        f"serving the registry API on http://{shown}:{port} (docs: /docs), "
+        f"database {settings.describe()}"
+        + ("; every request needs the bearer token" if token else ""),
+        style="dim",
+    )

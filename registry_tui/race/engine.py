@@ -363,8 +363,8 @@ class Attack:
             return _Attempt(c, "unknown", timed_out=True, needs_resolution=True, note=one_line(exc))
         if isinstance(outcome, Registered):
             late = outcome.resolved_after_timeout
-            # Won, with a step after the commit point undecided (e.g. the claim's
-            # confirmation timed out): once the race is over, _resolve finishes it.
+            # Won, with the profile write (after the commit point) undecided: once the race
+            # is over, _resolve finishes it.
             unfinished = bool(outcome.incomplete)
             return _Attempt(
                 c,

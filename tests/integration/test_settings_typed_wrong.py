@@ -110,6 +110,15 @@ def test_serve_and_the_terminal_app_refuse_a_wrong_setting_at_start(
         assert "error: invalid" in one_line(tui)
 
 
+def test_serve_refuses_a_local_dc_the_cluster_does_not_have(cli_env: dict[str, str]) -> None:
+    # Only the cluster can say this one is wrong: `serve` connects before it listens and stops
+    # with one line, rather than serving 503 for ever (or printing a start-up traceback).
+    served = run({**cli_env, "SCYLLA_LOCAL_DC": "nope"}, "serve", "--port", "1")
+    assert served.returncode == 2, served.stdout + served.stderr
+    assert "its data centres: datacenter1" in one_line(served), served.stderr
+    assert "serving" not in served.stderr
+
+
 def test_a_wrong_setting_in_json_mode_is_still_one_document(cli_env: dict[str, str]) -> None:
     proc = run({**cli_env, "SCYLLA_LOCAL_DC": "nope"}, "users", "list", "--json")
     assert proc.returncode == 2
