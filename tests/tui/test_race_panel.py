@@ -195,6 +195,7 @@ async def test_the_keep_switch_keeps_the_winners(run_app: RunApp, registry: Regi
         removed = screen.last_report
         assert removed is not None and removed.cleanup.removed == 5, screen_text(app)
         assert await registry.get_user_serial(f"{removed.username_prefix}00000") is None
+        assert re.search(r"clean-up\s+5 removed", screen_text(app)), screen_text(app)
 
         screen.query_one("#race-keep", Checkbox).value = True
         await pilot.pause()
@@ -203,6 +204,7 @@ async def test_the_keep_switch_keeps_the_winners(run_app: RunApp, registry: Regi
         assert kept is not None and kept.plan.keep and kept.cleanup.kept, screen_text(app)
         holder = await registry.get_user_serial(f"{kept.username_prefix}00000")
         assert holder is not None  # still registered, for inspection
+        assert re.search(r"clean-up\s+none: kept \(keep\)", screen_text(app)), screen_text(app)
 
 
 async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(

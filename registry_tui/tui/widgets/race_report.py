@@ -57,6 +57,18 @@ def _count(value: int, bad: bool) -> Text:
 
 Row = tuple[str, Callable[[AttackReport], Text | str]]
 
+
+def cleanup(report: AttackReport) -> Text:
+    """What the run removed after its audit (its own registrations, by identity)."""
+    done = report.cleanup
+    if done.kept:
+        return Text("none: kept (keep)" if report.plan.keep else "none: nothing registered", MUTED)
+    text = Text(f"{done.removed:,} removed", OK)
+    if done.failed:
+        text.append(f", {len(done.failed):,} could not be", DOPPEL)
+    return text
+
+
 ROWS: tuple[Row, ...] = (
     ("run", lambda r: f"{r.run_id} {r.mode} {r.races:,}×{r.plan.contenders_per_race}"),
     ("attempts", lambda r: f"{r.contenders:,}"),
@@ -76,6 +88,7 @@ ROWS: tuple[Row, ...] = (
         "latency p50 / p99",
         lambda r: f"{r.latency.p50_ms:.1f} / {r.latency.p99_ms:.1f} ms",
     ),
+    ("clean-up", cleanup),
 )
 
 
