@@ -132,6 +132,10 @@ async def test_a_slow_listing_does_not_freeze_the_ui(
             relay.latency = 2.0  # every answer from now on takes two seconds
             await pilot.press("r")
             await wait_for(pilot, lambda: screen.reading)
+            await pilot.pause()
+            # The screen stays usable while the read is out: it is not in Textual's loading
+            # state, which covers it with a spinner and disables it.
+            assert not screen.loading and not screen.is_disabled
             started = time.monotonic()
             await pilot.press("f1")  # the app answers keys while the query is out
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), timeout=1.5)
