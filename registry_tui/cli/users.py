@@ -6,6 +6,7 @@ parser before it connects.
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
 import typer
@@ -17,6 +18,7 @@ from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.outcomes import Invalid, Page
 from registry_tui.core.validation import (
     normalize_username,
+    parse_user_id,
     parse_user_listing,
     validate_registration,
 )
@@ -113,13 +115,24 @@ def get(
 def delete(
     ctx: typer.Context,
     username: str = typer.Argument(...),
+    user_id: str | None = typer.Option(
+        None,
+        "--user-id",
+        help="Only this identity: a name held by anyone else is left alone. Also removes a "
+        "case variant `registry adopt` listed as a conflict (its row at the name as typed).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Delete a user by identity (IF user_id = ...), with its profile and e-mail claim."""
+
+    def request() -> uuid.UUID | None:
+        normalize_username(username)
+        return parse_user_id(user_id) if user_id is not None else None
+
     outcome = with_registry(
         ctx,
         as_json,
-        lambda r: r.delete_user(username),
-        request=lambda: normalize_username(username),
+        lambda r: r.delete_user(username, user_id=request()),
+        request=request,
     )
     finish(ctx, outcome, as_json, render.render_outcome)

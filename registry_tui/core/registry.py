@@ -222,19 +222,30 @@ class Registry:
         self, username: str, *, user_id: uuid.UUID | None = None
     ) -> DeleteOutcome:
         """Delete the user holding `username`, by identity; with `user_id`, only that identity
-        (a name held by anyone else answers not found and is left alone)."""
+        (a name held by anyone else answers not found and is left alone). With `user_id`, a
+        case variant that adoption kept as a conflict (a row at the name exactly as typed, see
+        core/adopt.py) can be deleted too: by name alone, the name means its holder."""
         await refuse_unless_adopted(self.connection)
         try:
             name = normalize_username(username)
             typed = typed_username(username)
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
+        key = name
         current = await self.get_user_serial(name)
+        if (
+            user_id is not None
+            and typed != name
+            and (current is None or current.user_id != user_id)
+        ):
+            variant = await self._registrar.user_serial(typed)
+            if variant is not None and variant.user_id == user_id:
+                key, current = typed, variant
         if current is None or (user_id is not None and current.user_id != user_id):
             return NotFound("user", typed)
         uid = current.user_id
         row = self.models.registration(
-            username=name, email="", display_name="", dimension="", user_id=uid
+            username=key, email="", display_name="", dimension="", user_id=uid
         )
         # The commit point: only this identity; a name re-registered meanwhile is not touched.
         deleted = timed_out = False
@@ -249,7 +260,7 @@ class Registry:
                 )
             except AmbiguousWrite as exc:
                 timed_out = True
-                now = await resolve(lambda: self.get_user_serial(name))
+                now = await resolve(lambda: self._registrar.user_serial(key))
                 if isinstance(now, Unknown):
                     return Unknown("delete", name, f"{exc}; {now.reason}")
                 if now is not None and now.user_id == uid:

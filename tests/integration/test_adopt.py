@@ -28,7 +28,7 @@ from pydantic import Field
 from registry_tui.core.adopt import AdoptionRefused, adopt
 from registry_tui.core.config import Settings
 from registry_tui.core.errors import DatabaseUnavailable
-from registry_tui.core.outcomes import EmailTaken, Registered, UsernameTaken
+from registry_tui.core.outcomes import Deleted, EmailTaken, NotFound, Registered, UsernameTaken
 from registry_tui.core.registry import Registry
 from registry_tui.core.rows import ConditionalWrite, WriteStep
 from registry_tui.core.schema import (
@@ -333,6 +333,46 @@ class DropsAt(PassThroughRows):
         if write.step is self.step:
             raise DatabaseUnavailable("no host answered (test)")
         return await super().write(write)
+
+
+async def test_a_conflict_kept_by_adoption_is_deleted_by_its_identity_only(
+    demo: tuple[Connection, dict[str, uuid.UUID]],
+) -> None:
+    connection, ids = demo
+    ks = connection.settings.keyspace
+    await adopt(connection)
+    registry = Registry(connection)
+
+    # An identity that holds neither row: nothing is deleted.
+    stranger = await registry.delete_user("AGENT-CIPHER-007", user_id=uuid.uuid4())
+    assert isinstance(stranger, NotFound), stranger
+
+    # The case variant's own identity: its row at the typed key goes, with its profile and its
+    # e-mail claim; the holder of the name keeps everything.
+    gone = await registry.delete_user("AGENT-CIPHER-007", user_id=ids["AGENT-CIPHER-007"])
+    assert isinstance(gone, Deleted) and not gone.leftovers, gone
+    assert gone.user.user_id == ids["AGENT-CIPHER-007"]
+    rows = {
+        r.username: r.user_id
+        for r in await cql(connection, f"SELECT username, user_id FROM {ks}.user_registrations")
+    }
+    assert "AGENT-CIPHER-007" not in rows
+    assert rows["agent-cipher-007"] == ids["Agent-Cipher-007"]
+    for uid, profiles in ((ids["AGENT-CIPHER-007"], 0), (ids["Agent-Cipher-007"], 1)):
+        found = await cql(
+            connection, f"SELECT version FROM {ks}.user_profiles WHERE user_id = %s", uid
+        )
+        assert len(found) == profiles, (uid, found)
+    assert await registry.get_email_owner("clone-007@mirror.void") is None
+    owner = await registry.get_email_owner("agent-cipher-007@coodie-corps.dimension-1.galaxy")
+    assert owner is not None and owner.user_id == ids["Agent-Cipher-007"]
+    # The address is free again; the name is not (its holder keeps it).
+    again = await registry.register(f"n-{uuid.uuid4().hex[:8]}", "clone-007@mirror.void", "X", "D")
+    assert isinstance(again, Registered), again
+    taken = await registry.register("Agent-CIPHER-007", "other@example.org", "X", "D")
+    assert isinstance(taken, UsernameTaken), taken
+    # And adoption no longer lists it.
+    assert [c.username for c in (await adopt(connection)).conflicts] == ["Marshal-Nova-200"]
 
 
 @pytest.mark.parametrize("dies_after", [1, 2, 5])

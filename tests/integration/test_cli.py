@@ -172,6 +172,23 @@ def test_delete_frees_name_and_email(env: dict[str, str]) -> None:
     assert (code, doc) == (0, {"applied": True, "username": name})
 
 
+def test_delete_with_a_user_id_deletes_only_that_identity(env: dict[str, str]) -> None:
+    name = unique("holder")
+    register(env, name)
+    code, user = run_json(env, "users", "get", name)
+    assert code == 0 and isinstance(user, dict)
+    other = "00000000-0000-4000-8000-000000000000"
+    assert run_json(env, "users", "delete", name, "--user-id", other) == (
+        1,
+        {"detail": "User not found"},
+    )
+    assert run_json(env, "users", "get", name)[0] == 0  # left alone
+    assert run_json(env, "users", "delete", name, "--user-id", user["user_id"]) == (
+        0,
+        {"applied": True, "username": name},
+    )
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -179,6 +196,7 @@ def test_delete_frees_name_and_email(env: dict[str, str]) -> None:
         ["users", "register", "okname", "--email", "nope", "--display-name", "D", "--dimension", "D"],
         ["users", "register", "okname", "--email", "a@b.org", "--display-name", "\x1b[31m", "--dimension", "D"],
         ["users", "get", "x'; DROP KEYSPACE registry; --"],
+        ["users", "delete", "okname", "--user-id", "not-a-uuid"],
         ["profiles", "get", "not-a-uuid"],
         ["profiles", "update", "00000000-0000-4000-8000-000000000000", "--status", "zombie"],
         ["profiles", "update", "00000000-0000-4000-8000-000000000000", "--bio", "x", "--expected-version", "-1"],

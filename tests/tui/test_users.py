@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from registry_tui.core.outcomes import NotFound, UserRecord
+from registry_tui.core.outcomes import Deleted, NotFound, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.profile import ProfileScreen
@@ -283,3 +283,34 @@ async def test_delete_says_what_goes_and_removes_all_of_it(
     assert isinstance(await registry.get_user(user.username), NotFound)
     assert isinstance(await registry.get_profile(user.user_id), NotFound)
     assert await registry.get_email_owner(user.email) is None
+
+
+async def test_delete_of_a_row_whose_name_changed_hands_deletes_nothing(
+    run_app: RunApp, registry: Registry
+) -> None:
+    # The row on screen is one identity; behind the app's back its name is deleted and taken
+    # by another. Confirming the delete of the row on screen must not delete the newcomer.
+    dimension = unique("dim")
+    shown = await register_user(registry, dimension=dimension, display_name="Shown")
+    async with run_app() as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        assert isinstance(await registry.delete_user(shown.username), Deleted)
+        newcomer = await register_user(
+            registry, username=shown.username, dimension=dimension, display_name="Newcomer"
+        )
+
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("Nothing deleted" in n for n in notifications(app)))
+        # The view is read again: the newcomer, not the old row.
+        await wait_for(
+            pilot,
+            lambda: getattr(screen.table.user(shown.username), "user_id", None) == newcomer.user_id,
+            what="the newcomer's row",
+        )
+
+    holder = await registry.get_user_serial(shown.username)
+    assert holder is not None and holder.user_id == newcomer.user_id
+    assert await registry.get_profile_serial(newcomer.user_id) is not None

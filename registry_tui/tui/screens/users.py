@@ -378,7 +378,9 @@ class UsersScreen(ReportsFailures, Screen[None]):
 
     @work(group="users-delete", exit_on_error=False)
     async def _delete(self, user: UserRecord) -> None:
-        outcome = await guarded(self.database.registry.delete_user(user.username))
+        outcome = await guarded(
+            self.database.registry.delete_user(user.username, user_id=user.user_id)
+        )
         self.post_message(self.DeleteAnswered(user, outcome))
 
     @on(DeleteAnswered)
@@ -395,8 +397,14 @@ class UsersScreen(ReportsFailures, Screen[None]):
                 text += f" Not confirmed: {', '.join(outcome.leftovers)}."
             self.notify(text, title="Deleted", markup=False)
         elif isinstance(outcome, NotFound):
-            self.table.drop_user(user.username)
-            self.notify(f"@{user.username} was already gone.", severity="warning", markup=False)
+            # Gone, or the name is another identity's now: nothing was deleted either way.
+            self.notify(
+                f"Nothing deleted: @{user.username} is no longer this identity's (gone, or "
+                "registered again by someone else). The rows in view were read again.",
+                severity="warning",
+                markup=False,
+            )
+            self.refresh_rows()
         elif isinstance(outcome, Unknown):
             self.notify(
                 f"Delete of @{user.username}: outcome unknown ({printable(outcome.reason)}). "
