@@ -36,6 +36,7 @@ from registry_tui.core.validation import (
     VERSION_MAX,
     ValidationError,
     parse_page_size,
+    parse_user_id,
 )
 
 log = logging.getLogger("uvicorn.error")  # printed by uvicorn alongside its own lines
@@ -406,9 +407,23 @@ def create_app(
             **WRITE_RESPONSES,
         },
     )
-    async def delete_user(username: UsernamePath) -> Response:
+    async def delete_user(
+        username: UsernamePath,
+        user_id: Annotated[
+            str | None,
+            Query(
+                description="Only this identity: a name held by anyone else is left alone "
+                "(404). Also removes a case variant `registry adopt` listed as a conflict.",
+                json_schema_extra=_documented_as({"type": "string", "format": "uuid"}),
+            ),
+        ] = None,
+    ) -> Response:
+        try:
+            identity = parse_user_id(user_id) if user_id is not None else None
+        except ValidationError as exc:
+            return _respond(Invalid(exc.field, exc.message))
         registry = await open_registry()
-        return _respond(await registry.delete_user(username), USERNAME_IN_PATH)
+        return _respond(await registry.delete_user(username, user_id=identity), USERNAME_IN_PATH)
 
     @app.get(
         "/api/profiles/{user_id}",

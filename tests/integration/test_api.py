@@ -307,6 +307,20 @@ def test_delete_is_204_without_a_body_then_404(http: httpx.Client) -> None:
     assert register(http, name).status_code == 201  # name and e-mail are free again
 
 
+def test_delete_with_a_user_id_deletes_only_that_identity(http: httpx.Client) -> None:
+    name = unique("holder")
+    assert register(http, name).status_code == 201
+    uid = http.get(f"/api/users/{name}").json()["user_id"]
+    other = http.delete(f"/api/users/{name}", params={"user_id": str(uuid.uuid4())})
+    assert (other.status_code, other.json()) == (404, {"detail": "User not found"})
+    assert http.get(f"/api/users/{name}").status_code == 200  # left alone
+    bad = http.delete(f"/api/users/{name}", params={"user_id": "nope"})
+    assert bad.status_code == 422 and "user_id" in bad.text
+    assert http.get(f"/api/users/{name}").status_code == 200
+    mine = http.delete(f"/api/users/{name}", params={"user_id": uid})
+    assert mine.status_code == 204
+
+
 NIL = "00000000-0000-4000-8000-000000000000"
 A_USER = {"username": "okname", "email": "a@b.org", "display_name": "D", "dimension": "D"}
 RUDE_NAME = "x'; DROP KEYSPACE registry; --"
