@@ -140,6 +140,11 @@ class RowCursorView(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.post_message(self.ViewChanged())
 
+    def watch_show_horizontal_scrollbar(self) -> None:
+        # A horizontal scrollbar takes a line from the view (or gives it back) without a
+        # resize: the rows in view change all the same.
+        self.post_message(self.ViewChanged())
+
 
 class UsersTable(RowCursorView):
     """The users listing: a header, then one line per counted row; rows of pages not held
