@@ -327,13 +327,6 @@ def _contender_line(event: ContenderFinished) -> Text:
 # The summary
 
 
-def _cleanup(report: AttackReport) -> str:
-    if report.cleanup.kept:
-        return "none: kept (--keep)" if report.plan.keep else "none: nothing registered"
-    failed = f", {len(report.cleanup.failed)} failed" if report.cleanup.failed else ""
-    return f"{report.cleanup.removed}{failed}"
-
-
 def _guarantee(report: AttackReport) -> str:
     level = "SERIAL" if report.serial == "global" else "LOCAL_SERIAL"
     where = f" across {' + '.join(report.dcs)}" if report.dcs else ""
@@ -372,7 +365,7 @@ def _print_summary(report: AttackReport) -> None:
         ("identities overwritten", str(report.overwritten), bad if report.overwritten else ok),
         ("audit violations", str(len(report.violations)), bad if report.violations else ok),
         ("attempts/s", f"{report.attempts_per_s:,.0f}", ""),
-        ("registrations removed after the audit", _cleanup(report), ""),
+        ("clean-up after the audit", report.cleanup_summary(), ""),
         (
             "latency p50 / p95 / p99",
             f"{report.latency.p50_ms:.1f} / {report.latency.p95_ms:.1f} / "

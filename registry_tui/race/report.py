@@ -107,6 +107,15 @@ class AttackReport:
     def mode(self) -> Mode:
         return self.plan.mode
 
+    def cleanup_summary(self) -> str:
+        """What the clean-up after the audit did, in a few words (the CLI's summary and the
+        race panel's audit say the same)."""
+        done = self.cleanup
+        if done.kept:
+            return "none: kept on request" if self.plan.keep else "none: nothing registered"
+        failed = f", {len(done.failed):,} could not be" if done.failed else ""
+        return f"{done.removed:,} removed{failed}"
+
     @property
     def protected(self) -> bool:
         return self.plan.protected

@@ -204,7 +204,7 @@ async def test_the_keep_switch_keeps_the_winners(run_app: RunApp, registry: Regi
         assert kept is not None and kept.plan.keep and kept.cleanup.kept, screen_text(app)
         holder = await registry.get_user_serial(f"{kept.username_prefix}00000")
         assert holder is not None  # still registered, for inspection
-        assert re.search(r"clean-up\s+none: kept \(keep\)", screen_text(app)), screen_text(app)
+        assert re.search(r"clean-up\s+none: kept on request", screen_text(app)), screen_text(app)
 
 
 async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(

@@ -125,7 +125,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
         # not hammered by every scroll.
         self.problem: str | None = None
         self.select_after: str | None = None  # put the cursor on this username once held
-        self._offered: tuple[bool, bool] | None = None  # what the footer's keys last offered
+        self._offered: tuple[bool | None, ...] | None = None  # what the footer's keys last offered
 
     def compose(self) -> ComposeResult:
         yield Banner("Users")
@@ -241,6 +241,9 @@ class UsersScreen(ReportsFailures, Screen[None]):
 
     # ---------------------------------------------------------------- actions
 
+    # The actions whose availability changes: check_action decides them.
+    CONDITIONAL_ACTIONS = ("delete", "clear_filter")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete":
             return self.table.user_at_cursor() is not None
@@ -256,7 +259,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
         """Refresh the footer's keys only when what they offer changes: every refresh makes
         the footer build its keys anew (measured: a refresh per page of the scroll grew the
         process by ~0.6 MiB a page), and most cursor moves change nothing."""
-        offered = (self.table.user_at_cursor() is not None, self.dimension is not None)
+        offered = tuple(self.check_action(action, ()) for action in self.CONDITIONAL_ACTIONS)
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()

@@ -61,12 +61,8 @@ Row = tuple[str, Callable[[AttackReport], Text | str]]
 def cleanup(report: AttackReport) -> Text:
     """What the run removed after its audit (its own registrations, by identity)."""
     done = report.cleanup
-    if done.kept:
-        return Text("none: kept (keep)" if report.plan.keep else "none: nothing registered", MUTED)
-    text = Text(f"{done.removed:,} removed", OK)
-    if done.failed:
-        text.append(f", {len(done.failed):,} could not be", DOPPEL)
-    return text
+    style = MUTED if done.kept else DOPPEL if done.failed else OK
+    return Text(report.cleanup_summary(), style)
 
 
 ROWS: tuple[Row, ...] = (
