@@ -20,11 +20,11 @@ async def remove_registrations(
     registry: Registry, held: dict[int, UserRecord], username: Callable[[int], str]
 ) -> Cleanup:
     gate = asyncio.Semaphore(CLEANUP_CONCURRENCY)
-    removed = 0
+    removed = gone = 0
     failed: list[str] = []
 
     async def remove(race: int, holder: UserRecord) -> None:
-        nonlocal removed
+        nonlocal removed, gone
         name = username(race)
         async with gate:
             try:
@@ -37,9 +37,9 @@ async def remove_registrations(
         elif isinstance(outcome, Deleted):
             failed.append(f"{name}: not confirmed: {', '.join(outcome.leftovers)}")
         elif isinstance(outcome, NotFound):
-            removed += 1  # gone already (its identity only: another holder is left alone)
+            gone += 1  # deleted since the audit (by identity: another holder is left alone)
         else:
             failed.append(f"{name}: {type(outcome).__name__}")
 
     await asyncio.gather(*(remove(race, holder) for race, holder in held.items()))
-    return Cleanup(kept=False, removed=removed, failed=tuple(sorted(failed)))
+    return Cleanup(kept=False, removed=removed, already_gone=gone, failed=tuple(sorted(failed)))

@@ -71,10 +71,16 @@ class Cleanup:
 
     kept: bool = False  # the winners were kept on purpose (--keep), or nothing was registered
     removed: int = 0
+    already_gone: int = 0  # deleted by someone else between the audit and the clean-up
     failed: tuple[str, ...] = ()  # "name: why", for each one that could not be removed
 
     def as_document(self) -> dict[str, Any]:
-        return {"kept": self.kept, "removed": self.removed, "failed": list(self.failed)}
+        return {
+            "kept": self.kept,
+            "removed": self.removed,
+            "already_gone": self.already_gone,
+            "failed": list(self.failed),
+        }
 
 
 @dataclass(frozen=True)
@@ -113,8 +119,9 @@ class AttackReport:
         done = self.cleanup
         if done.kept:
             return "none: kept on request" if self.plan.keep else "none: nothing registered"
+        gone = f", {done.already_gone:,} already gone" if done.already_gone else ""
         failed = f", {len(done.failed):,} could not be" if done.failed else ""
-        return f"{done.removed:,} removed{failed}"
+        return f"{done.removed:,} removed{gone}{failed}"
 
     @property
     def protected(self) -> bool:
