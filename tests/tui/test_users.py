@@ -66,6 +66,38 @@ async def test_the_table_shows_every_registration_field(
         assert dimension in status_line(app)
 
 
+async def test_a_narrow_terminal_cuts_cells_with_an_ellipsis_and_drops_the_last_columns(
+    run_app: RunApp, registry: Registry
+) -> None:
+    dimension = unique("dim")
+    name = unique("Guardian-Onyx")
+    email = f"{name}@clones.galaxy"  # 38 characters: cut at 80 columns, whole at 140
+    user = await register_user(
+        registry, username=name, email=email, dimension=dimension, display_name="Agent Cipher"
+    )
+    async with run_app(size=(80, 24)) as (app, pilot):
+        screen = await users_loaded(pilot)
+        await filter_by(pilot, screen, dimension)
+        line = table_line(app, user.username)
+        assert f" {user.username} " in line  # the name whole, never cut
+        assert "…" in line and email not in line and email[:20] in line
+        assert user.registered_at.strftime("%Y-%m-%d") not in line
+        assert not screen.table.show_horizontal_scrollbar  # nothing beyond the edge
+        # What did not fit is named (here the dimension and the date: a long name and address).
+        assert "too narrow for: dimension, registered (UTC)" in status_line(app)
+        assert dimension not in line
+
+        await pilot.resize_terminal(140, 24)
+        await wait_for(
+            pilot,
+            lambda: email in table_line(app, user.username),
+            what="the whole address on a wide terminal",
+        )
+        line = table_line(app, user.username)
+        assert user.registered_at.strftime("%Y-%m-%d %H:%M") in line and "…" not in line
+        assert "too narrow" not in status_line(app)
+
+
 @pytest.fixture(scope="module")
 async def paged(registry: Registry) -> tuple[str, list[UserRecord]]:
     """A dimension of two and a bit pages."""

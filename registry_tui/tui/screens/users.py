@@ -237,6 +237,9 @@ class UsersScreen(ReportsFailures, Screen[None]):
             status.append(f"  ·  {done}", MUTED)
         else:
             status.append("  ·  more available (scroll down)", MUTED)
+        hidden = table.hidden_columns()
+        if hidden:  # last: on a narrow screen this is what the edge cuts
+            status.append(f"  ·  too narrow for: {', '.join(hidden)} (⏎ shows all)", MUTED)
         self.query_one("#users-status", Static).update(status)
 
     # ---------------------------------------------------------------- actions

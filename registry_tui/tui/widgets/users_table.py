@@ -38,14 +38,60 @@ COLUMNS = (
 CELL_PADDING = 1
 PLACEHOLDER = "⋯"
 
+# On a view narrower than the table, which columns stay (most important first) and the width
+# below which a column is not worth showing (None: whole or not at all). The name is never cut;
+# the others end in "…" rather than at the view's edge, and the last ones go (as the CLI's
+# tables do, and gh and kubectl). A row's profile (enter) shows every field.
+PRIORITY: tuple[tuple[int, int | None], ...] = (
+    (0, None),  # username
+    (3, 24),  # e-mail
+    (1, 14),  # display name
+    (2, 12),  # dimension
+    (4, None),  # registered
+)
+
+
+def fit_columns(widths: list[int], view: int) -> list[int]:
+    """The width each column's text gets in a view `view` cells wide (0: not shown), given
+    the width each needs whole. Each shown column also takes 2 * CELL_PADDING."""
+    pad = 2 * CELL_PADDING
+    if sum(widths) + pad * len(widths) <= view:
+        return list(widths)
+    floors = [0] * len(widths)
+    used = 0
+    for index, floor in PRIORITY:
+        least = widths[index] if floor is None else min(floor, widths[index])
+        if index != 0 and used + least + pad > view:
+            break  # the rest (less important) go too: no gaps in the order of importance
+        floors[index] = least
+        used += least + pad
+    # What is left is shared so that short cells show whole and the long ones are cut alike:
+    # every shown column gets its whole width up to a common cap, the highest that fits.
+    room = view - used + sum(floors)
+    shown = [index for index, least in enumerate(floors) if least]
+
+    def total(cap: int) -> int:
+        return sum(max(floors[i], min(widths[i], cap)) for i in shown)
+
+    cap = 0
+    while cap < max(widths) and total(cap + 1) <= room:
+        cap += 1
+    fitted = [max(floors[i], min(widths[i], cap)) if floors[i] else 0 for i in range(len(widths))]
+    spare = room - total(cap)
+    for index, _floor in PRIORITY:  # the last few cells, to the most important still cut
+        if spare > 0 and floors[index] and fitted[index] < widths[index]:
+            fitted[index] += 1
+            spare -= 1
+    return fitted
+
 
 def user_cells(user: UserRecord) -> list[Text]:
     """A row's cells: literal text, one line, clipped."""
     return [
         cell(user.username, 32, "bold"),
-        cell(user.display_name, 24),
-        cell(user.dimension, 20),
-        cell(user.email, 32),
+        cell(user.display_name, 32),
+        cell(user.dimension, 24),
+        cell(user.email, 48),
         cell(when_short(user.registered_at)),
     ]
 
@@ -154,6 +200,7 @@ class UsersTable(RowCursorView):
     UsersTable {
         background: $surface;
         color: $foreground;
+        scrollbar-gutter: stable;  /* the columns fit a width that a scrollbar does not change */
         &:focus {
             background-tint: $foreground 5%;
             & > .users-table--cursor {
@@ -231,6 +278,7 @@ class UsersTable(RowCursorView):
         super().__init__(id=id)
         self.pages = UserPages(page_size)
         self._widths = [len(label) for _, label in COLUMNS]
+        self._fitted = list(self._widths)
         self._lines: OrderedDict[tuple[object, ...], list[Segment]] = OrderedDict()
 
     # ---------------------------------------------------------------- what is shown
@@ -273,6 +321,10 @@ class UsersTable(RowCursorView):
         if row is None:
             raise KeyError(username)
         return row
+
+    def hidden_columns(self) -> list[str]:
+        """The columns this view is too narrow to show (a row's profile shows them)."""
+        return [label for (_, label), width in zip(COLUMNS, self._fitted, strict=True) if not width]
 
     def read_times(self) -> list[datetime]:
         """When the rows in view were read."""
@@ -339,13 +391,18 @@ class UsersTable(RowCursorView):
 
     def _changed(self) -> None:
         self._lines.clear()
+        self._fitted = fit_columns(self._widths, self.scrollable_content_region.width)
+        shown = [width for width in self._fitted if width]
         more = 0 if self.pages.exhausted else 1  # a line that says more rows follow
         self.virtual_size = Size(
-            sum(self._widths) + 2 * CELL_PADDING * len(self._widths), 1 + self.row_count + more
+            sum(shown) + 2 * CELL_PADDING * len(shown), 1 + self.row_count + more
         )
         if self.row_count and self.cursor_row >= self.row_count:
             self.move_cursor(self.row_count - 1)
         self.refresh()
+
+    def on_resize(self) -> None:
+        self._changed()  # the columns fit the new width (the base class tells the screen)
 
     # ---------------------------------------------------------------- actions
 
@@ -416,7 +473,9 @@ class UsersTable(RowCursorView):
         console = self.app.console
         segments: list[Segment] = []
         table_width = 0
-        for index, width in enumerate(self._widths):
+        for index, width in enumerate(self._fitted):
+            if not width:
+                continue  # too narrow a view for this column
             render_width = width + 2 * CELL_PADDING
             table_width += render_width
             text = cells[index] if index < len(cells) else Text()
