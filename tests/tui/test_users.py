@@ -49,14 +49,20 @@ async def filter_by(pilot, screen: UsersScreen, dimension: str) -> None:
     )
 
 
+async def users_in(pilot, dimension: str) -> UsersScreen:
+    """The users screen once loaded, listing only `dimension` (the test's own rows)."""
+    screen = await users_loaded(pilot)
+    await filter_by(pilot, screen, dimension)
+    return screen
+
+
 async def test_the_table_shows_every_registration_field(
     run_app: RunApp, registry: Registry
 ) -> None:
     dimension = unique("dim")
     user = await register_user(registry, dimension=dimension, display_name="Agent Cipher")
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         assert [u.username for u in screen.table.users()] == [user.username]
         row = table_line(app, user.username).split()
         assert row[:3] == [user.username, "Agent", "Cipher"]
@@ -76,8 +82,7 @@ async def test_a_narrow_terminal_cuts_cells_with_an_ellipsis_and_drops_the_last_
         registry, username=name, email=email, dimension=dimension, display_name="Agent Cipher"
     )
     async with run_app(size=(80, 24)) as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         line = table_line(app, user.username)
         assert f" {user.username} " in line  # the name whole, never cut
         assert "…" in line and email not in line and email[:20] in line
@@ -110,8 +115,7 @@ async def test_pages_load_as_the_cursor_nears_the_end(
 ) -> None:
     dimension, seeded = paged
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         # One page, not the registry: the rest is only promised.
         assert screen.table.loaded == PAGE_SIZE
         assert f"rows 1–{screen.table.rows_in_view} of {PAGE_SIZE}+ loaded so far" in (
@@ -141,8 +145,7 @@ async def test_scrolling_without_moving_the_cursor_also_loads_more(
     dimension = unique("scroll")
     await register_many(registry, PAGE_SIZE + 10, dimension)
     async with run_app() as (_, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         assert screen.table.loaded == PAGE_SIZE
         screen.table.scroll_end(animate=False)  # as the mouse wheel does: the cursor stays
         await wait_for(pilot, lambda: screen.exhausted, what="the next page after scrolling")
@@ -173,8 +176,7 @@ async def fill_register_form(
 async def test_register_from_the_form(run_app: RunApp, registry: Registry) -> None:
     name, dimension = unique("hero"), unique("dim")
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         await fill_register_form(
             pilot, name.upper(), f"{name}@registry.galaxy", "Nova", dimension, keys=True
         )
@@ -243,8 +245,7 @@ async def test_filter_by_dimension_and_clear_it(run_app: RunApp, registry: Regis
     wanted = {(await register_user(registry, dimension=mine)).username for _ in range(3)}
     unwanted = (await register_user(registry, dimension=other)).username
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, mine)
+        screen = await users_in(pilot, mine)
         assert {u.username for u in screen.table.users()} == wanted
         assert f"dimension = {mine}" in status_line(app)
 
@@ -278,8 +279,7 @@ async def test_jump_to_a_username_is_one_point_read(run_app: RunApp, registry: R
 async def test_refresh_shows_rows_written_elsewhere(run_app: RunApp, registry: Registry) -> None:
     dimension = unique("dim")
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         assert screen.table.loaded == 0 and "nobody here yet" in status_line(app)
         late = await register_user(registry, dimension=dimension)
         await pilot.press("r")
@@ -293,8 +293,7 @@ async def test_delete_says_what_goes_and_removes_all_of_it(
     dimension = unique("dim")
     user = await register_user(registry, dimension=dimension, display_name="Doomed")
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
 
         await pilot.press("d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -325,8 +324,7 @@ async def test_delete_of_a_row_whose_name_changed_hands_deletes_nothing(
     dimension = unique("dim")
     shown = await register_user(registry, dimension=dimension, display_name="Shown")
     async with run_app() as (app, pilot):
-        screen = await users_loaded(pilot)
-        await filter_by(pilot, screen, dimension)
+        screen = await users_in(pilot, dimension)
         assert isinstance(await registry.delete_user(shown.username), Deleted)
         newcomer = await register_user(
             registry, username=shown.username, dimension=dimension, display_name="Newcomer"
