@@ -24,6 +24,7 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.validation import USERNAME_MAX
 from registry_tui.safe_text import safe_text
+from registry_tui.user_columns import USER_FIELDS
 
 
 def _user_table(user: UserRecord, title: str = "") -> Table:
@@ -141,16 +142,18 @@ def render_outcome(outcome: object) -> None:
         pass  # finish() reports it on stderr
 
 
-# The users table's columns, most important first; on a narrow terminal the last ones go
-# (as gh and kubectl do) rather than any cell breaking a name or an address in two.
-# (header, the width it needs to be worth showing, the cell)
-USER_COLUMNS: tuple[tuple[str, int, Callable[[UserRecord], Text]], ...] = (
-    ("username", 18, lambda u: safe_text(u.username, "yellow")),
-    ("e-mail", 24, lambda u: safe_text(u.email)),
-    ("display name", 14, lambda u: safe_text(u.display_name)),
-    ("dimension", 12, lambda u: safe_text(u.dimension)),
-    ("registered at", 19, lambda u: Text(u.registered_at.strftime("%Y-%m-%d %H:%M:%S"))),
-)
+# The users table's cells by UserRecord field, as (header, the cell). Which of them stay on a
+# narrow terminal, in which order, is USER_FIELDS (shared with the terminal app's table): the
+# last ones go rather than any cell breaking a name or an address in two.
+REGISTERED_AT = "%Y-%m-%d %H:%M:%S"
+USER_CELLS: dict[str, tuple[str, Callable[[UserRecord], Text]]] = {
+    "username": ("username", lambda u: safe_text(u.username, "yellow")),
+    "email": ("e-mail", lambda u: safe_text(u.email)),
+    "display_name": ("display name", lambda u: safe_text(u.display_name)),
+    "dimension": ("dimension", lambda u: safe_text(u.dimension)),
+    "registered_at": ("registered at", lambda u: Text(u.registered_at.strftime(REGISTERED_AT))),
+}
+REGISTERED_AT_WIDTH = 19  # REGISTERED_AT's width
 
 
 def users_table(width: int) -> Table:
@@ -158,9 +161,13 @@ def users_table(width: int) -> Table:
     every cell on one line (cut with an ellipsis, never wrapped)."""
     table = Table(title=None)
     used = 4  # the table's outer borders
-    for header, needs, _cell in USER_COLUMNS:
+    for field, needs in USER_FIELDS:
         # A username (at most 32 characters) is never cut; the other cells give way first.
-        floor = min(USERNAME_MAX, width // 2) if header == "username" else needs
+        if field == "username":
+            floor = min(USERNAME_MAX, width // 2)
+        else:
+            floor = REGISTERED_AT_WIDTH if needs is None else needs
+        header = USER_CELLS[field][0]
         if table.columns and used + floor + 3 > width:  # + the cell's padding and border
             break
         used += floor + 3
@@ -177,8 +184,9 @@ def users_table(width: int) -> Table:
 
 
 def add_user_row(table: Table, user: UserRecord) -> None:
-    shown = {str(column.header) for column in table.columns}
-    cells = [cell(user) for header, _, cell in USER_COLUMNS if header in shown]
+    # The columns shown are the first of USER_FIELDS (users_table stops at the first that
+    # does not fit).
+    cells = [USER_CELLS[field][1](user) for field, _ in USER_FIELDS[: len(table.columns)]]
     for text in cells:  # one line per cell: cut, never wrapped
         text.no_wrap, text.overflow = True, "ellipsis"
     table.add_row(*cells)

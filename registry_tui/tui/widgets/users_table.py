@@ -27,27 +27,23 @@ from textual.strip import Strip
 from registry_tui.core.outcomes import UserRecord
 from registry_tui.tui.text import cell, when_short
 from registry_tui.tui.widgets.user_pages import Accepted, PageWant, UserPages
+from registry_tui.user_columns import USER_FIELDS
 
-COLUMNS = (
+COLUMNS = (  # (UserRecord's field, header), left to right
     ("username", "username"),
-    ("display", "display name"),
+    ("display_name", "display name"),
     ("dimension", "dimension"),
     ("email", "e-mail"),
-    ("registered", "registered (UTC)"),
+    ("registered_at", "registered (UTC)"),
 )
 CELL_PADDING = 1
 PLACEHOLDER = "⋯"
 
-# On a view narrower than the table, which columns stay (most important first) and the width
-# below which a column is not worth showing (None: whole or not at all). The name is never cut;
-# the others end in "…" rather than at the view's edge, and the last ones go (as the CLI's
-# tables do, and gh and kubectl). A row's profile (enter) shows every field.
-PRIORITY: tuple[tuple[int, int | None], ...] = (
-    (0, None),  # username
-    (3, 24),  # e-mail
-    (1, 14),  # display name
-    (2, 12),  # dimension
-    (4, None),  # registered
+# On a view narrower than the table, the columns in the order they stay (the CLI's order) as
+# (index in COLUMNS, the width below which the column goes; None: whole or not at all). The
+# ones kept end in "…" rather than at the view's edge; a row's profile (enter) shows every field.
+PRIORITY: tuple[tuple[int, int | None], ...] = tuple(
+    ([field for field, _ in COLUMNS].index(field), floor) for field, floor in USER_FIELDS
 )
 
 
