@@ -134,6 +134,14 @@ def render_outcome(outcome: object) -> None:
                 safe_text(f"{outcome.operation} {outcome.key}: {outcome.reason}"),
             )
         )
+        if isinstance(outcome.current, UserRecord):
+            output.show(Text("The database holds now:", style="dim"))
+            output.show(_user_table(outcome.current))
+        elif isinstance(outcome.current, ProfileRecord):
+            output.show(Text("The database holds now:", style="dim"))
+            output.show(_profile_table(outcome.current))
+        elif outcome.current_read:
+            output.show(Text("The database holds no row there now.", style="dim"))
     elif isinstance(outcome, UserRecord):
         output.show(_user_table(outcome))
     elif isinstance(outcome, ProfileRecord):

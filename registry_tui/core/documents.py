@@ -74,14 +74,24 @@ def invalid_doc(invalid: Invalid, path_fields: frozenset[str] = frozenset()) -> 
 
 
 def unknown_doc(unknown: Unknown) -> dict[str, Any]:
-    return {
-        "detail": {
-            "error": "outcome_unknown",
-            "operation": unknown.operation,
-            "key": unknown.key,
-            "reason": unknown.reason,
-        }
+    detail: dict[str, Any] = {
+        "error": "outcome_unknown",
+        "operation": unknown.operation,
+        "key": unknown.key,
+        "reason": unknown.reason,
     }
+    if unknown.user_id is not None:
+        detail["user_id"] = str(unknown.user_id)
+    if unknown.current_read:
+        # The row as the resolving SERIAL read found it (null: no row).
+        current = unknown.current
+        if isinstance(current, UserRecord):
+            detail["current"] = registration_doc(current)
+        elif isinstance(current, ProfileRecord):
+            detail["current"] = profile_doc(current)
+        else:
+            detail["current"] = None
+    return {"detail": detail}
 
 
 def unavailable_doc(message: str) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class Deleted:
     user: UserRecord
     # Clean-up steps after the commit point that could not be confirmed (normally empty).
     leftovers: tuple[str, ...] = ()
+    resolved_after_timeout: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,35 @@ class Updated:
 class VersionConflict:
     current: ProfileRecord
     expected_version: int
+    resolved_after_timeout: bool = False
 
 
 @dataclass(frozen=True)
 class Unknown:
-    """The write may or may not have applied, and a SERIAL read could not tell either."""
+    """The write may or may not have applied, and the database cannot prove which.
+
+    After an ambiguous failure (timeout, lost connection, CAS_WRITE_UNKNOWN) a SERIAL read
+    decides only when what it finds proves the outcome (docs/guarantees.md lists, per
+    operation, the readings that do). Otherwise the answer is this, with what the read found.
+    """
 
     operation: str
     key: str
     reason: str
+    # What the resolving SERIAL read found, when it answered (`current_read`): the row as it
+    # is now, or None for no row. Shown beside the answer so a person can decide what to do.
+    current: UserRecord | ProfileRecord | None = None
+    current_read: bool = False
+    # The identity the write carried: a registration's token (retrying with this user_id
+    # continues the same attempt, whose e-mail claim is already its own), a delete's target.
+    user_id: uuid.UUID | None = None
+
+    @property
+    def gone(self) -> bool:
+        """A delete's identity is no longer there, by this request or a concurrent one."""
+        if self.operation != "delete" or not self.current_read:
+            return False
+        return self.current is None or getattr(self.current, "user_id", None) != self.user_id
 
 
 @dataclass(frozen=True)

@@ -114,11 +114,12 @@ class Registrar:
         if isinstance(claim, EmailTaken):
             # The name is the registry's primary key: when it is taken too, say that first
             # (re-registering the same name and e-mail answers username_taken, as in the demo).
-            holder = await self.store.read_one(self.models.registration, username=req.username)
+            # Decided at the serial level like every answer: a plain read may be stale.
+            holder = await self.user_serial(req.username)
             if holder is None:
                 return claim
-            await self.repair_holder(user_record(holder))
-            return UsernameTaken(user_record(holder))
+            await self.repair_holder(holder)
+            return UsernameTaken(holder)
         if isinstance(claim, Unknown):
             return claim
 
@@ -137,7 +138,15 @@ class Registrar:
             await self._release_claim(req.email, uid)
             raise
         if isinstance(won, Unknown):
-            return won  # the claim is respected until the grace period has passed
+            if isinstance(won.current, UserRecord) and won.current.user_id != uid:
+                # Another identity's registration is committed at the name: a Paxos commit at
+                # a higher ballot than ours, so ours can never apply from now on (whether it
+                # applied before and was deleted cannot be told). The claim is not valid and
+                # need not wait out its grace period.
+                await self._release_claim(req.email, uid)
+            # Otherwise the claim is respected until the grace period has passed; retrying
+            # with this user_id continues this attempt (the claim is already its own).
+            return won
         if isinstance(won, UserRecord):
             await self._release_claim(req.email, uid)
             await self.repair_holder(won)
@@ -172,9 +181,13 @@ class Registrar:
             except AmbiguousWrite as exc:
                 owner = await resolve(lambda: self.email_owner(email))
                 if isinstance(owner, Unknown):
-                    return Unknown("register", email, f"e-mail claim: {exc}; {owner.reason}")
+                    reason = f"e-mail claim: {exc}; {owner.reason}"
+                    return Unknown("register", email, reason, user_id=uid)
                 if owner is None:
-                    continue  # nothing committed: try again with the same token
+                    # Nothing committed: try again with the same token. Unlike a name, a claim
+                    # cannot have applied and been removed meanwhile: only the registration
+                    # holding it releases it, or anyone once PENDING_CLAIM_TTL_S has passed.
+                    continue
                 if owner.user_id == uid:
                     return True
                 return EmailTaken(owner)
@@ -189,7 +202,7 @@ class Registrar:
             if settled.user_id == uid:
                 return True
             return EmailTaken(settled)
-        return Unknown("register", email, "the e-mail claim kept timing out")
+        return Unknown("register", email, "the e-mail claim kept timing out", user_id=uid)
 
     async def _settle_claim(self, email: str) -> EmailOwner | None:
         """Who holds `email` now: the claim's owner while its registration holds the name or
@@ -241,11 +254,11 @@ class Registrar:
     async def _insert_registration(
         self, row: Any, uid: uuid.UUID
     ) -> tuple[bool | UserRecord | Unknown, bool]:
-        """(True, resolved): we hold the name; (UserRecord, resolved): taken by that user.
+        """(True, resolved): we hold the name; (UserRecord, False): taken by that user;
+        (Unknown, True): the database cannot prove either.
 
         `resolved` is True when a SERIAL read had to decide after an ambiguous failure.
         """
-        resolved = False
         for _ in range(WRITE_ATTEMPTS):
             try:
                 result = await self.store.write(
@@ -254,25 +267,43 @@ class Registrar:
                     )
                 )
             except AmbiguousWrite as exc:
-                resolved = True
+                # Only our own user_id at the name proves an outcome. A free name, or another
+                # holder, does not: ours may have applied and been deleted by its identity
+                # since (a retry would then register it a second time). No retry: unknown.
                 current = await resolve(lambda: self.user_serial(row.username))
                 if isinstance(current, Unknown):
-                    return Unknown("register", row.username, f"{exc}; {current.reason}"), True
-                if current is None:
-                    continue  # nothing committed: try again with the same token
-                return (True if current.user_id == uid else current), True
+                    reason = f"{exc}; {current.reason}"
+                    return Unknown("register", typed_name(row), reason, user_id=uid), True
+                if current is not None and current.user_id == uid:
+                    return True, True
+                return self._unknown_registration(row, uid, str(exc), current), True
             if result.applied:
-                return True, resolved
+                return True, False
             existing = result.existing or {}
             if existing.get("user_id") == uid:
-                return True, resolved  # our own earlier, timed-out attempt had applied
-            if existing.get("user_id") is None:  # a shape we did not expect: ask Paxos
-                current = await self.user_serial(row.username)
-                if current is None:
-                    continue
-                return (True if current.user_id == uid else current), resolved
-            return user_record(existing), resolved
-        return Unknown("register", row.username, "the registration kept timing out"), resolved
+                return True, False  # an earlier attempt with this token had applied
+            if existing.get("user_id") is not None:
+                return user_record(existing), False
+            # A shape we did not expect (no holder in the answer): ask Paxos.
+            current = await self.user_serial(row.username)
+            if current is not None:
+                return (True if current.user_id == uid else current), False
+        return Unknown("register", typed_name(row), "no answer", user_id=uid), False
+
+    @staticmethod
+    def _unknown_registration(
+        row: Any, uid: uuid.UUID, ambiguous: str, current: UserRecord | None
+    ) -> Unknown:
+        name = typed_name(row)
+        if current is None:
+            now = f"@{name} is free now"
+        else:
+            now = f"@{name} is held by @{current.username} ({current.user_id}) now"
+        reason = (
+            f"{ambiguous}; {now}, which does not show whether this registration applied "
+            f"(retry with user_id {uid} to continue it)"
+        )
+        return Unknown("register", name, reason, current=current, current_read=True, user_id=uid)
 
     async def _release_claim(self, email: str, uid: uuid.UUID) -> bool:
         """Give a claim back, only if it is still ours. A failure leaves it to the grace
@@ -331,6 +362,11 @@ class Registrar:
                     WriteStep.CREATE_PROFILE, profile, lambda t: profile.insert(timeout=t)
                 )
         return False
+
+
+def typed_name(row: Any) -> str:
+    """The name of a registration row as its person typed it."""
+    return getattr(row, "username_typed", None) or row.username
 
 
 def bury_profile_birth(profile: Any) -> ConditionalWrite:

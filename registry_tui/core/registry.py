@@ -248,7 +248,10 @@ class Registry:
             username=key, email="", display_name="", dimension="", user_id=uid
         )
         # The commit point: only this identity; a name re-registered meanwhile is not touched.
-        deleted = timed_out = False
+        # A delete carries no token of its own: once a try was ambiguous, "this identity is
+        # gone" cannot tell our delete from a concurrent one, so it answers unknown (and still
+        # cleans up: the identity is gone either way, its profile and claim must not stay).
+        ambiguous = ""
         for _ in range(WRITE_ATTEMPTS):
             try:
                 result = await self.store.write(
@@ -259,25 +262,41 @@ class Registry:
                     )
                 )
             except AmbiguousWrite as exc:
-                timed_out = True
+                ambiguous = ambiguous or str(exc)
                 now = await resolve(lambda: self._registrar.user_serial(key))
                 if isinstance(now, Unknown):
-                    return Unknown("delete", name, f"{exc}; {now.reason}")
+                    return Unknown("delete", typed, f"{exc}; {now.reason}", user_id=uid)
                 if now is not None and now.user_id == uid:
-                    continue  # still there: our delete has not applied (yet)
-                deleted = True  # this identity is gone (by us or a concurrent delete)
-                break
-            if not result.applied:
-                # This identity is gone. After a timed-out attempt that is most likely our own
-                # delete landing late; either way its profile and claim must not be orphaned.
+                    continue  # still there: our delete has not applied (yet); again
+                return await self._gone_after_ambiguity(current, now, ambiguous)
+            if result.applied:
                 leftovers = await self._cleanup_after_delete(current)
-                return Deleted(current, leftovers) if timed_out else NotFound("user", name)
-            deleted = True
-            break
-        if not deleted:
-            return Unknown("delete", name, "the delete kept timing out")
-        leftovers = await self._cleanup_after_delete(current)
-        return Deleted(current, leftovers)
+                return Deleted(current, leftovers, resolved_after_timeout=bool(ambiguous))
+            if ambiguous:
+                now = await resolve(lambda: self._registrar.user_serial(key))
+                if isinstance(now, Unknown):
+                    return Unknown("delete", typed, f"{ambiguous}; {now.reason}", user_id=uid)
+                return await self._gone_after_ambiguity(current, now, ambiguous)
+            # Refused with no try of ours in doubt: someone else deleted this identity (and
+            # cleans up after it) or the name changed hands. Not ours to report as done.
+            return NotFound("user", typed)
+        return Unknown("delete", typed, f"the delete kept timing out ({ambiguous})", user_id=uid)
+
+    async def _gone_after_ambiguity(
+        self, user: UserRecord, now: UserRecord | None, ambiguous: str
+    ) -> Unknown:
+        """The identity is gone after an ambiguous try of its delete: by us or by a concurrent
+        delete, which cannot be told. Its profile and claim are removed either way."""
+        leftovers = await self._cleanup_after_delete(user)
+        reason = f"{ambiguous}; @{user.username} ({user.user_id}) is gone, by this delete or "
+        reason += "a concurrent one"
+        if now is not None:
+            reason += f"; the name is held by {now.user_id} now"
+        if leftovers:
+            reason += f"; not confirmed: {', '.join(leftovers)}"
+        return Unknown(
+            "delete", user.username, reason, current=now, current_read=True, user_id=user.user_id
+        )
 
     async def _cleanup_after_delete(self, user: UserRecord) -> tuple[str, ...]:
         uid = user.user_id
@@ -346,7 +365,7 @@ class Registry:
         writer = uuid.uuid4()
         target = self.models.profile(user_id=uid, username="")
         values = dict(changes, version=expected + 1, updated_at=utc_now(), writer_id=writer)
-        resolved = False
+        ambiguous = ""  # the first ambiguous failure: from then on only proof decides
         for _ in range(WRITE_ATTEMPTS):
             try:
                 # coodie 1.9.3 copies the values into `target` even when not applied; we never
@@ -359,42 +378,95 @@ class Registry:
                     )
                 )
             except AmbiguousWrite as exc:
-                row = await resolve(lambda: self._profile_row_serial(uid))
-                if isinstance(row, Unknown):
-                    return Unknown("update", str(uid), f"{exc}; {row.reason}")
-                if row is None:
-                    return NotFound("profile", str(uid))
-                if row.version == expected + 1 and row.writer_id == writer:
-                    return Updated(profile_record(row), resolved_after_timeout=True)
-                if row.version == expected:
-                    resolved = True
-                    continue  # not applied: try again
-                return VersionConflict(profile_record(row), expected)
+                ambiguous = ambiguous or str(exc)
+                decided = await self._decide_update(uid, expected, writer, ambiguous)
+                if decided is None:
+                    continue  # still at `expected`: ours has not applied; the same write again
+                return decided
             if result.applied:
-                fresh = await resolve(lambda: self.get_profile(uid))
-                if isinstance(fresh, ProfileRecord) and fresh.version == expected + 1:
-                    return Updated(fresh, resolved_after_timeout=resolved)
-                return Updated(
-                    ProfileRecord(
-                        uid,
-                        getattr(fresh, "username", ""),
-                        changes.get("bio", getattr(fresh, "bio", None)),
-                        changes.get("status", getattr(fresh, "status", "active")),
-                        expected + 1,
-                        values["updated_at"],
-                    ),
-                    resolved_after_timeout=resolved,
-                )
-            # Refused. `existing` holds only the condition column (or nothing for a missing
-            # row, and nulls on ScyllaDB): read the whole row at SERIAL to say why. After a
-            # timed-out attempt the refusal may be our own earlier write, landed late.
+                return await self._updated(uid, expected, changes, values, bool(ambiguous))
+            if ambiguous:
+                # Refused after an ambiguous try: the refusal may be our own earlier write.
+                decided = await self._decide_update(uid, expected, writer, ambiguous)
+                if decided is None:
+                    continue
+                return decided
+            # Refused, and no try of ours can have applied: a definite answer. The write saw
+            # the condition column (no row: nothing, or nulls on ScyllaDB); the SERIAL read
+            # after it gives the whole row to show.
+            if (result.existing or {}).get("version") is None:
+                return NotFound("profile", str(uid))
             row = await self._profile_row_serial(uid)
             if row is None:
                 return NotFound("profile", str(uid))
-            if row.version == expected + 1 and row.writer_id == writer:
-                return Updated(profile_record(row), resolved_after_timeout=True)
+            if row.version == expected:
+                continue  # a first version written since the refusal: try again
             return VersionConflict(profile_record(row), expected)
-        return Unknown("update", str(uid), "the update kept timing out")
+        reason = f"the update kept timing out ({ambiguous})" if ambiguous else "no answer"
+        return Unknown("update", str(uid), reason)
+
+    async def _decide_update(
+        self, uid: uuid.UUID, expected: int, writer: uuid.UUID, ambiguous: str
+    ) -> UpdateOutcome | None:
+        """After an ambiguous try of `UPDATE ... SET version = expected+1, writer_id = writer IF
+        version = expected`: a SERIAL read (which also completes a round in flight), and an
+        answer only where it proves one. None: the row is still at `expected`, ours has not
+        applied, the same write may be sent again (versions only grow, so it cannot have
+        applied and been undone)."""
+        row = await resolve(lambda: self._profile_row_serial(uid))
+        if isinstance(row, Unknown):
+            return Unknown("update", str(uid), f"{ambiguous}; {row.reason}")
+        if row is None:
+            # Ours may have applied and the profile been deleted since.
+            return Unknown(
+                "update",
+                str(uid),
+                f"{ambiguous}; the profile is gone now (deleted, perhaps after this edit)",
+                current=None,
+                current_read=True,
+            )
+        if row.version == expected:
+            return None
+        if row.version == expected + 1 and row.writer_id == writer:
+            return Updated(profile_record(row), resolved_after_timeout=True)
+        if row.version <= expected + 1:
+            # Another writer took `expected` -> expected+1 (or the row never reached
+            # `expected`): ours, conditional on `expected`, can never apply.
+            return VersionConflict(profile_record(row), expected, resolved_after_timeout=True)
+        # Above expected+1: ours may have been expected+1 before a later edit replaced it.
+        return Unknown(
+            "update",
+            str(uid),
+            f"{ambiguous}; the profile is at version {row.version} now, so whether this "
+            f"edit was version {expected + 1} before it cannot be told",
+            current=profile_record(row),
+            current_read=True,
+        )
+
+    async def _updated(
+        self,
+        uid: uuid.UUID,
+        expected: int,
+        changes: dict[str, Any],
+        values: dict[str, Any],
+        resolved: bool,
+    ) -> Updated:
+        """An applied update, with the row to show (a plain read; what we wrote if the read
+        fails or already sees a later version)."""
+        fresh = await resolve(lambda: self.get_profile(uid))
+        if isinstance(fresh, ProfileRecord) and fresh.version == expected + 1:
+            return Updated(fresh, resolved_after_timeout=resolved)
+        return Updated(
+            ProfileRecord(
+                uid,
+                getattr(fresh, "username", ""),
+                changes.get("bio", getattr(fresh, "bio", None)),
+                changes.get("status", getattr(fresh, "status", "active")),
+                expected + 1,
+                values["updated_at"],
+            ),
+            resolved_after_timeout=resolved,
+        )
 
     async def _profile_row_serial(self, uid: uuid.UUID) -> Any:
         return await self.store.read_one(self.models.profile, serial=True, user_id=uid)
