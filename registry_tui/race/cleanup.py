@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 
 from registry_tui.core.errors import DatabaseUnavailable
-from registry_tui.core.outcomes import Deleted, NotFound, UserRecord
+from registry_tui.core.outcomes import Deleted, NotFound, Unknown, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.race.report import Cleanup
 
@@ -38,6 +38,10 @@ async def remove_registrations(
             failed.append(f"{name}: not confirmed: {', '.join(outcome.leftovers)}")
         elif isinstance(outcome, NotFound):
             gone += 1  # deleted since the audit (by identity: another holder is left alone)
+        elif isinstance(outcome, Unknown) and outcome.gone:
+            # Gone, with its profile and claim, but after an ambiguous try: whether by this
+            # clean-up or by another delete cannot be told, so it is not counted as removed.
+            gone += 1
         else:
             failed.append(f"{name}: {type(outcome).__name__}")
 

@@ -10,7 +10,6 @@ with a definite (and false) conflict, not-found, success or a second success.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -26,53 +25,13 @@ from registry_tui.core.outcomes import (
     VersionConflict,
 )
 from registry_tui.core.registry import Registry
-from registry_tui.core.rows import AmbiguousWrite, ConditionalWrite, WriteStep
+from registry_tui.core.rows import WriteStep
 from registry_tui.core.store import Connection
 from tests.conftest import unique
 from tests.integration.test_registry import email_of, register_ok
-from tests.row_faults import PassThroughRows
+from tests.row_faults import AppliedThenLost, MeanwhileFirst, PassThroughRows
 
 pytestmark = pytest.mark.db
-
-
-class AppliedThenLost(PassThroughRows):
-    """The first write of `step` reaches the node and is applied (or refused) for real; then
-    `meanwhile` runs (another client's operations); then the answer is lost, as with a
-    timeout. Every other request passes through."""
-
-    def __init__(
-        self, connection: Connection, step: WriteStep, meanwhile: Callable[[], Awaitable[Any]]
-    ) -> None:
-        super().__init__(connection)
-        self.step = step
-        self.meanwhile = meanwhile
-        self.sent: list[Any] = []  # what the node answered the lost write
-
-    async def write(self, write: ConditionalWrite) -> Any:
-        if write.step is not self.step or self.sent:
-            return await super().write(write)
-        self.sent.append(await super().write(write))
-        await self.meanwhile()
-        raise AmbiguousWrite("the answer was lost")
-
-
-class MeanwhileFirst(PassThroughRows):
-    """Like AppliedThenLost, but `meanwhile` runs before the write reaches the node."""
-
-    def __init__(
-        self, connection: Connection, step: WriteStep, meanwhile: Callable[[], Awaitable[Any]]
-    ) -> None:
-        super().__init__(connection)
-        self.step = step
-        self.meanwhile = meanwhile
-        self.sent: list[Any] = []
-
-    async def write(self, write: ConditionalWrite) -> Any:
-        if write.step is not self.step or self.sent:
-            return await super().write(write)
-        await self.meanwhile()
-        self.sent.append(await super().write(write))
-        raise AmbiguousWrite("the answer was lost")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,14 +6,16 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Select, Static, TextArea
 
-from registry_tui.core.outcomes import ProfileRecord, UserRecord
+from registry_tui.core.outcomes import ProfileRecord, Updated, UserRecord
 from registry_tui.core.registry import Registry
+from registry_tui.core.rows import WriteStep
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictScreen
 from registry_tui.tui.screens.profile import ProfileScreen, doppel_bio
 from registry_tui.tui.screens.users import UsersScreen
 from tests.conftest import unique
+from tests.row_faults import AppliedThenLost
 from tests.tui.conftest import RunApp
 from tests.tui.helpers import fill, notifications, screen_text, users_loaded, wait_for
 from tests.tui.seeding import register_user
@@ -209,3 +211,35 @@ async def test_a_profile_deleted_elsewhere_is_reported_not_saved(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "profile is gone" in outcome_line(app))
         assert profile.query_one("#bio", TextArea).disabled
+
+
+async def test_a_save_whose_outcome_is_unknown_says_so_and_offers_reload_and_retry(
+    run_app: RunApp, registry: Registry
+) -> None:
+    """The save is applied, another client saves over it, and only then is the answer lost:
+    version 3 now proves nothing about ours. The editor must say unknown, never refused, show
+    the row as it is now, and let the person reload or retry."""
+    user = await register_user(registry)
+
+    async def another_writer() -> None:
+        out = await registry.update_profile(user.user_id, bio="theirs", expected_version=2)
+        assert isinstance(out, Updated), out
+
+    async with run_app() as (app, pilot):
+        profile = await open_profile(pilot, user)
+        app_registry = profile.database.registry
+        lost = AppliedThenLost(app_registry.connection, WriteStep.UPDATE_PROFILE, another_writer)
+        app_registry.store = lost
+        await edit(pilot, profile, "mine, answer lost")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConflictScreen), what="the prompt")
+        assert lost.sent and lost.sent[0].applied
+        text = screen_text(app)
+        assert "Outcome unknown" in text and "refused" not in text
+        assert "got no answer in time" in text and "version 3" in text
+        assert "Retry with mine (o)" in text and "Reload: take what it holds (t)" in text
+        await pilot.press("o")  # retry: a new conditional write against version 3
+        await wait_for(pilot, lambda: "Applied" in outcome_line(app), what="the retry")
+        assert "IF version = 3 → version 4" in outcome_line(app)
+    stored = await profile_of(registry, user)
+    assert (stored.version, stored.bio) == (4, "mine, answer lost")

@@ -60,26 +60,50 @@ class ConflictScreen(ModalScreen[ConflictChoice]):
         ),
     ]
 
-    def __init__(self, draft: Draft, current: ProfileRecord, expected_version: int) -> None:
+    def __init__(
+        self,
+        draft: Draft,
+        current: ProfileRecord,
+        expected_version: int,
+        *,
+        unknown: bool = False,
+    ) -> None:
+        """`unknown`: the save's outcome is unknown (no answer in time, and the row as it is
+        now does not show whether it applied), not refused; the same choices, worded so."""
         super().__init__(classes="dialog-screen")
         self.draft = draft
         self.current = current
         self.expected_version = expected_version
+        self.unknown = unknown
+
+    def _hint(self) -> Text:
+        if self.unknown:
+            return Text.assemble(
+                ("UPDATE … IF version = ", MUTED),
+                (str(self.expected_version), "bold"),
+                (" got no answer in time. The database now holds version ", MUTED),
+                (str(self.current.version), DOPPEL),
+                (" (read at SERIAL): yours may have been version ", MUTED),
+                (str(self.expected_version + 1), "bold"),
+                (
+                    " before a later save replaced it, or never applied. Nothing proves which.",
+                    MUTED,
+                ),
+            )
+        return Text.assemble(
+            ("UPDATE … IF version = ", MUTED),
+            (str(self.expected_version), "bold"),
+            (" was refused: someone saved first. The database now holds version ", MUTED),
+            (str(self.current.version), DOPPEL),
+            (" (read at SERIAL).", MUTED),
+        )
 
     def compose(self) -> ComposeResult:
         started, current, draft = self.draft.base, self.current, self.draft
+        title = "Outcome unknown" if self.unknown else "Version conflict"
         with Vertical(classes="dialog conflict"):
-            yield Static("Version conflict", classes="dialog-title doppel", markup=False)
-            yield Static(
-                Text.assemble(
-                    ("UPDATE … IF version = ", MUTED),
-                    (str(self.expected_version), "bold"),
-                    (" was refused: someone saved first. The database now holds version ", MUTED),
-                    (str(current.version), DOPPEL),
-                    (" (read at SERIAL).", MUTED),
-                ),
-                classes="dialog-hint",
-            )
+            yield Static(title, classes="dialog-title doppel", markup=False)
+            yield Static(self._hint(), classes="dialog-hint")
             with VerticalScroll(id="conflict-scroll"), Grid(id="conflict-grid"):
                 for heading in ("", "You started from", "You typed", "Database now"):
                     yield Static(heading, classes="conflict-heading", markup=False)
@@ -97,10 +121,13 @@ class ConflictScreen(ModalScreen[ConflictChoice]):
                 )
             with Horizontal(classes="dialog-buttons"):
                 yield Button(
-                    "Take theirs (t)", id="conflict-take-theirs", variant="primary", compact=True
+                    "Reload: take what it holds (t)" if self.unknown else "Take theirs (t)",
+                    id="conflict-take-theirs",
+                    variant="primary",
+                    compact=True,
                 )
                 yield Button(
-                    "Overwrite with mine (o)",
+                    "Retry with mine (o)" if self.unknown else "Overwrite with mine (o)",
                     id="conflict-overwrite",
                     variant="error",
                     compact=True,

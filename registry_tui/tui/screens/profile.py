@@ -289,6 +289,29 @@ class ProfileScreen(ReportsFailures, Screen[None]):
         elif isinstance(outcome, Invalid):
             problem = f"{outcome.field} {printable(outcome.message)}"
             self._outcome(Text(f"✖ Not saved: {problem}"), "-error")
+        elif isinstance(outcome, Unknown) and isinstance(outcome.current, ProfileRecord):
+            # The row as it is now, and the same choices as a conflict: reload, retry, keep.
+            current = outcome.current
+            self._outcome(
+                Text(
+                    f"? Outcome unknown: no answer in time, and version {current.version} now "
+                    "does not show whether your save applied.",
+                    DOPPEL,
+                )
+            )
+            self.app.push_screen(
+                ConflictScreen(draft, current, draft.base.version, unknown=True),
+                callback=lambda choice: self._resolve(choice, draft, current),
+            )
+        elif isinstance(outcome, Unknown) and outcome.current_read:
+            self._outcome(
+                Text(
+                    "? Outcome unknown: no answer in time, and this profile is gone now "
+                    "(deleted, perhaps after your save applied). Your text is still here.",
+                    DOPPEL,
+                )
+            )
+            self._set_editable(False)
         elif isinstance(outcome, Unknown):
             self._outcome(
                 Text(f"? Outcome unknown: {printable(outcome.reason)}. Reload (ctrl+r) to see."),

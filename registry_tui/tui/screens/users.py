@@ -411,6 +411,17 @@ class UsersScreen(ReportsFailures, Screen[None]):
                 markup=False,
             )
             self.refresh_rows()
+        elif isinstance(outcome, Unknown) and outcome.gone:
+            self.table.drop_user(user.username)
+            self.notify(
+                f"@{user.username} is gone, with its profile and e-mail claim; whether this "
+                "delete or a concurrent one removed it cannot be told (the database did not "
+                "answer in time).",
+                title="Outcome unknown",
+                severity="warning",
+                markup=False,
+            )
+            self.refresh_rows()
         elif isinstance(outcome, Unknown):
             self.notify(
                 f"Delete of @{user.username}: outcome unknown ({printable(outcome.reason)}). "
