@@ -1,8 +1,11 @@
 """Which layout a keyspace holds, and the schema version it records.
 
-Four layouts share the same table names, so a keyspace written by the coodie demo (or by this
+The layouts share the same table names, so a keyspace written by the coodie demo (or by this
 project before schema v2) is adopted in place by `registry adopt`:
 - v2: `registry_meta` says ('schema_version', '2');
+- v2 unfinished: a creation of v2 that stopped part-way (a timeout, a crash): some of the v2
+  tables, each with every v2 column and no index v2 does not make, no version, and not one row
+  (creation writes none before the version). Creation is resumed, never adopted;
 - this project's v1: registrations keyed by the canonical name, profiles with `writer_id`,
   e-mail claims, no meta;
 - the demo's: registrations keyed by the name as typed, profiles without `writer_id`, no
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,17 +69,27 @@ _REQUIRED: dict[str, dict[str, str]] = {
     },
     META: {"key": "text", "value": "text"},
 }
-# Columns only some layouts have; when present they must have this type.
+# Columns only some layouts have; when present they must have this type. v2 creates every
+# column of both maps, each table in one CREATE TABLE.
 _OPTIONAL: dict[str, dict[str, str]] = {
     REGISTRATIONS: {"username_typed": "text"},
     PROFILES: {"writer_id": "uuid"},
     CLAIMS: {"state": "text", "email_typed": "text"},
     META: {},
 }
+# The columns v2's secondary indexes target (the models' Indexed fields). The demo also
+# indexes user_registrations.email: a mark no creation of v2 leaves, which an adoption keeps.
+_INDEXED: dict[str, frozenset[str]] = {
+    REGISTRATIONS: frozenset({"dimension"}),
+    PROFILES: frozenset(),
+    CLAIMS: frozenset(),
+    META: frozenset(),
+}
 
 
 class Kind(enum.Enum):
     FRESH = "fresh"
+    UNFINISHED = "this registry's own, unfinished"
     V2 = "v2"
     V1 = "this project's v1"
     DEMO = "the coodie demo's"
@@ -98,6 +112,8 @@ class Layout:
             return f"keyspace {self.keyspace} does not exist"
         if self.kind is Kind.FRESH:
             return f"keyspace {self.keyspace} holds no registry tables yet"
+        if self.kind is Kind.UNFINISHED:
+            return f"keyspace {self.keyspace} is this registry's own, its creation unfinished"
         return f"keyspace {self.keyspace} has {self.kind.value} layout"
 
 
@@ -120,34 +136,50 @@ class NeedsAdoption(Exception):
         super().__init__(self.message)
 
 
-def _table_columns(connection: Connection) -> dict[str, dict[str, str]] | None:
-    """{table: {column: cql type}} for the registry's table names present in the keyspace,
-    as the driver's schema metadata knows it; None when the keyspace does not exist."""
+@dataclass(frozen=True)
+class _Table:
+    columns: dict[str, str]  # column -> cql type
+    key: str  # the primary key's columns, comma-separated
+    indexed: frozenset[str]  # the columns its secondary indexes target
+
+
+def _index_target(options: dict[str, str]) -> str:
+    """The column of an index's 'target' option: 'email', '"email"', 'values(tags)'."""
+    target = str(options.get("target", ""))
+    match = re.fullmatch(r"\w+\((.*)\)", target)
+    return (match.group(1) if match else target).strip('"')
+
+
+def _table_columns(connection: Connection) -> dict[str, _Table] | None:
+    """The registry's table names present in the keyspace, as the driver's schema metadata
+    knows them; None when the keyspace does not exist."""
     keyspace = connection.cluster.metadata.keyspaces.get(connection.settings.keyspace)
     if keyspace is None:
         return None
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, _Table] = {}
     for name in _REQUIRED:
         table = keyspace.tables.get(name)
         if table is None:
             continue
-        columns = {c.name: str(c.cql_type) for c in table.columns.values()}
         keys = [c.name for c in table.partition_key] + [c.name for c in table.clustering_key]
-        columns["\0key"] = ",".join(keys)
-        found[name] = columns
+        found[name] = _Table(
+            columns={c.name: str(c.cql_type) for c in table.columns.values()},
+            key=",".join(keys),
+            indexed=frozenset(_index_target(i.index_options) for i in table.indexes.values()),
+        )
     return found
 
 
-def _check_shape(name: str, columns: dict[str, str], keyspace: str) -> None:
+def _check_shape(name: str, table: _Table, keyspace: str) -> None:
     where = f"{keyspace}.{name}"
-    if columns.get("\0key") != _KEYS[name]:
+    if table.key != _KEYS[name]:
         raise ForeignSchema(
-            f"table {where} is keyed by ({columns.get(chr(0) + 'key')}), not ({_KEYS[name]}): "
+            f"table {where} is keyed by ({table.key}), not ({_KEYS[name]}): "
             "another application's table? the registry will not write into it"
         )
     expected = {**_REQUIRED[name], **_OPTIONAL[name]}
     for column, cql_type in expected.items():
-        have = columns.get(column)
+        have = table.columns.get(column)
         if have is None and column in _REQUIRED[name]:
             raise ForeignSchema(
                 f"table {where} has no column {column}: another application's table? "
@@ -182,6 +214,39 @@ async def _schema_version(connection: Connection) -> str | None:
     return str(row["value"] if isinstance(row, dict) else row.value)
 
 
+def _made_by_creation(tables: dict[str, _Table]) -> bool:
+    """Could these tables be what a creation of v2 had made when it stopped? Each table is
+    created whole (every v2 column) and v2 indexes nothing but `_INDEXED`; the demo's tables
+    lack username_typed and writer_id until an adoption adds them, and keep their own index
+    on user_registrations.email after it."""
+    return all(
+        set(_REQUIRED[name]) | set(_OPTIONAL[name]) <= set(table.columns)
+        and table.indexed <= _INDEXED[name]
+        for name, table in tables.items()
+    )
+
+
+async def _holds_rows(connection: Connection, tables: dict[str, _Table]) -> bool:
+    """Does any registration, profile or claim exist? One row read per table present."""
+    keyspace = connection.settings.keyspace
+    queries = [
+        f"SELECT {_KEYS[name]} FROM {keyspace}.{name} LIMIT 1"
+        for name in (REGISTRATIONS, PROFILES, CLAIMS)
+        if name in tables
+    ]
+
+    def run() -> bool:
+        timeout = connection.settings.request_timeout
+        return any(connection.session.execute(q, timeout=timeout).one() for q in queries)
+
+    try:
+        return await asyncio.to_thread(run)
+    except Exception as exc:
+        if is_unavailable_error(exc):
+            raise DatabaseUnavailable.from_error(exc, connection.settings.describe()) from None
+        raise
+
+
 async def detect_layout(connection: Connection) -> Layout:
     """The keyspace's layout; ForeignSchema when its tables are not the registry's."""
     keyspace = connection.settings.keyspace
@@ -189,14 +254,16 @@ async def detect_layout(connection: Connection) -> Layout:
     if tables is None:
         return Layout(Kind.MISSING, keyspace)
     # The version is read even when the driver's schema metadata has no registry_meta yet: that
-    # metadata follows DDL made elsewhere (another process's adoption) only after a moment.
+    # metadata follows DDL made elsewhere (another process's adoption or creation, a statement
+    # that timed out here but was applied) only after a moment. So before a table's absence
+    # decides anything that leads to writing (v2, or a creation to finish), it is looked up.
     version = await _schema_version(connection)
-    if version is not None and not {META, REGISTRATIONS, PROFILES, CLAIMS} <= set(tables):
-        for name in {META, REGISTRATIONS, PROFILES, CLAIMS} - set(tables):
+    if not set(_REQUIRED) <= set(tables) and (version is not None or _made_by_creation(tables)):
+        for name in set(_REQUIRED) - set(tables):
             await asyncio.to_thread(connection.cluster.refresh_table_metadata, keyspace, name)
         tables = await asyncio.to_thread(_table_columns, connection) or {}
-    for name, columns in tables.items():
-        _check_shape(name, columns, keyspace)
+    for name, table in tables.items():
+        _check_shape(name, table, keyspace)
     if not tables:
         return Layout(Kind.FRESH, keyspace)
     if version == SCHEMA_VERSION:
@@ -212,13 +279,16 @@ async def detect_layout(connection: Connection) -> Layout:
             f"keyspace {keyspace} records schema version {version}; this registry knows "
             f"version {SCHEMA_VERSION} only"
         )
+    # No version: v2's creation stopped before its last step, or another layout. Creation
+    # writes no row before the version, so rows mean the tables are not (only) its work: v1's,
+    # the demo's, or an adoption's that stopped; those wait for `registry adopt`.
+    if _made_by_creation(tables) and not await _holds_rows(connection, tables):
+        return Layout(Kind.UNFINISHED, keyspace)
     if REGISTRATIONS not in tables:
-        if PROFILES in tables or CLAIMS in tables:
-            raise ForeignSchema(
-                f"keyspace {keyspace} has {', '.join(sorted(tables))} but no {REGISTRATIONS}: "
-                "not a layout the registry knows"
-            )
-        return Layout(Kind.FRESH, keyspace)  # only an empty registry_meta: finish creating
+        raise ForeignSchema(
+            f"keyspace {keyspace} has {', '.join(sorted(tables))} but no {REGISTRATIONS}: "
+            "not a layout the registry knows"
+        )
     # Claims exist once this project (or an unfinished `registry adopt`) made them.
     if CLAIMS in tables:
         return Layout(Kind.V1, keyspace)
@@ -227,14 +297,20 @@ async def detect_layout(connection: Connection) -> Layout:
 
 async def create_v2(connection: Connection) -> None:
     """Create the keyspace (if missing) and the v2 tables, then record the version IF NOT
-    EXISTS. Only for a keyspace found fresh or missing: nothing here changes existing rows."""
+    EXISTS. Only for a keyspace found fresh, missing or unfinished: nothing here changes
+    existing rows. Every step only adds what is not there (IF NOT EXISTS, ADD), in a fixed
+    order with the version last, so a creation cut anywhere is finished by running it again."""
     settings = connection.settings
     if settings.keyspace not in connection.cluster.metadata.keyspaces:
         await create_keyspace(
             settings.keyspace, connection=connection.name, **keyspace_replication(connection)
         )
     await sync_v2_tables(connection)
-    await record_schema_version(connection)
+    if not await record_schema_version(connection):
+        raise ForeignSchema(
+            f"keyspace {settings.keyspace} records another schema version; this registry "
+            f"knows version {SCHEMA_VERSION} only"
+        )
 
 
 async def sync_v2_tables(connection: Connection) -> None:
@@ -259,6 +335,7 @@ async def record_schema_version(connection: Connection) -> bool:
 # The layout each open connection found, so a write checks it without a round trip.
 
 _layouts: dict[str, Layout] = {}
+_creating: dict[str, asyncio.Lock] = {}
 
 
 def known_layout(connection: Connection) -> Layout | None:
@@ -270,13 +347,25 @@ def remember(connection: Connection, layout: Layout) -> None:
     _layouts[connection.name] = layout
 
 
+async def _finish_creation(connection: Connection) -> Layout:
+    """Create v2, or finish its creation; once per connection at a time."""
+    lock = _creating.setdefault(connection.name, asyncio.Lock())
+    async with lock:
+        layout = _layouts.get(connection.name)
+        if layout is None or layout.kind is not Kind.V2:
+            await create_v2(connection)
+            layout = Layout(Kind.V2, connection.settings.keyspace)
+            remember(connection, layout)
+        return layout
+
+
 async def prepare(connection: Connection) -> Layout:
-    """What `open_connection` does with a keyspace: create v2 when there is none, leave every
-    other layout as it is (reads work on all of them), refuse a foreign one."""
+    """What `open_connection` does with a keyspace: create v2 when there is none, finish a
+    creation that stopped part-way, leave every other layout as it is (reads work on all of
+    them), refuse a foreign one."""
     layout = await detect_layout(connection)
-    if layout.kind in (Kind.FRESH, Kind.MISSING):
-        await create_v2(connection)
-        layout = Layout(Kind.V2, connection.settings.keyspace)
+    if layout.kind in (Kind.FRESH, Kind.MISSING, Kind.UNFINISHED):
+        return await _finish_creation(connection)
     remember(connection, layout)
     return layout
 
@@ -284,12 +373,16 @@ async def prepare(connection: Connection) -> Layout:
 async def refuse_unless_adopted(connection: Connection) -> None:
     """Raise NeedsAdoption unless the keyspace is at v2. Free once a connection saw v2; on a
     keyspace that needed adoption it looks again (one read), so an adoption made meanwhile
-    elsewhere lets writes through without a restart."""
+    elsewhere lets writes through without a restart. A keyspace with no registry tables yet,
+    or whose creation stopped part-way, is created first (a connection opened without
+    creating meets one): it never needs adoption."""
     layout = _layouts.get(connection.name)
     if layout is not None and layout.kind is Kind.V2:
         return
     try:
         layout = await detect_layout(connection)
+        if layout.kind in (Kind.FRESH, Kind.UNFINISHED):
+            layout = await _finish_creation(connection)
     except (ForeignSchema, DatabaseUnavailable):
         raise
     except Exception as exc:
