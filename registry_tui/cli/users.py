@@ -35,14 +35,25 @@ def register(
     email: str = typer.Option(..., "--email", help="An address that can be claimed once."),
     display_name: str = typer.Option(..., "--display-name", help="1-64 printable characters."),
     dimension: str = typer.Option(..., "--dimension", help="1-64 printable characters."),
+    user_id: str | None = typer.Option(
+        None,
+        "--user-id",
+        help="Continue a registration whose outcome was unknown (exit 4): the user_id it "
+        "printed. Its e-mail claim is already its own; it never makes a second identity.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a user: INSERT ... IF NOT EXISTS on the username and on the e-mail."""
+
+    def request() -> uuid.UUID | None:
+        validate_registration(username, email, display_name, dimension)
+        return parse_user_id(user_id) if user_id is not None else None
+
     outcome = with_registry(
         ctx,
         as_json,
-        lambda r: r.register(username, email, display_name, dimension),
-        request=lambda: validate_registration(username, email, display_name, dimension),
+        lambda r: r.register(username, email, display_name, dimension, user_id=request()),
+        request=request,
     )
     finish(ctx, outcome, as_json, render.render_outcome)
 

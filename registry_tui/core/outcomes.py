@@ -54,6 +54,9 @@ class Registered:
 class UsernameTaken:
     existing: UserRecord
     resolved_after_timeout: bool = False
+    # What became of this attempt's e-mail claim: None, never taken (the address was taken
+    # too); True, taken and given back; False, taken and left to its grace period.
+    claim_released: bool | None = None
 
 
 @dataclass(frozen=True)

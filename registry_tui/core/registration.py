@@ -148,9 +148,9 @@ class Registrar:
             # with this user_id continues this attempt (the claim is already its own).
             return won
         if isinstance(won, UserRecord):
-            await self._release_claim(req.email, uid)
+            released = await self._release_claim(req.email, uid)
             await self.repair_holder(won)
-            return UsernameTaken(won, resolved_after_timeout=resolved)
+            return UsernameTaken(won, resolved_after_timeout=resolved, claim_released=released)
         return await self.complete(user_record(row), resolved, first)
 
     async def complete(
@@ -211,19 +211,39 @@ class Registrar:
         if row is None:
             return None
         owner = claim_owner(row)
+        if await self._claim_is_valid(owner):
+            return owner
+        claimed_at = aware(row.claimed_at)
+        if claimed_at is None or (utc_now() - claimed_at).total_seconds() < PENDING_CLAIM_TTL_S:
+            return owner  # its registration may still be on its way
+        return None if await self._release_orphan(email, owner) else owner
+
+    async def _claim_is_valid(self, owner: EmailOwner) -> bool:
+        """The claim's registration holds its name (read at SERIAL); a name this registry
+        would not write counts as valid: such a claim is never released."""
         try:
             key = name_key(owner.username)
         except ValidationError:
-            return owner  # not a name this registry wrote: never release it
+            return True
         holder = await self.user_serial(key)
         if (holder is None or holder.user_id != owner.user_id) and owner.username != key:
             # A registration adoption kept at the key it was typed with (a case conflict).
             holder = await self.user_serial(owner.username)
-        if holder is not None and holder.user_id == owner.user_id:
-            return owner  # valid: its registration holds the name
-        claimed_at = aware(row.claimed_at)
-        if claimed_at is None or (utc_now() - claimed_at).total_seconds() < PENDING_CLAIM_TTL_S:
-            return owner  # its registration may still be on its way
+        return holder is not None and holder.user_id == owner.user_id
+
+    async def release_orphan_claim(self, email: str) -> bool:
+        """Release the claim on `email` now if its registration does not hold it, whatever
+        its age. Only for a caller that knows no registration attempt on this address can
+        still be in flight (a race's clean-up, after its attempts ended and settled)."""
+        row = await self.store.read_one(self.models.email_claim, serial=True, email=email)
+        if row is None:
+            return False
+        owner = claim_owner(row)
+        if await self._claim_is_valid(owner):
+            return False
+        return await self._release_orphan(email, owner)
+
+    async def _release_orphan(self, email: str, owner: EmailOwner) -> bool:
         stale = self.models.email_claim(email=email, user_id=owner.user_id, username="")
         try:
             result = await self.store.write(
@@ -234,8 +254,8 @@ class Registrar:
                 )
             )
         except AmbiguousWrite:
-            return owner
-        return None if result.applied else owner
+            return False
+        return bool(result.applied)
 
     async def repair_holder(self, holder: UserRecord) -> None:
         """A name is taken: if its holder was interrupted after its commit point (no profile

@@ -139,6 +139,11 @@ class Registry:
         """Who holds the e-mail claim now, at SERIAL (None: no claim)."""
         return await self._registrar.email_owner(normalize_email(email))
 
+    async def release_orphan_claim(self, email: str) -> bool:
+        """Give back the claim on `email` if its registration does not hold it (see
+        Registrar.release_orphan_claim: only once no attempt on it can be in flight)."""
+        return await self._registrar.release_orphan_claim(email_key(email))
+
     async def list_users(
         self, dimension: str | None = None, page_size: int = 100, cursor: str | None = None
     ) -> Page | Invalid:

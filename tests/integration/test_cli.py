@@ -335,3 +335,21 @@ def test_the_terminal_app_words_a_bad_setting_as_the_cli_does() -> None:
     )
     expected = "error: invalid SCYLLA_PORT: must be a whole number, not 'x'\n"
     assert (cli.returncode, cli.stderr) == (app.returncode, app.stderr) == (2, expected)
+
+
+def test_register_with_a_user_id_continues_that_attempt_and_never_makes_a_second_identity(
+    env: dict[str, str],
+) -> None:
+    """What exit 4 tells a person to do: run again with the user_id it printed."""
+    name, uid = unique("cont"), "3f0c9a52-0000-4000-8000-00000000c0de"
+    args = ("users", "register", name, "--email", f"{name}@registry.galaxy",
+            "--display-name", "Cont", "--dimension", "d-cont", "--user-id", uid)  # fmt: skip
+    assert run_json(env, *args) == (0, {"applied": True, "username": name})
+    # Again, as after an unknown outcome: the same identity, its claim its own, still one row.
+    assert run_json(env, *args) == (0, {"applied": True, "username": name})
+    code, doc = run_json(env, "users", "get", name)
+    assert code == 0 and doc["user_id"] == uid
+    # Another identity with the same name and address is refused as before.
+    other = list(args[:-1]) + ["3f0c9a52-0000-4000-8000-00000000beef"]
+    code, doc = run_json(env, *other)
+    assert code == 1 and doc["detail"]["existing"]["user_id"] == uid
