@@ -350,6 +350,6 @@ def test_register_with_a_user_id_continues_that_attempt_and_never_makes_a_second
     code, doc = run_json(env, "users", "get", name)
     assert code == 0 and doc["user_id"] == uid
     # Another identity with the same name and address is refused as before.
-    other = list(args[:-1]) + ["3f0c9a52-0000-4000-8000-00000000beef"]
+    other = [*args[:-1], "3f0c9a52-0000-4000-8000-00000000beef"]
     code, doc = run_json(env, *other)
     assert code == 1 and doc["detail"]["existing"]["user_id"] == uid
