@@ -12,6 +12,7 @@ import typer
 
 from registry_tui.cli import output, profiles, users
 from registry_tui.cli.adopt import adopt_command
+from registry_tui.cli.check import check_command
 from registry_tui.cli.common import (
     command_settings,
     exit_with,
@@ -104,6 +105,7 @@ app.command("seed")(seed_command)
 app.command("race")(race_command)
 app.command("serve")(serve_command)
 app.command("adopt")(adopt_command)
+app.command("check")(check_command)
 app.add_typer(users_app, name="users")
 users_app.command("register")(users.register)
 users_app.command("list")(users.list_users)
