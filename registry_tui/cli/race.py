@@ -13,6 +13,7 @@ import sys
 import time
 from collections import deque
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from registry_tui.core.store import Connection
+    from registry_tui.proof import CheckReport
     from registry_tui.race import (
         Attack,
         AttackPlan,
@@ -34,15 +36,18 @@ if TYPE_CHECKING:
         ContenderFinished,
         RaceEvent,
     )
+    from registry_tui.race.churn import ChurnPlan, ChurnReport
 
 RECENT_LINES = 6  # per lane in the live view
 REPAINT_S = 0.1
 VIOLATIONS_SHOWN = 20
+HISTORY_EXCERPTS_SHOWN = 3
 
 
 class RaceMode(str, Enum):
     land_grab = "land-grab"
     siege = "siege"
+    churn = "churn"
 
 
 # The defaults are the engine's AttackPlan defaults (100 names, hero + 7 clones, 16 in flight),
@@ -66,9 +71,26 @@ def race_command(
         typer.Option(
             "--mode",
             help="land-grab: fresh names, exactly one contender wins each. "
-            "siege: names heroes already hold, every clone must be blocked.",
+            "siege: names heroes already hold, every clone must be blocked. "
+            "churn: a few names and e-mails under register, read, delete and edit from many "
+            "clients for --seconds.",
         ),
     ] = RaceMode.land_grab,
+    clients: Annotated[
+        int, typer.Option("--clients", help="churn: concurrent clients (1-256).")
+    ] = 16,
+    seconds: Annotated[
+        float, typer.Option("--seconds", help="churn: how long the clients run (0.1-3600).")
+    ] = 10.0,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Write every operation of the run (invoke, complete, answer) to FILE as JSON "
+            "Lines; `registry check FILE` checks it again.",
+            metavar="FILE",
+        ),
+    ] = None,
     unprotected: Annotated[
         bool,
         typer.Option(
@@ -106,6 +128,11 @@ def race_command(
     from registry_tui.cli import output
     from registry_tui.race import AttackPlan, RaceSetupError
 
+    if history is not None:
+        run_command(ctx, json_output, lambda: _writable(history))
+    if mode is RaceMode.churn:
+        _churn_command(ctx, clients, seconds, keep, across_dcs, history, json_output)
+        return
     plan = run_command(
         ctx,
         json_output,
@@ -123,7 +150,9 @@ def race_command(
         report = with_connection(
             ctx,
             json_output,
-            lambda connection: _attack(connection, plan, live=live, across_dcs=across_dcs),
+            lambda connection: _attack(
+                connection, plan, live=live, across_dcs=across_dcs, history=history
+            ),
             interrupted="names raced so far stay registered",
         )
     except RaceSetupError as exc:  # the siege cannot start: like a database that cannot serve
@@ -141,20 +170,173 @@ def race_command(
     if report.violations:
         output.fail(f"the audit found {len(report.violations)} violation(s)")
         exit_with(ExitCode.REFUSED)
+    if report.history is not None and report.history.violations:
+        output.fail(f"the history check found {report.history.violations} violating name(s)")
+        exit_with(ExitCode.REFUSED)
     exit_with(ExitCode.OK)
 
 
+def _writable(path: Path) -> None:
+    """--history must name a file that can be written, before anything is raced."""
+    from registry_tui.core.validation import ValidationError
+
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir() or not folder.is_dir():
+        raise ValidationError("history", f"{path}: no such folder, or a folder itself")
+    try:
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise ValidationError("history", f"{path}: {exc.strerror}") from None
+
+
+def _save_history(recorder: object, path: Path | None) -> None:
+    from registry_tui.cli import output
+    from registry_tui.proof import HistoryRecorder, write_jsonl
+
+    if path is None:
+        return
+    assert isinstance(recorder, HistoryRecorder)
+    write_jsonl(recorder.history(), path)
+    output.diagnose(f"history: {len(recorder):,} operations written to {path}", style="dim")
+
+
 async def _attack(
-    connection: Connection, plan: AttackPlan, *, live: bool, across_dcs: bool = False
+    connection: Connection,
+    plan: AttackPlan,
+    *,
+    live: bool,
+    across_dcs: bool = False,
+    history: Path | None = None,
 ) -> AttackReport:
     from registry_tui.race import Attack, across_data_centres
 
     if not across_dcs:
         attack = Attack(connection, plan)
-        return await (_run_live(attack) if live else attack.run())
-    async with across_data_centres(connection) as across:
-        attack = Attack(connection, plan, across=across)
-        return await (_run_live(attack) if live else attack.run())
+        report = await (_run_live(attack) if live else attack.run())
+    else:
+        async with across_data_centres(connection) as across:
+            attack = Attack(connection, plan, across=across)
+            report = await (_run_live(attack) if live else attack.run())
+    _save_history(attack.recorder, history)
+    return report
+
+
+# ------------------------------------------------------------------------------------------
+# Churn: Jepsen's shape, its history checked
+
+
+def _churn_command(
+    ctx: typer.Context,
+    clients: int,
+    seconds: float,
+    keep: bool,
+    across_dcs: bool,
+    history: Path | None,
+    json_output: bool,
+) -> None:
+    from registry_tui.cli import output
+    from registry_tui.race import RaceSetupError
+    from registry_tui.race.churn import ChurnPlan
+
+    plan = run_command(
+        ctx, json_output, lambda: ChurnPlan(clients=clients, seconds=seconds, keep=keep)
+    )
+    if not json_output:
+        output.diagnose(
+            f"churn: {plan.clients} clients on {plan.names} names and {plan.emails} e-mails "
+            f"for {plan.seconds:g} s, then every key's history is checked",
+            style="dim",
+        )
+    try:
+        report, check = with_connection(
+            ctx,
+            json_output,
+            lambda connection: _churn(connection, plan, across_dcs, history),
+            interrupted="the churn's names stay registered (each carries its run id)",
+        )
+    except RaceSetupError as exc:
+        stop(json_output, Failure(ExitCode.UNAVAILABLE, str(exc), unavailable_doc(str(exc))))
+    if json_output:
+        output.emit_json(report.as_document() | {"history": check.to_json()})
+    else:
+        _print_churn(report, check)
+    if check.violations:
+        output.fail(f"the history check found {check.violations} violating key(s)")
+        exit_with(ExitCode.REFUSED)
+    if check.unknown:
+        output.diagnose(f"{check.unknown} key(s) undecided within the search budget")
+        exit_with(ExitCode.UNKNOWN)
+    exit_with(ExitCode.OK)
+
+
+async def _churn(
+    connection: Connection, plan: ChurnPlan, across_dcs: bool, history: Path | None
+) -> tuple[ChurnReport, CheckReport]:
+    import asyncio
+
+    from registry_tui.core.registry import Registry
+    from registry_tui.proof import HistoryRecorder, check_history
+    from registry_tui.race import across_data_centres
+    from registry_tui.race.churn import Churn
+
+    recorder = HistoryRecorder()
+    if across_dcs:
+        async with across_data_centres(connection) as across:
+            registries = [across[0][1], across[1][1]]
+            report = await Churn(registries, plan, recorder).run()
+    else:
+        report = await Churn([Registry(connection)], plan, recorder).run()
+    _save_history(recorder, history)
+    check = await asyncio.to_thread(check_history, recorder.history())
+    return report, check
+
+
+def _print_churn(report: ChurnReport, check: CheckReport) -> None:
+    from rich.table import Table
+
+    from registry_tui.cli import output
+
+    table = Table(title=f"Churn {report.run_id}: {report.operations:,} calls", title_style="bold")
+    table.add_column("call")
+    table.add_column("answer")
+    table.add_column("count", justify="right")
+    for (op, answer), count in sorted(report.answers.items()):
+        table.add_row(op, answer, f"{count:,}")
+    output.show(table)
+    _print_check(check, "keys")
+    removed = "kept on request" if report.plan.keep else f"{report.removed} names removed"
+    output.diagnose(
+        f"clean-up: {removed}, {report.claims_released} orphan claims released"
+        + (f"; could not: {', '.join(report.cleanup_failed)}" if report.cleanup_failed else ""),
+        style="dim",
+    )
+
+
+def _print_check(check: CheckReport, what: str) -> None:
+    """The history check's verdict and, for the first violating keys, their excerpts."""
+    from rich.text import Text
+
+    from registry_tui.cli import output
+    from registry_tui.proof import render_excerpt
+    from registry_tui.safe_text import safe_text
+
+    verdict = (
+        f"history: {check.operations:,} operations on {len(check.keys):,} {what}: "
+        f"{check.linearizable:,} linearizable, {check.violations:,} violating, "
+        f"{check.unknown:,} undecided; {check.stale_reads:,} stale plain reads "
+        f"(checked in {check.seconds:.2f} s)"
+    )
+    output.show(Text(verdict, style="bold red" if check.violations else "green"))
+    width = max(40, output.stdout().width - 4)
+    for key in check.violating()[:HISTORY_EXCERPTS_SHOWN]:
+        if key.excerpt is not None:
+            output.show(
+                safe_text("\n".join(render_excerpt(key.excerpt, width)), keep_newlines=True)
+            )
+    hidden = check.violations - HISTORY_EXCERPTS_SHOWN
+    if hidden > 0:
+        output.show(Text(f"... and {hidden} more violating key(s) (--json lists them)"))
 
 
 # ------------------------------------------------------------------------------------------
@@ -367,6 +549,11 @@ def _print_summary(report: AttackReport) -> None:
         ("attempts/s", f"{report.attempts_per_s:,.0f}", ""),
         ("clean-up after the audit", report.cleanup_summary(), ""),
         (
+            "history check",
+            report.history_summary(),
+            bad if report.history is not None and report.history.violations else ok,
+        ),
+        (
             "latency p50 / p95 / p99",
             f"{report.latency.p50_ms:.1f} / {report.latency.p95_ms:.1f} / "
             f"{report.latency.p99_ms:.1f} ms",
@@ -381,6 +568,8 @@ def _print_summary(report: AttackReport) -> None:
     for label, value, style in rows:
         table.add_row(label, value, style=style)
     console.print(table)
+    if report.history is not None and report.history.violations:
+        _print_check(report.history, "names")
 
     if report.violations:
         lines = safe_text("")

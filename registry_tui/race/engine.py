@@ -45,6 +45,8 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
+from registry_tui.core.validation import ValidationError, normalize_username
+from registry_tui.proof import Budget, CheckReport, HistoryRecorder, check_history
 from registry_tui.race.cleanup import remove_registrations
 from registry_tui.race.control import CONTROL_TABLE, ControlTable
 from registry_tui.race.events import (
@@ -76,6 +78,9 @@ from registry_tui.race.report import AttackReport, Cleanup, LatencySummary, Viol
 # ScyllaDB give up on it within write_request_timeout / cas_contention_timeout (2 s and 1 s by
 # default). A SERIAL read that finds the name free is only trusted once that much has passed.
 RESOLVE_PATIENCE_S = 3.0
+# Per name: a land-grab name sees a handful of operations, so this is ample; a key that needs
+# more is reported undecided, never linearizable.
+HISTORY_BUDGET = Budget(steps=200_000, analysis_steps=200_000)
 
 _T = TypeVar("_T")
 
@@ -94,6 +99,7 @@ class _Attempt:
     needs_resolution: bool = False  # ambiguous: a SERIAL read decides once the race is over
     note: str = ""
     latency_ms: float = 0.0
+    sent: bool = True  # False: the name's write was never sent (the e-mail was refused first)
 
 
 @dataclass
@@ -149,6 +155,9 @@ class Attack:
         self._held: dict[int, UserRecord] = {}  # race -> the contender holding it after the audit
         self._audited = 0
         self._started = False
+        # Every operation on a raced name, for the linearizability check after the audit.
+        self.recorder = HistoryRecorder()
+        self.history: CheckReport | None = None
 
     # ----------------------------------------------------------------------------------------
     # Who races
@@ -189,13 +198,18 @@ class Attack:
         self._emit(PhaseChanged("auditing"))
         started = time.perf_counter()
         await self._for_each(self.plan.races, self._audit_one)
+        # The whole history, not only the final state: per name, one order of every
+        # operation that explains every answer (a thread: a big run takes a second or two).
+        self.history = await asyncio.to_thread(
+            check_history, self.recorder.history(), budget=HISTORY_BUDGET
+        )
         audit_s = time.perf_counter() - started
 
         cleanup = Cleanup(kept=True)
         if self.plan.protected and not self.plan.keep:
             self._emit(PhaseChanged("cleanup"))
             cleanup = await remove_registrations(self._auditor, self._held, self.username)
-        report = replace(self._report(race_s, audit_s), cleanup=cleanup)
+        report = replace(self._report(race_s, audit_s), cleanup=cleanup, history=self.history)
         self._emit(AttackFinished(report))
         return report
 
@@ -257,6 +271,8 @@ class Attack:
         stored = await self._read_stored(hero.username)
         if stored is None or stored.user_id != hero.user_id:
             raise RaceSetupError(f"hero {hero.username} does not hold its name after setup")
+        # The race's history starts from here: the name held by its hero.
+        self.recorder.initial[self._key(hero.username)] = str(hero.user_id)
         # The byte-for-byte baseline is what the database holds, not what we meant to write.
         self._baseline[race] = stored
         self._records[race] = _RaceRecord(told_won=(HERO,))
@@ -336,10 +352,17 @@ class Attack:
         park()
         await gate.wait()
         started = time.perf_counter()
+        handle = self.recorder.invoke(
+            self._process(contender),
+            "register",
+            self._key(contender.username),
+            {"user_id": str(contender.user_id)},
+        )
         if self._control is not None:
             attempt = await self._overwrite(contender)
         else:
             attempt = await self._register(contender)
+        self._record(handle, attempt)
         attempt.latency_ms = (time.perf_counter() - started) * 1000
         self._latencies.append(attempt.latency_ms)
         if not attempt.needs_resolution:
@@ -350,6 +373,50 @@ class Attack:
         if self._across is None:
             return "", self._contenders_registry
         return self._across[c.index % 2]
+
+    # ----------------------------------------------------------------------------------------
+    # The history
+
+    def _process(self, c: Contender) -> int:
+        """Each contender is a client of its own, as is each audit read (after them)."""
+        return c.race * (self.plan.clones + 1) + c.index
+
+    def _auditor_process(self, race: int) -> int:
+        return self.plan.races * (self.plan.clones + 1) + race
+
+    @staticmethod
+    def _key(username: str) -> str:
+        try:
+            return "name:" + normalize_username(username)
+        except ValidationError:
+            return "name:" + username
+
+    def _record(self, handle: int, attempt: _Attempt) -> None:
+        """What the contender was told, as its registry call answered it (a later SERIAL
+        read's resolution is recorded as that read, never over this answer)."""
+        if not attempt.sent:
+            self.recorder.discard(handle)
+        elif attempt.outcome == "won":
+            raw = f"unknown: {attempt.note or 'timed out'}" if attempt.resolved else None
+            self.recorder.complete(handle, "ok", raw=raw)
+        elif attempt.outcome == "blocked" and attempt.winner is not None:
+            holder = {"holder": str(attempt.winner.user_id)}
+            raw = f"unknown: {attempt.note or 'timed out'}" if attempt.resolved else None
+            self.recorder.complete(handle, "failed", holder, raw=raw)
+        else:
+            self.recorder.complete(handle, "unknown", error=attempt.note or None)
+
+    async def _recorded_read(self, race: int, username: str) -> UserRecord | None:
+        """A read of a raced name for the audit or a resolution, recorded with its answer."""
+        handle = self.recorder.invoke(self._auditor_process(race), "read", self._key(username))
+        try:
+            stored = await self._read_stored(username)
+        except BaseException as exc:
+            self.recorder.complete(handle, "failed", error=one_line(exc))
+            raise
+        holder = {"holder": str(stored.user_id) if stored is not None else None}
+        self.recorder.complete(handle, "ok", holder)
+        return stored
 
     async def _register(self, c: Contender) -> _Attempt:
         registry = self._registry_of(c)[1]
@@ -385,7 +452,7 @@ class Attack:
             # Cannot happen with this attack's unique addresses; if it does, the contender
             # never wrote the name and the SERIAL read will say who holds it.
             note = f"e-mail refused: held by {outcome.owner.username}"
-            return _Attempt(c, "unknown", needs_resolution=True, note=note)
+            return _Attempt(c, "unknown", needs_resolution=True, note=note, sent=False)
         assert isinstance(outcome, Invalid)
         raise ValueError(f"the race built an invalid registration: {outcome.message}")
 
@@ -406,7 +473,7 @@ class Attack:
         pause = 0.1
         while True:
             try:
-                current = await self._auditor.get_user_serial(c.username)
+                current = await self._recorded_read(c.race, c.username)
             except DatabaseUnavailable:
                 # A short outage (a paused replica) must not end the whole attack: keep
                 # asking until the deadline, then leave this one attempt unknown.
@@ -466,7 +533,7 @@ class Attack:
 
     async def _audit_one(self, race: int) -> None:
         username = self.username(race)
-        stored = await self._read_stored(username)
+        stored = await self._recorded_read(race, username)
         record = self._records[race] or _RaceRecord(told_won=())
         told = record.told_won
         problems: list[str] = []

@@ -9,6 +9,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
+from registry_tui.proof import CheckReport
 from registry_tui.race.plan import AttackPlan, Mode
 
 VIOLATION_DETAILS_IN_JSON = 50
@@ -108,6 +109,8 @@ class AttackReport:
     serial: str = "global"  # the guarantee the race ran under (Settings.serial)
     dcs: tuple[str, ...] = ()  # across DCs: the data centres the contenders were split over
     cleanup: Cleanup = Cleanup(kept=True)
+    # The linearizability check of the race's whole history (None: not checked).
+    history: CheckReport | None = None
 
     @property
     def mode(self) -> Mode:
@@ -177,4 +180,20 @@ class AttackReport:
             },
             "race_s": round(self.race_s, 3),
             "audit_s": round(self.audit_s, 3),
+            "history": self.history.to_json() if self.history is not None else None,
         }
+
+    def history_summary(self) -> str:
+        """The history check in one line, as the CLI's summary and the race panel's audit say
+        it: "12,340 operations on 412 names, linearizable" or the violating names."""
+        check = self.history
+        if check is None:
+            return "not checked"
+        where = f"{check.operations:,} operations on {len(check.keys):,} names"
+        if check.violations:
+            names = ", ".join(k.key.split(":", 1)[-1] for k in check.violating()[:3])
+            more = f" and {check.violations - 3:,} more" if check.violations > 3 else ""
+            return f"{where}: {check.violations:,} not linearizable ({names}{more})"
+        if check.unknown:
+            return f"{where}: {check.unknown:,} undecided within the budget, none violating"
+        return f"{where}, linearizable"
