@@ -121,6 +121,10 @@ async def test_land_grab_200_races_of_8_contenders_one_winner_each(
             assert started[event.race] < i
     assert sum(isinstance(e, RaceFinished) for e in events) == 200
     await assert_one_winner_per_name(events, registry, contenders_per_race=8)
+    # The whole history, not only the final state: every name linearizable.
+    assert report.history is not None
+    assert report.history.operations >= 1600 + 200  # the attempts and the audit's reads
+    assert (len(report.history.keys), report.history.verdict) == (200, "linearizable")
 
 
 async def test_siege_blocks_every_clone_and_leaves_heroes_unchanged(
@@ -176,6 +180,13 @@ async def test_unprotected_control_counts_overwrites_and_never_touches_the_regis
     assert report.overwritten == 400 - 50
     assert len(report.violations) == 50
     assert all("8 contenders were told they won" in v.problems for v in report.violations)
+    # The checker proves it can fail: no order explains eight acknowledged registrations of
+    # one name, and each violating name comes with an excerpt that shows it.
+    history = report.history
+    assert history is not None and history.violations == 50, history.to_json()
+    assert all(
+        k.excerpt is not None and len(k.excerpt.operations) >= 2 for k in history.violating()
+    )
 
     # The registry never saw any of it.
     assert {t: table_count(connection, t) for t in registry_tables} == before
