@@ -19,8 +19,11 @@ Four refinements, each keeping the search exact:
   where the second already covers the first: with many unknowns that doubles the work per
   unknown.)
 * Pure operations (reads, refused writes) change no state. Placing one as soon as it fits loses
-  no order (any order placing it later can place it now, the states are the same), so it is
-  placed at once and never tried the other way: concurrent reads do not multiply the orders.
+  no order (any order placing it later can place it now, the states are the same), so at each
+  configuration the pure steps that fit are placed first, at once, and never tried the other
+  way: concurrent reads do not multiply the orders, and a write is not tried before a read
+  that the state it would leave could no longer explain. Then come the required writes, then
+  the optional ones (and free moves), each in time order.
 * The memo's placed set. Required operations are stored as (base, window): every one below
   position `base` is placed, `window` is the bitset of the placed ones above it. They are
   placed roughly in time order, so the window stays a few machine words on histories of any
@@ -41,6 +44,7 @@ INFINITY = float("inf")
 LINEARIZABLE, VIOLATION, UNDECIDED = "linearizable", "violation", "unknown"
 
 _TAKEN_EFFECT, _TAKEN_PURE, _TAKEN_FREE = 0, 2, 3
+_PURE_PASS, _EFFECT_PASS = -3, -2
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +153,9 @@ def search(
         stack: list[tuple[int, State, int, int, int, int, int]] = []
         entry = nxt[head_required]
         alt = 0
-        bound = -2  # phase 0: the required steps; else phase 1, up to this answer (-1: none)
+        # The pass over the choices: _PURE_PASS, then _EFFECT_PASS over the required steps,
+        # then the optional ones called before this answer (-1: before the end).
+        bound = _PURE_PASS
         while True:
             count += 1
             if count > budget or (
@@ -162,11 +168,14 @@ def search(
                     result.outcome, result.steps = LINEARIZABLE, count
                     return result
                 result.end_states.add(state)
-            if bound == -2:
+            if bound < -1:
                 if entry < 0 or not is_call[entry]:
-                    # Phase 0 ends at the first answer: the optional steps called before it
-                    # (and the free moves) are the other choices.
-                    bound, entry = entry, nxt[head_optional]
+                    # A pass over the required steps ends at the first answer: then the next
+                    # pass, and after the required ones the optional ones called before it.
+                    if bound == _PURE_PASS:
+                        bound, entry = _EFFECT_PASS, nxt[head_required]
+                    else:
+                        bound, entry = entry, nxt[head_optional]
                     continue
             elif entry < 0 or entry > bound >= 0:
                 # A dead end: an answer whose call is not placed (or, collecting, the end).
@@ -201,6 +210,9 @@ def search(
                 entry = nxt[entry]
                 continue
             p = position[entry]
+            if bound < -1 and pure[p] != (bound == _PURE_PASS):
+                entry = nxt[entry]  # not for this pass
+                continue
             new_state = apply[p](state)
             if new_state is IMPOSSIBLE:
                 entry = nxt[entry]
@@ -209,7 +221,7 @@ def search(
                 if new_state != state and (base, window, applied, new_state) not in seen:
                     seen.add((base, window, applied, new_state))
                     stack.append((entry, state, base, window, applied, _TAKEN_FREE, bound))
-                    state, bound = new_state, -2
+                    state, bound = new_state, _PURE_PASS
                     entry = nxt[head_required]
                 else:
                     entry = nxt[entry]
@@ -243,7 +255,7 @@ def search(
                 if nxt[r] >= 0:
                     prv[nxt[r]] = prv[r]
                 left -= 1
-            entry, bound = nxt[head_required], -2
+            entry, bound = nxt[head_required], _PURE_PASS
 
     result.steps = count
     result.outcome = LINEARIZABLE if collect and result.end_states else VIOLATION
