@@ -25,6 +25,7 @@ from textual.widgets import (
     Checkbox,
     ContentSwitcher,
     Input,
+    OptionList,
     ProgressBar,
     RichLog,
     Select,
@@ -46,6 +47,7 @@ from registry_tui.race import (
 )
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.help import HelpScreen
+from registry_tui.tui.screens.history import ExcerptScreen
 from registry_tui.tui.screens.race import ATTACK_GROUP, RaceScreen
 from registry_tui.tui.screens.users import UsersScreen
 from registry_tui.tui.widgets.race_feed import Counters, RaceResult, lane_line, result_line
@@ -240,6 +242,21 @@ async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(
         assert re.search(r"told they won\s+10 for 10 names\s+40 for 10 names", text), text
         assert "8 contenders were told they won" not in text  # K=3: four per name
         assert "4 contenders were told they won" in text  # the first violations, listed
+        assert re.search(r"history check\s+\d[\d,]* ops, linearizable\s+10 names not", text)
+
+        # The history's proof, shown to a person: enter on a violating name opens its
+        # excerpt as a timeline, one row per client, each bar with what it was told.
+        assert "10 not linearizable" in shown(screen, "#race-history")
+        keys = screen.query_one("#race-history-keys", OptionList)
+        assert keys.display and keys.option_count == 10
+        keys.focus()
+        keys.highlighted = 0
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, ExcerptScreen), what="the excerpt")
+        timeline = str(app.screen.query_one("#excerpt-timeline", Static).render())
+        assert "no order of" in timeline and "register" in timeline and "→ ok" in timeline
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="the panel again")
 
 
 async def test_a_siege_blocks_every_clone(run_app: RunApp) -> None:

@@ -8,15 +8,19 @@ from collections.abc import Callable
 from rich import box
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
+from registry_tui.proof import KeyVerdict
 from registry_tui.race import AttackReport
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 
 VIOLATIONS_SHOWN = 5
+HISTORY_KEYS_LISTED = 50
 NOT_RUN = Text("—", MUTED)
 
 
@@ -65,6 +69,18 @@ def cleanup(report: AttackReport) -> Text:
     return Text(report.cleanup_summary(), style)
 
 
+def history(report: AttackReport) -> Text:
+    """The linearizability check of the run's whole history, in a few words."""
+    check = report.history
+    if check is None:
+        return NOT_RUN
+    if check.violations:
+        return Text(f"{check.violations:,} names not linearizable", DOPPEL)
+    if check.unknown:
+        return Text(f"{check.unknown:,} undecided", DOPPEL)
+    return Text(f"{check.operations:,} ops, linearizable", OK)
+
+
 ROWS: tuple[Row, ...] = (
     ("run", lambda r: f"{r.run_id} {r.mode} {r.races:,}×{r.plan.contenders_per_race}"),
     ("attempts", lambda r: f"{r.contenders:,}"),
@@ -79,6 +95,7 @@ ROWS: tuple[Row, ...] = (
     ("still unknown", lambda r: _count(r.unresolved, r.unresolved > 0)),
     ("overwritten", lambda r: _count(r.overwritten, r.overwritten > 0)),
     ("audit violations", lambda r: _count(len(r.violations), not r.clean)),
+    ("history check", history),
     ("attempts/s", lambda r: f"{r.attempts_per_s:,.0f}"),
     (
         "latency p50 / p99",
@@ -117,12 +134,19 @@ def violation_lines(report: AttackReport) -> Text:
 
 
 class RaceAudit(VerticalScroll):
-    """The verdict of the last run, the side-by-side comparison, the first violations."""
+    """The verdict of the last run, the side-by-side comparison, the first violations, and
+    the names whose history no order explains (enter opens one as a timeline)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._violating: list[KeyVerdict] = []
 
     def compose(self) -> ComposeResult:
         yield Static(id="race-verdict")
+        yield Static(id="race-history")
         yield Static(id="race-comparison")
         yield Static(id="race-violations")
+        yield OptionList(id="race-history-keys")
 
     def on_mount(self) -> None:
         self.show(None, None, None)
@@ -149,3 +173,40 @@ class RaceAudit(VerticalScroll):
         violations = self.query_one("#race-violations", Static)
         violations.update(violation_lines(latest) if latest is not None else Text())
         violations.display = latest is not None and not latest.clean
+        self._show_history(latest if note is None else None)
+
+    def _show_history(self, latest: AttackReport | None) -> None:
+        line = self.query_one("#race-history", Static)
+        keys = self.query_one("#race-history-keys", OptionList)
+        keys.clear_options()
+        self._violating = []
+        if latest is None or latest.history is None:
+            line.display = keys.display = False
+            return
+        line.display = True
+        check = latest.history
+        if not check.violations:
+            line.update(Text.assemble(("History: ", "bold"), (latest.history_summary(), OK)))
+            keys.display = False
+            return
+        line.update(
+            Text.assemble(
+                ("History: ", "bold"),
+                (latest.history_summary(), DOPPEL),
+                ("  enter on a name shows why, as a timeline", MUTED),
+            )
+        )
+        self._violating = check.violating()[:HISTORY_KEYS_LISTED]
+        keys.add_options(
+            Option(safe_text(f"✗ {k.key}: {k.checked} operations no order explains"), id=str(i))
+            for i, k in enumerate(self._violating)
+        )
+        keys.display = True
+
+    @on(OptionList.OptionSelected, "#race-history-keys")
+    def _open_excerpt(self, event: OptionList.OptionSelected) -> None:
+        from registry_tui.tui.screens.history import ExcerptScreen
+
+        key = self._violating[int(event.option_id or 0)]
+        if key.excerpt is not None:
+            self.app.push_screen(ExcerptScreen(key))
