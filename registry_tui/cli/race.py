@@ -82,6 +82,14 @@ def race_command(
     seconds: Annotated[
         float, typer.Option("--seconds", help="churn: how long the clients run (0.1-3600).")
     ] = 10.0,
+    mix: Annotated[
+        str,
+        typer.Option(
+            "--mix",
+            help="churn: balanced (every kind of call), or edits (four calls in five edit the "
+            "holder's profile while others delete and register).",
+        ),
+    ] = "balanced",
     history: Annotated[
         Path | None,
         typer.Option(
@@ -131,7 +139,7 @@ def race_command(
     if history is not None:
         run_command(ctx, json_output, lambda: _writable(history))
     if mode is RaceMode.churn:
-        _churn_command(ctx, clients, seconds, keep, across_dcs, history, json_output)
+        _churn_command(ctx, clients, seconds, mix, keep, across_dcs, history, json_output)
         return
     plan = run_command(
         ctx,
@@ -230,6 +238,7 @@ def _churn_command(
     ctx: typer.Context,
     clients: int,
     seconds: float,
+    mix: str,
     keep: bool,
     across_dcs: bool,
     history: Path | None,
@@ -240,7 +249,9 @@ def _churn_command(
     from registry_tui.race.churn import ChurnPlan
 
     plan = run_command(
-        ctx, json_output, lambda: ChurnPlan(clients=clients, seconds=seconds, keep=keep)
+        ctx,
+        json_output,
+        lambda: ChurnPlan(clients=clients, seconds=seconds, keep=keep, mix=mix),
     )
     if not json_output:
         output.diagnose(

@@ -56,14 +56,24 @@ FIRST_WRITER = ""  # the writer token of a profile's first version (it has no bi
 # attempt can still be in flight (the servers give up on a request within seconds).
 SETTLE_S = 3.0
 
-# The mix each client draws from, by weight.
-OPERATIONS: tuple[tuple[str, int], ...] = (
-    ("register", 30),
-    ("read-name", 15),
-    ("read-email", 10),
-    ("delete", 15),
-    ("update", 30),
-)
+# The mixes a client draws its next call from, by weight. "edits" is the shape that found
+# applied edits answered "refused": a few registrations, and every client editing the profile
+# of whoever holds the name while others delete that user.
+MIXES: dict[str, tuple[tuple[str, int], ...]] = {
+    "balanced": (
+        ("register", 30),
+        ("read-name", 15),
+        ("read-email", 10),
+        ("delete", 15),
+        ("update", 30),
+    ),
+    "edits": (
+        ("register", 10),
+        ("read-name", 5),
+        ("delete", 5),
+        ("update", 80),
+    ),
+}
 
 
 class Recorder(Protocol):
@@ -93,8 +103,11 @@ class ChurnPlan:
     emails: int = 5
     seed: int | None = None
     keep: bool = False  # leave what the run registered, for inspection
+    mix: str = "balanced"  # a key of MIXES
 
     def __post_init__(self) -> None:
+        if self.mix not in MIXES:
+            raise ValidationError("mix", f"must be one of {', '.join(MIXES)}")
         for option, value, high in (
             ("clients", self.clients, CLIENTS_MAX),
             ("names", self.names, KEYS_MAX),
@@ -129,6 +142,7 @@ class ChurnReport:
             "seconds": self.plan.seconds,
             "names": self.plan.names,
             "emails": self.plan.emails,
+            "mix": self.plan.mix,
             "elapsed_s": round(self.elapsed_s, 3),
             "operations": self.operations,
             "answers": {f"{op} {answer}": n for (op, answer), n in sorted(self.answers.items())},
@@ -171,8 +185,8 @@ class Churn:
         self.names = [f"ch{self.run_id}-n{i}" for i in range(plan.names)]
         self.emails = [f"ch{self.run_id}.e{i}@example.org" for i in range(plan.emails)]
         self.report = ChurnReport(self.run_id, plan)
-        self._ops = [op for op, _ in OPERATIONS]
-        self._weights = [w for _, w in OPERATIONS]
+        self._ops = [op for op, _ in MIXES[plan.mix]]
+        self._weights = [w for _, w in MIXES[plan.mix]]
 
     # ----------------------------------------------------------------------------------------
 
