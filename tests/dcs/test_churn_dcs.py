@@ -45,7 +45,7 @@ async def test_global_churn_across_dcs_is_linearizable(dc1: Connection) -> None:
 
 @pytest.mark.timeout(600)
 async def test_global_edits_of_one_profile_across_dcs_are_linearizable(dc1: Connection) -> None:
-    plan = ChurnPlan(clients=16, seconds=10, names=1, emails=1, mix="edits")
+    plan = ChurnPlan(clients=16, seconds=10, names=1, emails=8, mix="edits")
     check = await churn_across(dc1, 10, plan)
     assert check.violations == 0, [k.to_json() for k in check.violating()[:2]]
     assert check.verdict == "linearizable", check.to_json()

@@ -87,9 +87,13 @@ async def test_many_clients_editing_one_profile_while_its_user_is_deleted_is_lin
     cluster_connection: Connection,
 ) -> None:
     """The shape that found an applied edit answered "refused" on this cluster with no fault:
-    one name, one address, 16 clients, four calls in five an edit of the holder's profile."""
-    plan = ChurnPlan(clients=16, seconds=15, names=1, emails=1, mix="edits")
+    one name, 16 clients, four calls in five an edit of the holder's profile. (Eight addresses,
+    not one: an unknown registration keeps its claim for its grace period, which would stop
+    every registration on a single address, and with it the edits.)"""
+    plan = ChurnPlan(clients=16, seconds=15, names=1, emails=8, mix="edits")
     report, check = await churn(cluster_connection, 15, plan=plan)
-    assert sum(n for (op, _), n in report.answers.items() if op == "update") > 100
+    # Edits the database answered (not those that found no holder or no profile to edit).
+    sent = ("Updated", "VersionConflict", "NotFound", "Unknown")
+    assert sum(n for (op, a), n in report.answers.items() if op == "update" and a in sent) > 50
     assert check.violations == 0, [k.to_json() for k in check.violating()[:2]]
     assert check.verdict == "linearizable", check.to_json()
