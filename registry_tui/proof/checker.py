@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry_tui.proof.excerpt import Excerpt, find_excerpt
-from registry_tui.proof.history import History, Operation, validate
+from registry_tui.proof.history import History, Operation, collector_paused, validate
 from registry_tui.proof.keys import KeyHistory, split_by_key
 from registry_tui.proof.models import kind_of, model_for
 from registry_tui.proof.search import LINEARIZABLE, UNDECIDED, VIOLATION, Limits, search
@@ -160,7 +160,16 @@ def check_history(
     """Check every key of a history. `initial` gives starting states (a History brings its
     header's); `progress(done, total)` is called after each key. HistoryError if an operation
     cannot be checked (a file read by `read_jsonl` has been validated already)."""
-    budget = budget or Budget()
+    with collector_paused():
+        return _check_history(operations, budget or Budget(), initial, progress)
+
+
+def _check_history(
+    operations: History | Iterable[Operation],
+    budget: Budget,
+    initial: Mapping[str, Any] | None,
+    progress: Callable[[int, int], None] | None,
+) -> CheckReport:
     started = time.perf_counter()
     if isinstance(operations, History):
         initial = {**operations.initial, **(initial or {})}
