@@ -199,7 +199,12 @@ def check_key(key: KeyHistory, budget: Budget) -> KeyVerdict:
     analysis_deadline = None if budget.seconds is None else time.monotonic() + budget.seconds
     if found.outcome == VIOLATION:
         excerpt = find_excerpt(
-            key, steps, budget.analysis_steps, known_violation=True, deadline=analysis_deadline
+            key,
+            steps,
+            budget.analysis_steps,
+            known_violation=True,
+            stuck=found.stuck,
+            deadline=analysis_deadline,
         )
     elif found.outcome == UNDECIDED:
         reason = f"the search did not finish within {found.steps:,} steps"

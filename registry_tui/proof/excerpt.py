@@ -98,10 +98,12 @@ def find_excerpt(
     max_steps: int,
     *,
     known_violation: bool,
+    stuck: int | None = None,
     deadline: float | None = None,
 ) -> Excerpt | None:
     """The smallest proof found within `max_steps`. None when the key is not known to be a
-    violation and the windows found no proof of one either."""
+    violation and the windows found no proof of one either. `stuck`: where the whole key's
+    search got furthest, shown when the excerpt's own search cannot say."""
     allowance = _Allowance(max_steps, deadline)
     witness = _windowed_witness(key, steps, allowance)
     if witness is None:
@@ -110,7 +112,7 @@ def find_excerpt(
         witness = _Witness(steps, [], frozenset([key.initial]), -INFINITY, whole_key=True)
     witness.steps, suspects = _shrink(key, witness, allowance)
     final = allowance.fails(witness.steps, witness.free, witness.states)
-    return _excerpt(key, witness, final.stuck if final is not None else None, suspects)
+    return _excerpt(key, witness, final.stuck if final is not None else stuck, suspects)
 
 
 def _windowed_witness(key: KeyHistory, steps: list[Step], allowance: _Allowance) -> _Witness | None:

@@ -15,6 +15,8 @@ from registry_tui.proof import (
     VIOLATION,
     Budget,
     CheckReport,
+    Excerpt,
+    ExcerptOperation,
     HistoryError,
     Operation,
     check_history,
@@ -408,3 +410,27 @@ def test_operations_that_cannot_be_checked_are_refused_by_index() -> None:
         assert "bite" in str(exc)
     else:
         raise AssertionError("an unknown operation was checked")
+
+
+def test_a_long_excerpt_is_drawn_around_the_point_where_the_search_got_stuck() -> None:
+    operations = [
+        op(n % 7, "read", "name:long", float(n), n + 0.5, value=holder(None)) for n in range(100)
+    ]
+    stuck = operations[70]
+    excerpt = Excerpt(
+        key="name:long",
+        operations=tuple(ExcerptOperation(o, crosses_edge=False) for o in operations),
+        start_states=(None,),
+        before=0,
+        after=0,
+        left_out=0,
+        whole_key=True,
+        stuck=stuck.index,
+    )
+    lines = render_excerpt(excerpt, width=100)
+    assert lines[0] == "name:long: no order of its 100 operations explains them"
+    assert "  … 60 more operation(s) of the excerpt not drawn" in lines
+    details = [line for line in lines if line.startswith("  #")]
+    assert len(details) == 40
+    assert any(line.startswith(f"  #{stuck.index} ") for line in details)
+    assert all(len(line) <= 100 for line in lines if line[:1] == "p")
