@@ -168,7 +168,7 @@ async def test_same_name_in_another_case_is_taken(registry: Registry, variant: s
     other = {"upper": name.upper(), "fullwidth": fullwidth(name), "mixed": name.title()}[variant]
     loser_email = email_of(unique("other"))
     out = await registry.register(other, loser_email, "Impostor", "d-main")
-    assert out == UsernameTaken(first)
+    assert out == UsernameTaken(first, claim_released=True)
     # The loser's pending e-mail claim was given back; the winner is untouched.
     assert await registry.get_email_owner(loser_email) is None
     await assert_fully_registered(registry, first)
