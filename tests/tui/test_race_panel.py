@@ -45,6 +45,7 @@ from registry_tui.race import (
     Identity,
     RaceFinished,
 )
+from registry_tui.race.churn import ChurnPlan
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.help import HelpScreen
 from registry_tui.tui.screens.history import ExcerptScreen
@@ -512,3 +513,26 @@ def test_the_panel_before_a_start_at_80x24(snap: Callable[..., bool]) -> None:
         await open_panel(pilot)
 
     assert snap(panel, (80, 24))
+
+
+async def test_churn_in_the_panel_checks_its_history_and_shows_the_verdict(
+    run_app: RunApp, registry: Registry
+) -> None:
+    async with run_app(size=(120, 36)) as (_, pilot):
+        screen = await open_panel(pilot)
+        screen.churn_plan = ChurnPlan(clients=8, seconds=2)
+        await pilot.press("ctrl+j")
+        await wait_for(pilot, lambda: screen.running, what="the churn's start")
+        assert "churn · 8 clients" in shown(screen, "#race-plan-line")
+        await wait_for(pilot, lambda: not screen.running, timeout=120, what="the churn's end")
+        assert screen.ended == "done"
+        verdict = shown(screen, "#race-verdict")
+        assert "HISTORY LINEARIZABLE" in verdict, verdict
+        assert "linearizable" in shown(screen, "#race-history")
+        log = "\n".join(log_lines(screen))
+        assert "register" in log and "Registered" in log
+        # Start and Churn are offered again; the churn left no name of its own behind.
+        assert not screen.query_one("#race-churn", Button).disabled
+        run_id = verdict.split("churn ")[1].split(":")[0]
+        for i in range(5):
+            assert await registry.get_user_serial(f"ch{run_id}-n{i}") is None

@@ -13,9 +13,10 @@ panel: F2 to the users and F3 back finds the attack still running.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -39,9 +40,11 @@ from textual.widgets import (
 from textual.worker import Worker, WorkerState
 
 from registry_tui.core.errors import one_line
+from registry_tui.core.registry import Registry
 from registry_tui.core.session import Database
 from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError
+from registry_tui.proof import CheckReport, HistoryRecorder, check_history
 from registry_tui.race import (
     Attack,
     AttackPlan,
@@ -50,6 +53,7 @@ from registry_tui.race import (
     across_data_centres,
     percentile,
 )
+from registry_tui.race.churn import Churn, ChurnPlan, ChurnReport
 from registry_tui.safe_text import printable
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures
@@ -102,6 +106,14 @@ class RaceScreen(ReportsFailures, Screen[None]):
             tooltip="Cancel the attack now (no audit; names raced so far stay registered)",
         ),
         Binding(
+            "ctrl+j",
+            "churn",
+            "Churn",
+            id="race.churn",
+            tooltip="Jepsen's churn: 16 clients on 5 names and 5 e-mails for 10 s (register, "
+            "read, delete, edit), every answer checked for linearizability",
+        ),
+        Binding(
             "ctrl+r",
             "switch_view",
             "Live/Audit",
@@ -133,6 +145,11 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._ticker: Timer | None = None
         self._audit_note: Text | None = None
         self._stale = False  # events folded since the last paint
+        # A churn run (ctrl+j): its plan, its answers so far, when it started.
+        self.churn_plan = ChurnPlan()
+        self._churning = False
+        self._churn_answers: Counter[str] = Counter()
+        self._churn_since = 0.0
 
     # ---------------------------------------------------------------- layout
 
@@ -142,6 +159,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             with Horizontal(id="race-controls"):
                 yield PlanForm(id="race-plan")
                 yield Button("Start", id="race-start", variant="warning", compact=True)
+                yield Button("Churn", id="race-churn", compact=True)
                 yield Button("Stop", id="race-stop", variant="error", compact=True, disabled=True)
             yield Static(id="race-plan-line")
             with Horizontal(id="race-progress-row"):
@@ -214,7 +232,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
     # ---------------------------------------------------------------- start / stop
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "start":
+        if action in ("start", "churn"):
             return True if not self.running else None
         if action == "stop":
             return True if self.running and not self.stopping else None
@@ -223,6 +241,10 @@ class RaceScreen(ReportsFailures, Screen[None]):
     @on(Button.Pressed, "#race-start")
     def _start_pressed(self) -> None:
         self.action_start()
+
+    @on(Button.Pressed, "#race-churn")
+    def _churn_pressed(self) -> None:
+        self.action_churn()
 
     @on(Button.Pressed, "#race-stop")
     def _stop_pressed(self) -> None:
@@ -265,6 +287,99 @@ class RaceScreen(ReportsFailures, Screen[None]):
         assert self._ticker is not None
         self._ticker.resume()
         self._worker = self._attack(plan, self.query_one(PlanForm).guarantee)
+
+    # ---------------------------------------------------------------- churn
+
+    def action_churn(self) -> None:
+        if self.running:
+            self.notify("A run is already going (ctrl+x stops it).", markup=False)
+            return
+        if not self.database.connected:
+            self.notify("Not connected yet.", severity="warning", markup=False)
+            return
+        plan = self.churn_plan
+        self.running, self.stopping, self.ended = True, False, ""
+        self._churning = True
+        self._churn_answers = Counter()
+        self._churn_since = time.monotonic()
+        self._audit_note = None
+        log = self.query_one("#race-log", RichLog)
+        log.clear()
+        log.write(
+            Text(
+                f"Churn: {plan.clients} clients on {plan.names} names and {plan.emails} e-mails "
+                f"(mixed case) for {plan.seconds:g} s: register, SERIAL reads, delete by "
+                "identity, edits IF version = n. Every call is recorded, then every key's "
+                "history is checked.",
+                MUTED,
+            )
+        )
+        self._set_controls()
+        self.query_one("#race-views", ContentSwitcher).current = "race-live"
+        self.query_one("#race-plan-line", Static).update(
+            Text(f"churn · {plan.clients} clients · {plan.seconds:g} s · {plan.mix} mix", HERO)
+        )
+        assert self._ticker is not None
+        self._ticker.resume()
+        self._worker = self._churn(plan, self.query_one(PlanForm).guarantee)  # type: ignore[assignment]
+
+    @work(group=ATTACK_GROUP, exclusive=True, exit_on_error=False)
+    async def _churn(
+        self, plan: ChurnPlan, guarantee: str
+    ) -> tuple[ChurnReport, CheckReport] | Failure:
+        return await guarded(self._run_churn(plan, guarantee))
+
+    async def _run_churn(self, plan: ChurnPlan, guarantee: str) -> tuple[ChurnReport, CheckReport]:
+        connection = self.database.registry.connection
+        recorder = HistoryRecorder()
+
+        def answered(op: str, answer: str) -> None:
+            self._churn_answers[f"{op} {answer}"] += 1
+
+        if guarantee == "local-dcs" or len(connection.data_centres()) > 1:
+            serial = "local" if guarantee == "local-dcs" else "global"
+            async with across_data_centres(connection, serial=serial) as across:
+                registries = [across[0][1], across[1][1]]
+                report = await Churn(registries, plan, recorder, on_answer=answered).run()
+        else:
+            churn = Churn([Registry(connection)], plan, recorder, on_answer=answered)
+            report = await churn.run()
+        check = await asyncio.to_thread(check_history, recorder.history())
+        return report, check
+
+    def _churn_finished(self, report: ChurnReport, check: CheckReport) -> None:
+        log = self.query_one("#race-log", RichLog)
+        for (op, answer), count in sorted(report.answers.items()):
+            log.write(Text(f"{op:<11} {answer:<16} {count:>7,}", MUTED))
+        summary = (
+            f"churn {report.run_id}: {check.operations:,} operations on {len(check.keys):,} "
+            f"keys (names, e-mails, profiles)"
+        )
+        self._churning = False
+        self._ended("done", None)
+        self.query_one("#race-audit", RaceAudit).show_check(check, summary)
+        self.query_one("#race-views", ContentSwitcher).current = "race-audit"
+
+    def _paint_churn(self) -> None:
+        plan, answers = self.churn_plan, self._churn_answers
+        elapsed = min(time.monotonic() - self._churn_since, plan.seconds)
+        what = "stopping…" if self.stopping else "churning"
+        if elapsed >= plan.seconds and not self.stopping:
+            what = "checking the history…"
+        self.query_one("#race-phase", Static).update(Text(what, "bold"))
+        self.query_one("#race-progress", ProgressBar).update(total=plan.seconds, progress=elapsed)
+        calls = sum(answers.values())
+        self.query_one("#race-rate", Static).update(
+            Text(f"{calls / max(elapsed, 0.1):,.0f}/s", MUTED)
+        )
+        shown = ("register Registered", "register UsernameTaken", "register EmailTaken",
+                 "delete Deleted", "update Updated", "update VersionConflict")  # fmt: skip
+        line = Text(f"calls {calls:,}", "bold")
+        for key in shown:
+            line.append(f"  {key.split()[1]} {answers[key]:,}", MUTED)
+        unknown = sum(n for k, n in answers.items() if k.endswith(" Unknown"))
+        line.append(f"  unknown {unknown:,}", DOPPEL if unknown else MUTED)
+        self.query_one("#race-counters", Static).update(line)
 
     @work(group=ATTACK_GROUP, exclusive=True, exit_on_error=False)
     async def _attack(self, plan: AttackPlan, guarantee: str) -> AttackReport | Failure:
@@ -309,6 +424,19 @@ class RaceScreen(ReportsFailures, Screen[None]):
         outcome = event.worker.result if event.state is WorkerState.SUCCESS else None
         if isinstance(outcome, AttackReport):
             self._finished(outcome)
+        elif isinstance(outcome, tuple):
+            self._churn_finished(*outcome)
+        elif self._churning:
+            self._churning = False
+            if isinstance(outcome, Failure):
+                self.report_failure(outcome, "finish the churn")
+                detail = outcome.message
+            elif event.state is WorkerState.CANCELLED:
+                detail = "stopped; the churn's names (ch<run>-n…) stay registered"
+            else:
+                error = event.worker.error
+                detail = one_line(error) if error is not None else "the churn ended unexpectedly"
+            self._ended("stopped", Text(f"Churn: {printable(detail)}", DOPPEL))
         elif isinstance(outcome, Failure):
             self.report_failure(outcome, "finish the attack")
             self._ended("failed", Text(f"Attack failed: {printable(outcome.message)}", DOPPEL))
@@ -353,6 +481,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
     def _set_controls(self) -> None:
         self.query_one(PlanForm).disabled = self.running
         self.query_one("#race-start", Button).disabled = self.running
+        self.query_one("#race-churn", Button).disabled = self.running
         stop = self.query_one("#race-stop", Button)
         stop.disabled = not self.running or self.stopping
         if self.running and not self.stopping:
@@ -397,6 +526,10 @@ class RaceScreen(ReportsFailures, Screen[None]):
 
     def _paint(self) -> None:
         self._stale = False
+        if self._churning:
+            self._paint_churn()
+            self._write_log()
+            return
         feed, tally = self.feed, self.feed.tally
         plan = feed.plan or self.plan
         protected = plan.protected if plan is not None else True

@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from registry_tui.proof import KeyVerdict
+from registry_tui.proof import CheckReport, KeyVerdict
 from registry_tui.race import AttackReport
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
@@ -176,24 +176,46 @@ class RaceAudit(VerticalScroll):
         self._show_history(latest if note is None else None)
 
     def _show_history(self, latest: AttackReport | None) -> None:
+        if latest is None or latest.history is None:
+            self.query_one("#race-history", Static).display = False
+            self.query_one("#race-history-keys", OptionList).display = False
+            self._violating = []
+            return
+        self._show_check_lines(latest.history, latest.history_summary())
+
+    def show_check(self, check: CheckReport, about: str) -> None:
+        """A churn's verdict: its history check, with nothing to compare it to."""
+        verdict_line = Text.assemble(
+            ("HISTORY ", "bold"),
+            ("LINEARIZABLE", OK)
+            if check.verdict == "linearizable"
+            else (check.verdict.upper(), DOPPEL),
+            (f"  {about}", MUTED),
+        )
+        self.query_one("#race-verdict", Static).update(verdict_line)
+        self.query_one("#race-violations", Static).display = False
+        summary = (
+            f"{check.linearizable:,} linearizable, {check.violations:,} not, "
+            f"{check.unknown:,} undecided; {check.stale_reads:,} stale plain reads; "
+            f"checked in {check.seconds:.2f} s"
+        )
+        self._show_check_lines(check, summary)
+
+    def _show_check_lines(self, check: CheckReport, summary: str) -> None:
         line = self.query_one("#race-history", Static)
         keys = self.query_one("#race-history-keys", OptionList)
         keys.clear_options()
         self._violating = []
-        if latest is None or latest.history is None:
-            line.display = keys.display = False
-            return
         line.display = True
-        check = latest.history
         if not check.violations:
-            line.update(Text.assemble(("History: ", "bold"), (latest.history_summary(), OK)))
+            line.update(Text.assemble(("History: ", "bold"), (summary, OK)))
             keys.display = False
             return
         line.update(
             Text.assemble(
                 ("History: ", "bold"),
-                (latest.history_summary(), DOPPEL),
-                ("  enter on a name shows why, as a timeline", MUTED),
+                (summary, DOPPEL),
+                ("  enter on a key shows why, as a timeline", MUTED),
             )
         )
         self._violating = check.violating()[:HISTORY_KEYS_LISTED]
