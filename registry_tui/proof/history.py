@@ -114,28 +114,63 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _str_or_null(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _seconds_or_null(value: object) -> bool:
+    return value is None or _is_number(value)
+
+
+_CHECKS: tuple[tuple[str, Callable[[object], bool], str], ...] = (
+    ("index", _is_int, "an integer"),
+    ("process", _is_int, "an integer"),
+    ("f", _is_str, "a string"),
+    ("key", _is_str, "a string"),
+    ("args", lambda v: isinstance(v, dict), "an object"),
+    ("invoke", _is_number, "a number of seconds"),
+    ("complete", _seconds_or_null, "a number of seconds or null"),
+    ("result", _is_str, "a string"),
+    ("raw", _str_or_null, "a string or null"),
+    ("error", _str_or_null, "a string or null"),
+)
+
+
 def _operation(document: object) -> Operation:
     """An operation from one decoded line; ValueError saying what is wrong."""
     if not isinstance(document, dict):
         raise ValueError("expected a JSON object")
-    missing = [name for name in FIELDS if name not in document]
-    if missing:
-        raise ValueError(f"missing field(s): {', '.join(missing)}")
-    checks: tuple[tuple[str, Callable[[object], bool], str], ...] = (
-        ("index", _is_int, "an integer"),
-        ("process", _is_int, "an integer"),
-        ("f", lambda v: isinstance(v, str), "a string"),
-        ("key", lambda v: isinstance(v, str), "a string"),
-        ("args", lambda v: isinstance(v, dict), "an object"),
-        ("invoke", _is_number, "a number of seconds"),
-        ("complete", lambda v: v is None or _is_number(v), "a number of seconds or null"),
-        ("result", lambda v: isinstance(v, str), "a string"),
-        ("raw", lambda v: v is None or isinstance(v, str), "a string or null"),
-        ("error", lambda v: v is None or isinstance(v, str), "a string or null"),
+    get = document.get
+    index, process, invoke, complete = get("index"), get("process"), get("invoke"), get("complete")
+    raw, error = get("raw"), get("error")
+    # The usual line passes these exact type tests (bool is not int, float is not int); anything
+    # else is looked at field by field, for the message.
+    usual = (
+        type(index) is int
+        and type(process) is int
+        and type(get("f")) is str
+        and type(get("key")) is str
+        and type(get("args")) is dict
+        and type(get("result")) is str
+        and type(invoke) is float
+        and math.isfinite(invoke)
+        and (complete is None or (type(complete) is float and math.isfinite(complete)))
+        and (raw is None or type(raw) is str)
+        and (error is None or type(error) is str)
+        and "complete" in document
     )
-    for name, valid, expected in checks:
-        if not valid(document.get(name)):
-            raise ValueError(f"{name} must be {expected}, not {json.dumps(document.get(name))}")
+    if not usual:
+        missing = [name for name in FIELDS if name not in document]
+        if missing:
+            raise ValueError(f"missing field(s): {', '.join(missing)}")
+        for name, valid, expected in _CHECKS:
+            if not valid(document.get(name)):
+                shown = json.dumps(document.get(name))
+                raise ValueError(f"{name} must be {expected}, not {shown}")
     op = Operation(
         index=document["index"],
         process=document["process"],
@@ -143,11 +178,11 @@ def _operation(document: object) -> Operation:
         key=document["key"],
         args=document["args"],
         invoke=float(document["invoke"]),
-        complete=None if document["complete"] is None else float(document["complete"]),
+        complete=None if complete is None else float(complete),
         result=document["result"],
-        value=document.get("value"),
-        raw=document.get("raw"),
-        error=document.get("error"),
+        value=get("value"),
+        raw=raw,
+        error=error,
     )
     problem = _problem(op)
     if problem is not None:

@@ -134,6 +134,10 @@ def test_blank_lines_are_skipped(tmp_path: Path) -> None:
             {k: v for k, v in GOOD.items() if k not in ("f", "args")},
             r"line 2: missing field\(s\): f, args",
         ),
+        (
+            {k: v for k, v in GOOD.items() if k != "complete"},
+            r"line 2: missing field\(s\): complete",
+        ),
         (GOOD | {"index": "18"}, r'line 2: index must be an integer, not "18"'),
         (GOOD | {"index": 18, "process": True}, r"line 2: process must be an integer, not true"),
         (GOOD | {"index": 18, "invoke": "soon"}, r"line 2: invoke must be a number of seconds"),
