@@ -6,7 +6,8 @@ never was). So the excerpt is only ever shrunk by steps that keep it a proof abo
 history, each argued in `windows.py` or below:
 
 1. the window where no state survives `windows.forward`, started from every state the earlier
-   operations may have left (so the earlier ones are summed up by those states);
+   operations may have left (so the earlier ones are summed up by those states), then that
+   window walked again in narrower windows while one of them is still such a proof;
 2. its end moved earlier while no order exists (the operations crossing the new end become
    optional, as at any cut);
 3. optional operations called after every required one has answered, dropped (they can take
