@@ -160,3 +160,19 @@ def test_a_missing_file_in_a_real_process_is_one_line_never_a_traceback(tmp_path
         [REGISTRY, "check", str(good_history(tmp_path))], capture_output=True, text=True, timeout=60
     )
     assert process.returncode == 0
+
+
+def test_a_stale_plain_read_is_reported_but_is_no_violation(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "stale.jsonl",
+        (0.000, 1, "register", "name:alice", {"user_id": ALICE}, 0.001, "ok", None),
+        (0.002, 1, "delete", "name:alice", {"user_id": ALICE}, 0.003, "ok", None),
+        (0.004, 2, "read_plain", "name:alice", {}, 0.005, "ok", {"holder": ALICE}),
+    )
+    code, stdout, _ = check(str(path))
+    assert code == 0
+    assert (
+        "stale reads  name:alice: 1 plain read(s) saw a value the key could not hold then (#2)"
+        in stdout.splitlines()
+    )
+    assert "; 1 stale plain read(s);" in stdout.splitlines()[-1]
