@@ -524,6 +524,10 @@ async def test_churn_in_the_panel_checks_its_history_and_shows_the_verdict(
         await pilot.press("ctrl+j")
         await wait_for(pilot, lambda: screen.running, what="the churn's start")
         assert "churn · 8 clients" in shown(screen, "#race-plan-line")
+        await wait_for(
+            pilot, lambda: "calls" in shown(screen, "#race-counters"), what="live counters"
+        )
+        assert shown(screen, "#race-phase") in ("churning", "checking the history…")
         await wait_for(pilot, lambda: not screen.running, timeout=120, what="the churn's end")
         assert screen.ended == "done"
         verdict = shown(screen, "#race-verdict")
@@ -531,8 +535,9 @@ async def test_churn_in_the_panel_checks_its_history_and_shows_the_verdict(
         assert "linearizable" in shown(screen, "#race-history")
         log = "\n".join(log_lines(screen))
         assert "register" in log and "Registered" in log
-        # Start and Churn are offered again; the churn left no name of its own behind.
-        assert not screen.query_one("#race-churn", Button).disabled
+        # Start is offered again; the churn left no name of its own behind.
+        assert not screen.query_one("#race-start", Button).disabled
+        assert screen.check_action("churn", ()) is True
         run_id = verdict.split("churn ")[1].split(":")[0]
         for i in range(5):
             assert await registry.get_user_serial(f"ch{run_id}-n{i}") is None

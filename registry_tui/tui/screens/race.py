@@ -159,7 +159,6 @@ class RaceScreen(ReportsFailures, Screen[None]):
             with Horizontal(id="race-controls"):
                 yield PlanForm(id="race-plan")
                 yield Button("Start", id="race-start", variant="warning", compact=True)
-                yield Button("Churn", id="race-churn", compact=True)
                 yield Button("Stop", id="race-stop", variant="error", compact=True, disabled=True)
             yield Static(id="race-plan-line")
             with Horizontal(id="race-progress-row"):
@@ -241,10 +240,6 @@ class RaceScreen(ReportsFailures, Screen[None]):
     @on(Button.Pressed, "#race-start")
     def _start_pressed(self) -> None:
         self.action_start()
-
-    @on(Button.Pressed, "#race-churn")
-    def _churn_pressed(self) -> None:
-        self.action_churn()
 
     @on(Button.Pressed, "#race-stop")
     def _stop_pressed(self) -> None:
@@ -481,7 +476,6 @@ class RaceScreen(ReportsFailures, Screen[None]):
     def _set_controls(self) -> None:
         self.query_one(PlanForm).disabled = self.running
         self.query_one("#race-start", Button).disabled = self.running
-        self.query_one("#race-churn", Button).disabled = self.running
         stop = self.query_one("#race-stop", Button)
         stop.disabled = not self.running or self.stopping
         if self.running and not self.stopping:
@@ -509,6 +503,10 @@ class RaceScreen(ReportsFailures, Screen[None]):
     def _repaint(self) -> None:
         """One tick: fold every buffered event, then paint every widget once. While the
         panel is out of sight (the person looks at the users) only the folding happens."""
+        if self._churning:  # no events: the churn's counters and clock, every tick
+            if self.is_current:
+                self._paint()
+            return
         started = time.perf_counter()
         count = len(self._buffer)
         if count:
