@@ -266,6 +266,11 @@ class Registry:
                         lambda t: row.delete(if_conditions={"user_id": uid}, timeout=t),
                     )
                 )
+            except DatabaseUnavailable as exc:
+                if not ambiguous:
+                    raise
+                reason = f"{ambiguous}; then {exc.message}"
+                return Unknown("delete", typed, reason, user_id=uid)
             except AmbiguousWrite as exc:
                 ambiguous = ambiguous or str(exc)
                 now = await resolve(lambda: self._registrar.user_serial(key))
@@ -388,6 +393,11 @@ class Registry:
                 if decided is None:
                     continue  # still at `expected`: ours has not applied; the same write again
                 return decided
+            except DatabaseUnavailable as exc:
+                if not ambiguous:
+                    raise  # nothing of ours can have applied: the database is unavailable
+                # This try surely did not apply; an earlier one may have.
+                return Unknown("update", str(uid), f"{ambiguous}; then {exc.message}")
             if result.applied:
                 return await self._updated(uid, expected, changes, values, bool(ambiguous))
             if ambiguous:

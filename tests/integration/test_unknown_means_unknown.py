@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from registry_tui.core.errors import DatabaseUnavailable
 from registry_tui.core.outcomes import (
     Deleted,
     EmailTaken,
@@ -25,7 +26,7 @@ from registry_tui.core.outcomes import (
     VersionConflict,
 )
 from registry_tui.core.registry import Registry
-from registry_tui.core.rows import WriteStep
+from registry_tui.core.rows import AmbiguousWrite, WriteStep
 from registry_tui.core.store import Connection
 from tests.conftest import unique
 from tests.integration.test_registry import email_of, register_ok
@@ -232,3 +233,47 @@ async def test_the_unknown_answer_carries_what_the_database_holds_now(
     assert detail["user_id"] == str(uid)
     assert detail["current"]["user_id"] == str(taker[0].user_id)
     assert not isinstance(out, Registered)
+
+
+class NoAnswerThenUnavailable(PassThroughRows):
+    """The first write of `step` gets no answer (it is never sent here, but the registry
+    cannot know that); every later try of it is refused as unavailable, as when nodes go down
+    meanwhile."""
+
+    def __init__(self, connection: Connection, step: WriteStep) -> None:
+        super().__init__(connection)
+        self.step = step
+        self.tries = 0
+
+    async def write(self, write: Any) -> Any:
+        if write.step is not self.step:
+            return await super().write(write)
+        self.tries += 1
+        if self.tries == 1:
+            raise AmbiguousWrite("no answer")
+        raise DatabaseUnavailable("not enough live replicas", "the test's cluster")
+
+
+async def test_an_unavailable_retry_after_an_ambiguous_try_is_unknown_not_unavailable(
+    registry: Registry, connection: Connection
+) -> None:
+    """'Database unavailable' (exit 3) says nothing was written. After an ambiguous try that
+    is not known (it may still be applied), so the answer is unknown (exit 4)."""
+    user = await register_ok(registry)
+    rows = NoAnswerThenUnavailable(connection, WriteStep.UPDATE_PROFILE)
+    update = await Registry(connection, rows).update_profile(
+        user.user_id, bio="x", expected_version=1
+    )
+    assert rows.tries == 2, "the resolving read should have sent the same write again"
+    assert isinstance(update, Unknown), update
+
+    rows = NoAnswerThenUnavailable(connection, WriteStep.DELETE_REGISTRATION)
+    delete = await Registry(connection, rows).delete_user(user.username, user_id=user.user_id)
+    assert rows.tries == 2
+    assert isinstance(delete, Unknown) and not delete.gone, delete
+
+    # With no try in doubt, unavailable stays unavailable: nothing was written.
+    rows = NoAnswerThenUnavailable(connection, WriteStep.UPDATE_PROFILE)
+    rows.tries = 1
+    with pytest.raises(DatabaseUnavailable):
+        await Registry(connection, rows).update_profile(user.user_id, bio="y", expected_version=1)
