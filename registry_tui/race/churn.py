@@ -244,8 +244,12 @@ class Churn:
         try:
             outcome = await registry.register(name, email, "Churn", CHURN_DIMENSION, user_id=uid)
         except DatabaseUnavailable as exc:
-            # Nothing proves what the steps before the failure wrote.
-            for handle in (on_name, on_email, on_release, on_profile):
+            # Jepsen's table: unavailable is a definite failure. The name was not written (an
+            # ambiguous try of it answers unknown instead); a claim may have been taken and
+            # given back before the failure.
+            rec.discard(on_name)
+            rec.discard(on_profile)
+            for handle in (on_email, on_release):
                 rec.complete(handle, "unknown", error=exc.message)
             return "unavailable"
         if isinstance(outcome, Registered):
@@ -315,9 +319,11 @@ class Churn:
         on_profile = rec.invoke(process, "delete", f"profile:{uid}", {})
         try:
             outcome = await registry.delete_user(name, user_id=uid)
-        except DatabaseUnavailable as exc:
+        except DatabaseUnavailable:
+            # A definite failure: the delete did not apply (after an ambiguous try the
+            # registry answers unknown instead), and no clean-up was sent.
             for handle in (on_name, on_email, on_profile):
-                rec.complete(handle, "unknown", error=exc.message)
+                rec.discard(handle)
             return "unavailable"
         if isinstance(outcome, Deleted):
             rec.complete(on_name, "ok", raw=_raw(outcome.resolved_after_timeout))
@@ -357,8 +363,8 @@ class Churn:
             outcome = await registry.update_profile(
                 holder.user_id, bio=bio, expected_version=profile.version
             )
-        except DatabaseUnavailable as exc:
-            rec.complete(handle, "unknown", error=exc.message)
+        except DatabaseUnavailable:
+            rec.discard(handle)  # a definite failure: nothing applied, nothing learned
             return "unavailable"
         if isinstance(outcome, Updated):
             rec.complete(handle, "ok", raw=_raw(outcome.resolved_after_timeout))

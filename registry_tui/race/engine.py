@@ -427,7 +427,17 @@ class Attack:
         except Exception as exc:
             if classify(exc) is ErrorKind.OTHER:
                 raise
-            return _Attempt(c, "unknown", timed_out=True, needs_resolution=True, note=one_line(exc))
+            # Unavailable escapes the registry only when the name was not written (an
+            # ambiguous try of it answers Unknown): the history leaves it out, as Jepsen does
+            # a definite failure that tells nothing.
+            return _Attempt(
+                c,
+                "unknown",
+                timed_out=True,
+                needs_resolution=True,
+                note=one_line(exc),
+                sent=not isinstance(exc, DatabaseUnavailable),
+            )
         if isinstance(outcome, Registered):
             late = outcome.resolved_after_timeout
             # Won, with the profile write (after the commit point) undecided: once the race
