@@ -80,7 +80,7 @@ from registry_tui.race.report import AttackReport, Cleanup, LatencySummary, Viol
 RESOLVE_PATIENCE_S = 3.0
 # Per name: a land-grab name sees a handful of operations, so this is ample; a key that needs
 # more is reported undecided, never linearizable.
-HISTORY_BUDGET = Budget(steps=200_000, analysis_steps=200_000)
+HISTORY_BUDGET = Budget(steps=1_000_000, analysis_steps=200_000)
 
 _T = TypeVar("_T")
 
