@@ -83,9 +83,19 @@ class Registry:
         self.connection = connection
         self.models = connection.models
         self.timeout = connection.settings.request_timeout
-        self.store: RowStore = store if store is not None else DatabaseRows(connection)
-        self._registrar = Registrar(self.store, self.models, self.timeout)
+        self._store: RowStore = store if store is not None else DatabaseRows(connection)
+        self._registrar = Registrar(self._store, self.models, self.timeout)
         self._cursor_key: bytes | None = None
+
+    @property
+    def store(self) -> RowStore:
+        return self._store
+
+    @store.setter
+    def store(self, store: RowStore) -> None:
+        """Every request of every operation from now on goes through `store` (a test wraps
+        the real one in a running app)."""
+        self._store = self._registrar.store = store
 
     @property
     def cursor_key(self) -> bytes:

@@ -9,12 +9,14 @@ from textual.widgets import Input
 
 from registry_tui.core.outcomes import Deleted, NotFound, UserRecord
 from registry_tui.core.registry import Registry
+from registry_tui.core.rows import WriteStep
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.profile import ProfileScreen
 from registry_tui.tui.screens.prompt import PromptScreen
 from registry_tui.tui.screens.register import RegisterScreen
 from registry_tui.tui.screens.users import PAGE_SIZE, UsersScreen
 from tests.conftest import unique
+from tests.row_faults import AppliedThenLost
 from tests.tui.conftest import RunApp
 from tests.tui.helpers import (
     fill,
@@ -344,3 +346,42 @@ async def test_delete_of_a_row_whose_name_changed_hands_deletes_nothing(
     holder = await registry.get_user_serial(shown.username)
     assert holder is not None and holder.user_id == newcomer.user_id
     assert await registry.get_profile_serial(newcomer.user_id) is not None
+
+
+async def test_an_unknown_registration_says_so_and_registering_again_continues_it(
+    run_app: RunApp, registry: Registry
+) -> None:
+    """The registration applies, is deleted by its identity, and only then is its answer lost:
+    nothing proves what happened. The form says unknown, shows what the database holds, and a
+    second submit continues the same attempt (the same user_id), never a second identity."""
+    name, dimension = unique("lost"), unique("dim")
+
+    async def deleted_meanwhile() -> None:
+        holder = await registry.get_user_serial(name)
+        assert holder is not None
+        assert isinstance(await registry.delete_user(name, user_id=holder.user_id), Deleted)
+
+    async with run_app() as (app, pilot):
+        screen = await users_in(pilot, dimension)
+        app_registry = screen.database.registry
+        saved = app_registry.store
+        lost = AppliedThenLost(
+            app_registry.connection, WriteStep.INSERT_REGISTRATION, deleted_meanwhile
+        )
+        app_registry.store = lost
+        try:
+            await fill_register_form(pilot, name, f"{name}@registry.galaxy", "Lost", dimension)
+            await pilot.press("ctrl+s")
+            await wait_for(pilot, lambda: "Outcome unknown" in screen_text(app), what="unknown")
+        finally:
+            app_registry.store = saved
+        assert lost.sent and lost.sent[0].applied
+        text = screen_text(app)
+        assert "no row there now" in text and "continue this same attempt" in text
+        form = app.screen
+        assert isinstance(form, RegisterScreen) and form.pending is not None
+        token = form.pending[0]
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: app.screen is screen, what="the form to close")
+    stored = await registry.get_user_serial(name)
+    assert stored is not None and stored.user_id == token

@@ -4,6 +4,7 @@ A taken username or e-mail shows the identity that holds it (the row the databas
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -93,6 +94,9 @@ class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
         self.database = database
         self._touched: set[str] = set()
         self.busy = False
+        # After an unknown outcome: the attempt's token and what it registered. Submitting the
+        # same values again continues that attempt (never a second identity).
+        self.pending: tuple[uuid.UUID, dict[str, str]] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog register"):
@@ -190,9 +194,14 @@ class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
 
     @work(group="register", exit_on_error=False)
     async def _register(self, values: dict[str, str]) -> None:
+        token = self.pending[0] if self.pending and self.pending[1] == values else None
         outcome = await guarded(
             self.database.registry.register(
-                values["username"], values["email"], values["display_name"], values["dimension"]
+                values["username"],
+                values["email"],
+                values["display_name"],
+                values["dimension"],
+                user_id=token,
             )
         )
         self.post_message(self.Answered(outcome))
@@ -202,6 +211,8 @@ class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
         self.busy = False
         self.query_one("#register-submit", Button).disabled = False
         outcome = message.outcome
+        if not isinstance(outcome, Unknown | Failure):
+            self.pending = None  # decided: the next submit is a new attempt
         if isinstance(outcome, Registered):
             self.dismiss(outcome.user)
         elif isinstance(outcome, UsernameTaken):
@@ -232,8 +243,26 @@ class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
             error.add_class("-shown")
             self._outcome(Text(f"{outcome.field}: {printable(outcome.message)}"), error=True)
         elif isinstance(outcome, Unknown):
+            values = {f.name: self.query_one(f"#field-{f.name}", Input).value for f in FIELDS}
+            if outcome.user_id is not None:
+                self.pending = (outcome.user_id, values)
+            now = Text("The database holds no row there now.", MUTED)
+            if isinstance(outcome.current, UserRecord):
+                now = lines(Text("The name is held now by:", MUTED), identity(outcome.current))
             self._outcome(
-                Text(f"Outcome unknown: {printable(outcome.reason)}. Refresh to see what holds."),
+                lines(
+                    Text(
+                        "Outcome unknown: the database did not answer in time, and what it "
+                        "holds now does not show whether this registration applied.",
+                        DOPPEL,
+                    ),
+                    now if outcome.current_read else Text(printable(outcome.reason), MUTED),
+                    Text(
+                        "Register again (unchanged) to continue this same attempt: it cannot "
+                        "make a second identity.",
+                        MUTED,
+                    ),
+                ),
                 error=True,
             )
         else:
