@@ -34,6 +34,8 @@ class Settings:
     # Replication of a keyspace this registry creates, per data centre (SCYLLA_REPLICATION);
     # empty: SimpleStrategy with replication_factor.
     replication: tuple[tuple[str, int], ...] = ()
+    # The connection profile these settings start from (--profile / REGISTRY_PROFILE), if any.
+    profile: str | None = None
 
     def with_overrides(self, **changes: object) -> Settings:
         given = {k: v for k, v in changes.items() if v is not None}
@@ -150,6 +152,12 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def check_variable(variable: str, raw: str) -> None:
+    """Raise the ValidationError `settings_from_env` would raise for `variable` set to `raw`
+    (a profile's values are checked this way where they are read, to name file and line)."""
+    settings_from_env({variable: raw})
+
+
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
@@ -170,4 +178,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         replication=parse_replication(env["SCYLLA_REPLICATION"])
         if env.get("SCYLLA_REPLICATION")
         else (),
+        profile=env.get("REGISTRY_PROFILE") or None,
     )

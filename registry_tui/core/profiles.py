@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry_tui.core.config import check_variable
 from registry_tui.core.validation import ValidationError
 
 if sys.version_info >= (3, 11):
@@ -186,6 +187,10 @@ def _profile(path: Path, text: str, name: str, body: Any) -> Profile:
         as_text = _as_text(value)
         if as_text is None:
             raise ProfileError(f"{_where(path, line)}: {key} has a value of the wrong kind")
+        try:  # the variable's own parser, so the mistake names this file and line
+            check_variable(variable, as_text)
+        except ValidationError as exc:
+            raise ProfileError(f"{_where(path, line)}: {key}: {exc.message}") from None
         env[variable] = as_text
     return Profile(name, path, env)
 
@@ -195,6 +200,11 @@ def load_profile(name: str, env: Mapping[str, str] | None = None) -> Profile:
     path = config_path(env)
     profiles = read_profiles(path)
     if name not in profiles:
+        if not path.exists():
+            raise ProfileError(
+                f"no profile {name!r}: the config file {path} is not found (create it, or point "
+                "REGISTRY_CONFIG at yours)"
+            )
         if not profiles:
             raise ProfileError(f"no profile {name!r}: {path} holds no profiles")
         names = ", ".join(sorted(profiles))
@@ -232,4 +242,18 @@ def profile_env(name: str | None, env: Mapping[str, str] | None = None) -> dict[
     none) under the real environment."""
     env = dict(os.environ if env is None else env)
     chosen = name or env.get("REGISTRY_PROFILE") or None
-    return layered_env(load_profile(chosen, env) if chosen else None, env)
+    merged = layered_env(load_profile(chosen, env) if chosen else None, env)
+    if chosen:
+        merged["REGISTRY_PROFILE"] = chosen  # the settings name the profile they came from
+    return merged
+
+
+def overridden_by_env(profile: Profile, env: Mapping[str, str] | None = None) -> list[str]:
+    """The profile's settings the environment overrides, as `key (VARIABLE=value)`."""
+    env = os.environ if env is None else env
+    keys = {variable: key for key, variable in PROFILE_KEYS.items()}
+    return [
+        f"{keys[variable]} ({variable}={env[variable]})"
+        for variable in profile.env
+        if variable in keys and env.get(variable)
+    ]
