@@ -243,3 +243,54 @@ async def test_a_save_whose_outcome_is_unknown_says_so_and_offers_reload_and_ret
         assert "IF version = 3 → version 4" in outcome_line(app)
     stored = await profile_of(registry, user)
     assert (stored.version, stored.bio) == (4, "mine, answer lost")
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+async def test_reload_with_unsaved_edits_asks_first(
+    run_app: RunApp, registry: Registry, size: tuple[int, int]
+) -> None:
+    """ctrl+r asks as escape does: "no" keeps the text, "yes" shows what the database holds."""
+    user = await register_user(registry)
+    async with run_app(size=size) as (app, pilot):
+        profile = await open_profile(pilot, user)
+        await edit(pilot, profile, "half-written")
+        theirs = await registry.update_profile(user.user_id, bio="saved elsewhere")
+        assert isinstance(theirs, Updated), theirs
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "Discard your edits?" in screen_text(app) and "Reload" in screen_text(app)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is profile)
+        await pilot.pause(0.3)
+        assert profile.query_one("#bio", TextArea).text == "half-written"
+        assert profile.base is not None and profile.base.version == 1
+
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: app.screen is profile)
+        await wait_for(
+            pilot,
+            lambda: profile.base is not None and profile.base.version == 2,
+            what="the reload",
+        )
+        assert profile.query_one("#bio", TextArea).text == "saved elsewhere"
+        assert not profile.dirty
+
+        await pilot.press("ctrl+r")  # nothing unsaved: no question
+        await pilot.pause(0.3)
+        assert app.screen is profile
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+async def test_the_bio_counts_its_characters_against_the_limit(
+    run_app: RunApp, registry: Registry, size: tuple[int, int]
+) -> None:
+    user = await register_user(registry)
+    async with run_app(size=size) as (app, pilot):
+        profile = await open_profile(pilot, user)
+        assert "Bio  0/500" in screen_text(app)
+        await pilot.press(*"hey")  # typed into the focused bio, live
+        assert "Bio  3/500" in screen_text(app)
+        await edit(pilot, profile, "x" * 501)
+        assert "Bio  501/500: 1 over the limit" in screen_text(app)

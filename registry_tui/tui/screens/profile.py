@@ -6,7 +6,9 @@ Doppel-9 edit this profile right now, from a second connection, to provoke exact
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -30,7 +32,7 @@ from registry_tui.core.outcomes import (
     VersionConflict,
 )
 from registry_tui.core.session import Database
-from registry_tui.core.validation import STATUSES
+from registry_tui.core.validation import BIO_MAX, STATUSES
 from registry_tui.safe_text import printable, safe_text
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures
@@ -38,6 +40,17 @@ from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.conflict import ConflictChoice, ConflictScreen, Draft
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK, identity, profile_summary
 from registry_tui.tui.widgets.banner import Banner
+
+
+def bio_label(bio: str) -> Text:
+    """The bio label with its length against the limit the database enforces (over it: in red,
+    by how much, since a save would be refused)."""
+    used = len(unicodedata.normalize("NFC", bio.replace("\r\n", "\n")))
+    if used > BIO_MAX:
+        return Text.assemble(
+            "Bio  ", (f"{used}/{BIO_MAX}: {used - BIO_MAX} over the limit", DOPPEL)
+        )
+    return Text.assemble("Bio  ", (f"{used}/{BIO_MAX}", MUTED))
 
 
 def doppel_bio(username: str) -> str:
@@ -71,7 +84,7 @@ class ProfileScreen(ReportsFailures, Screen[None]):
             "reload",
             "Reload",
             id="profile.reload",
-            tooltip="Read the profile again (your unsaved edits are dropped)",
+            tooltip="Read the profile again (asks first when you have unsaved edits)",
         ),
         Binding("escape", "back", "Back", id="profile.back"),
     ]
@@ -108,7 +121,7 @@ class ProfileScreen(ReportsFailures, Screen[None]):
             yield Static(id="registration", classes="card")
             yield Static(id="profile-summary")
             yield Static(id="doppel-note")
-            yield Label("Bio", classes="field-label", markup=False)
+            yield Label(bio_label(""), id="bio-label", classes="field-label")
             yield TextArea(id="bio", soft_wrap=True, show_line_numbers=False, disabled=True)
             with Horizontal(id="profile-actions"):
                 yield Label("Status", classes="field-label", markup=False)
@@ -220,6 +233,7 @@ class ProfileScreen(ReportsFailures, Screen[None]):
         self.query_one("#dirty", Static).update(
             Text("● unsaved edits", HERO) if self.dirty else Text("")
         )
+        self.query_one("#bio-label", Label).update(bio_label(self.query_one("#bio", TextArea).text))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
@@ -391,21 +405,34 @@ class ProfileScreen(ReportsFailures, Screen[None]):
     # ---------------------------------------------------------------- leaving
 
     def action_reload(self) -> None:
+        if not self.dirty:
+            self._reload()
+            return
+        self._ask_discard("Reload what the database holds and lose them?", self._reload_if)
+
+    def _reload(self) -> None:
         self._outcome(Text("Loading…", MUTED))
         self._load()
+
+    def _reload_if(self, reload: bool | None) -> None:
+        if reload:
+            self._reload()
 
     def action_back(self) -> None:
         if not self.dirty:
             self.dismiss()
             return
+        self._ask_discard("Leave and lose them?", self._leave_if)
+
+    def _ask_discard(self, question: str, then: Callable[[bool | None], None]) -> None:
         self.app.push_screen(
             ConfirmScreen(
                 "Discard your edits?",
-                Text("Your edits to this profile were not saved. Leave and lose them?"),
+                Text(f"Your edits to this profile were not saved. {question}"),
                 yes="Discard",
                 no="Keep editing",
             ),
-            callback=self._leave_if,
+            callback=then,
         )
 
     def _leave_if(self, leave: bool | None) -> None:
