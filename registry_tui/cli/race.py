@@ -9,9 +9,11 @@ fast. Textual is never imported.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections import deque
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
         RaceEvent,
     )
     from registry_tui.race.churn import ChurnPlan, ChurnReport
+    from registry_tui.race.report import Cleanup
 
 RECENT_LINES = 6  # per lane in the live view
 REPAINT_S = 0.1
@@ -123,6 +126,16 @@ def race_command(
             "data centre. With --serial local, two DCs can each crown a winner.",
         ),
     ] = False,
+    cleanup: Annotated[
+        str | None,
+        typer.Option(
+            "--cleanup",
+            help="Remove, by identity, what the run RUN_ID left registered (a stopped or "
+            "--keep run; every race name carries its run id), then exit. Other options are "
+            "ignored.",
+            metavar="RUN_ID",
+        ),
+    ] = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object, nothing else.")
     ] = False,
@@ -132,10 +145,14 @@ def race_command(
     Each race releases its hero and clones at the same instant, all through IF NOT EXISTS.
     The audit reads every name at SERIAL: its owner must be the one contender told it won.
     Exit code 1 when the audit finds a violation (a control run always does: that is its point).
+    Ctrl-C stops it: races in flight finish, what ran is audited and removed (unless --keep);
+    a second Ctrl-C skips the audit, never the clean-up.
     """
     from registry_tui.cli import output
     from registry_tui.race import AttackPlan, RaceSetupError
 
+    if cleanup is not None:
+        _cleanup_command(ctx, cleanup, json_output)
     if history is not None:
         run_command(ctx, json_output, lambda: _writable(history))
     if mode is RaceMode.churn:
@@ -161,7 +178,7 @@ def race_command(
             lambda connection: _attack(
                 connection, plan, live=live, across_dcs=across_dcs, history=history
             ),
-            interrupted="names raced so far stay registered",
+            interrupted="the clean-up did not finish",
         )
     except RaceSetupError as exc:  # the siege cannot start: like a database that cannot serve
         stop(json_output, Failure(ExitCode.UNAVAILABLE, str(exc), unavailable_doc(str(exc))))
@@ -173,8 +190,16 @@ def race_command(
     if report.cleanup.failed:
         output.diagnose(
             f"could not remove {len(report.cleanup.failed)} of the race's registrations "
-            f"(first: {report.cleanup.failed[0]}); `registry users delete NAME` removes one"
+            f"(first: {report.cleanup.failed[0]}); `registry race --cleanup {report.run_id}` "
+            "tries again"
         )
+    if report.stopped_after is not None:
+        audit = "audited" if report.audited else "not audited"
+        output.fail(
+            f"stopped after {report.stopped_after:,} of {plan.races:,} races ({audit}); "
+            f"clean-up: {report.cleanup_summary()}"
+        )
+        exit_with(ExitCode.INTERRUPTED)
     if report.violations:
         output.fail(f"the audit found {len(report.violations)} violation(s)")
         exit_with(ExitCode.REFUSED)
@@ -221,13 +246,110 @@ async def _attack(
 
     if not across_dcs:
         attack = Attack(connection, plan)
-        report = await (_run_live(attack) if live else attack.run())
+        with _stop_on_ctrl_c(attack):
+            report = await (_run_live(attack) if live else attack.run())
     else:
         async with across_data_centres(connection) as across:
             attack = Attack(connection, plan, across=across)
-            report = await (_run_live(attack) if live else attack.run())
+            with _stop_on_ctrl_c(attack):
+                report = await (_run_live(attack) if live else attack.run())
     _save_history(attack.recorder, history)
     return report
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(attack: Attack) -> Iterator[None]:
+    """Ctrl-C stops the attack the way it ends: in-flight races finish, then the audit and
+    the clean-up. A second Ctrl-C skips the audit; a third leaves at once and says exactly
+    what stays registered and how to remove it."""
+    import asyncio
+    import signal
+
+    from registry_tui.cli import output
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    presses = 0
+    keeps = attack.plan.keep or not attack.plan.protected
+    left = (
+        "nothing to remove (kept on request)"
+        if attack.plan.keep
+        else "nothing in the registry (the control run writes a scratch table only)"
+        if not attack.plan.protected
+        else f"names {attack.username_prefix}* may stay registered; "
+        f"`registry race --cleanup {attack.run_id}` removes them"
+    )
+
+    def pressed() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            attack.stop()
+            then = "then nothing is removed (kept)" if keeps else "then removing what it registered"
+            output.diagnose(
+                f"stopping: races in flight finish, what ran is audited, {then} "
+                "(Ctrl-C again skips the audit)"
+            )
+        elif presses == 2:
+            attack.stop(skip_audit=True)
+            output.diagnose(
+                "skipping the audit"
+                + ("" if keeps else "; still removing what the race registered")
+                + f" (Ctrl-C again leaves now: {left})"
+            )
+        else:
+            output.diagnose(f"leaving now: {left}")
+            if task is not None:
+                task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, pressed)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        yield
+        return
+    try:
+        yield
+    except asyncio.CancelledError:
+        if presses >= 3:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _cleanup_command(ctx: typer.Context, run_id: str, json_output: bool) -> None:
+    from registry_tui.cli import output
+    from registry_tui.race.cleanup import cleanup_run, parse_run_id
+
+    value = run_command(ctx, json_output, lambda: parse_run_id(run_id))
+
+    async def clean(connection: Connection) -> Cleanup:
+        from registry_tui.core.registry import Registry
+
+        if not json_output:
+            output.diagnose(f"removing what run {value} left registered, by identity", style="dim")
+        return await cleanup_run(Registry(connection), value)
+
+    done = with_connection(
+        ctx, json_output, clean, interrupted=f"run `registry race --cleanup {value}` again"
+    )
+    if json_output:
+        output.emit_json({"run_id": value, "cleanup": done.as_document()})
+    else:
+        claims = (
+            f", {done.claims_released:,} orphan e-mail claims released"
+            if done.claims_released
+            else ""
+        )
+        gone = f", {done.already_gone:,} already gone" if done.already_gone else ""
+        output.show(f"run {value}: {done.removed:,} registrations removed{gone}{claims}")
+    if done.failed:
+        output.fail(
+            f"could not remove {len(done.failed)} (first: {done.failed[0]}); "
+            f"`registry race --cleanup {value}` tries again"
+        )
+        exit_with(ExitCode.UNAVAILABLE)
+    exit_with(ExitCode.OK)
 
 
 # ------------------------------------------------------------------------------------------
@@ -264,7 +386,8 @@ def _churn_command(
             ctx,
             json_output,
             lambda connection: _churn(connection, plan, across_dcs, history),
-            interrupted="the churn's names stay registered (each carries its run id)",
+            interrupted="the churn's names (ch<run id>-n…) may stay registered; "
+            "`registry race --cleanup RUN_ID` removes them",
         )
     except RaceSetupError as exc:
         stop(json_output, Failure(ExitCode.UNAVAILABLE, str(exc), unavailable_doc(str(exc))))

@@ -154,7 +154,12 @@ class Attack:
         self._findings = _AuditFindings()
         self._held: dict[int, UserRecord] = {}  # race -> the contender holding it after the audit
         self._audited = 0
+        self._audit_total = plan.races
         self._started = False
+        # stop(): no new race starts; those in flight finish. Then the audit (unless skipped)
+        # and the clean-up run on what did race, as after a whole attack.
+        self.stop_requested = False
+        self.audit_skipped = False
         # Every operation on a raced name, for the linearizability check after the audit.
         self.recorder = HistoryRecorder()
         self.history: CheckReport | None = None
@@ -177,6 +182,18 @@ class Attack:
     # ----------------------------------------------------------------------------------------
     # Running
 
+    def stop(self, *, skip_audit: bool = False) -> None:
+        """End the attack early and still leave the registry as it was found: no new race
+        (or siege setup) starts, races in flight finish and are resolved, then the audit
+        (unless `skip_audit`) and, unless the plan keeps them, the clean-up by identity."""
+        self.stop_requested = True
+        if skip_audit:
+            self.audit_skipped = True
+
+    def raced(self) -> list[int]:
+        """The races that ran (or, in a siege, whose hero took its name)."""
+        return [race for race, record in enumerate(self._records) if record is not None]
+
     async def run(self, on_event: EventSink | None = None) -> AttackReport:
         """Set up, race, audit; every step is announced through `on_event` as it happens."""
         if self._started:
@@ -188,28 +205,46 @@ class Attack:
             await self._control.create()
         self._emit(AttackStarted(self.run_id, self.plan, self.username_prefix, self.table))
         if self.plan.mode == "siege":
-            await self._for_each(self.plan.races, self._set_up_hero)
+            await self._for_each(self.plan.races, self._set_up_hero, stoppable=True)
             self._emit(PhaseChanged("racing"))
 
         started = time.perf_counter()
-        await self._for_each(self.plan.races, self._run_race)
+        if self.plan.mode == "siege":
+            heroes = self.raced()  # a stopped setup races only the names its heroes took
+            await self._for_each(len(heroes), lambda i: self._run_race(heroes[i]), stoppable=True)
+        else:
+            await self._for_each(self.plan.races, self._run_race, stoppable=True)
         race_s = time.perf_counter() - started
 
-        self._emit(PhaseChanged("auditing"))
+        raced = self.raced()
         started = time.perf_counter()
-        await self._for_each(self.plan.races, self._audit_one)
-        # The whole history, not only the final state: per name, one order of every
-        # operation that explains every answer (a thread: a big run takes a second or two).
-        self.history = await asyncio.to_thread(
-            check_history, self.recorder.history(), budget=HISTORY_BUDGET
-        )
+        if not self.audit_skipped:
+            self._emit(PhaseChanged("auditing"))
+            self._audit_total = len(raced)
+            await self._for_each(len(raced), lambda i: self._audit_one(raced[i]))
+            # The whole history, not only the final state: per name, one order of every
+            # operation that explains every answer (a thread: a big run takes a second or two).
+            self.history = await asyncio.to_thread(
+                check_history, self.recorder.history(), budget=HISTORY_BUDGET
+            )
+        elif self.plan.protected and not self.plan.keep:
+            # No audit: who holds each raced name is still read, so only the race's own
+            # registrations are removed.
+            self._emit(PhaseChanged("cleanup"))
+            await self._for_each(len(raced), lambda i: self._find_holder(raced[i]))
         audit_s = time.perf_counter() - started
 
         cleanup = Cleanup(kept=True)
         if self.plan.protected and not self.plan.keep:
             self._emit(PhaseChanged("cleanup"))
             cleanup = await remove_registrations(self._auditor, self._held, self.username)
-        report = replace(self._report(race_s, audit_s), cleanup=cleanup, history=self.history)
+        report = replace(
+            self._report(race_s, audit_s),
+            cleanup=cleanup,
+            history=self.history,
+            stopped_after=len(raced) if self.stop_requested else None,
+            audited=not self.audit_skipped,
+        )
         self._emit(AttackFinished(report))
         return report
 
@@ -238,12 +273,17 @@ class Attack:
         if self._on_event is not None:
             self._on_event(event)
 
-    async def _for_each(self, count: int, work: Callable[[int], Awaitable[None]]) -> None:
-        """work(0..count-1), at most `concurrency` at a time, stopping everything on a failure."""
+    async def _for_each(
+        self, count: int, work: Callable[[int], Awaitable[None]], *, stoppable: bool = False
+    ) -> None:
+        """work(0..count-1), at most `concurrency` at a time, stopping everything on a failure;
+        `stoppable`: after stop(), no new index starts (those started finish)."""
         indices = iter(range(count))
 
         async def worker() -> None:
             for index in indices:  # one iterator shared by every worker: each index once
+                if stoppable and self.stop_requested:
+                    return
                 await work(index)
 
         width = min(self.plan.concurrency, count)
@@ -595,7 +635,17 @@ class Attack:
                 )
             )
         self._audited += 1
-        self._emit(AuditProgress(self._audited, self.plan.races, len(self._findings.violations)))
+        self._emit(AuditProgress(self._audited, self._audit_total, len(self._findings.violations)))
+
+    async def _find_holder(self, race: int) -> None:
+        """Without an audit: whether one of this race's contenders holds its name, for the
+        clean-up (a holder from outside the race is never touched)."""
+        stored = await self._read_stored(self.username(race))
+        if stored is not None:
+            record = self._records[race]
+            likely = record.told_won if record is not None else ()
+            if self.roster.owner_index(race, stored.user_id, likely) is not None:
+                self._held[race] = stored
 
     def _report(self, race_s: float, audit_s: float) -> AttackReport:
         t = self.tally

@@ -74,14 +74,18 @@ class Cleanup:
     removed: int = 0
     already_gone: int = 0  # deleted by someone else between the audit and the clean-up
     failed: tuple[str, ...] = ()  # "name: why", for each one that could not be removed
+    claims_released: int = 0  # a churn's clean-up: orphan e-mail claims given back
 
     def as_document(self) -> dict[str, Any]:
-        return {
+        document: dict[str, Any] = {
             "kept": self.kept,
             "removed": self.removed,
             "already_gone": self.already_gone,
             "failed": list(self.failed),
         }
+        if self.claims_released:
+            document["claims_released"] = self.claims_released
+        return document
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,8 @@ class AttackReport:
     cleanup: Cleanup = Cleanup(kept=True)
     # The linearizability check of the race's whole history (None: not checked).
     history: CheckReport | None = None
+    stopped_after: int | None = None  # stopped early: the races that ran (None: all of them)
+    audited: bool = True  # False: a second stop skipped the audit (the clean-up still ran)
 
     @property
     def mode(self) -> Mode:
@@ -132,7 +138,8 @@ class AttackReport:
 
     @property
     def races(self) -> int:
-        return self.plan.races
+        """The names raced: the plan's, or fewer when the attack was stopped."""
+        return self.plan.races if self.stopped_after is None else self.stopped_after
 
     @property
     def attempts_per_s(self) -> float:
@@ -181,6 +188,8 @@ class AttackReport:
             "race_s": round(self.race_s, 3),
             "audit_s": round(self.audit_s, 3),
             "history": self.history.to_json() if self.history is not None else None,
+            "stopped_after": self.stopped_after,
+            "audited": self.audited,
         }
 
     def history_summary(self) -> str:

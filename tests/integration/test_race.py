@@ -385,3 +385,45 @@ def test_cli_module_imports_neither_driver_nor_textual() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_cli_ctrl_c_stops_audits_and_removes_what_ran(cli_env: dict[str, str]) -> None:
+    """Ctrl-C on `registry race`: the races in flight finish, what ran is audited and removed
+    by identity; the run ends 130 with a report of what it did."""
+    import signal
+    import time
+
+    race = subprocess.Popen(
+        [sys.executable, "-c", RACE_APP, "race", "-r", "20000", "-k", "3", "-c", "4", "--json"],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # connected and racing
+    race.send_signal(signal.SIGINT)
+    out, err = race.communicate(timeout=120)
+    assert race.returncode == 130, err
+    report = json.loads(out)
+    assert "stopping: races in flight finish" in err
+    assert 0 < report["stopped_after"] < 20000 and report["audited"] is True
+    assert report["violations"] == 0
+    assert report["cleanup"]["removed"] == report["stopped_after"]
+    assert report["cleanup"]["failed"] == []
+    assert f"stopped after {report['stopped_after']:,} of 20,000 races (audited)" in err
+
+
+def test_cli_cleanup_removes_what_a_kept_run_left(cli_env: dict[str, str]) -> None:
+    kept = run_race_cli(cli_env, "-r", "6", "-k", "2", "--keep", "--json")
+    assert kept.returncode == 0, kept.stderr
+    run_id = json.loads(kept.stdout)["run_id"]
+    done = run_race_cli(cli_env, "--cleanup", run_id, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "run_id": run_id,
+        "cleanup": {"kept": False, "removed": 6, "already_gone": 0, "failed": []},
+    }
+    human = run_race_cli(cli_env, "--cleanup", run_id)
+    assert human.returncode == 0 and f"run {run_id}: 0 registrations removed" in human.stdout
+    bad = run_race_cli(cli_env, "--cleanup", "race-xyz")
+    assert bad.returncode == 2 and "--cleanup" in bad.stderr and bad.stdout == ""

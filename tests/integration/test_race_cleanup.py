@@ -3,13 +3,18 @@ registered (winners, siege heroes), with their profiles and e-mail claims; --kee
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from registry_tui.core.outcomes import Deleted, NotFound, Registered, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
-from registry_tui.race import AttackPlan, run_attack
-from registry_tui.race.cleanup import remove_registrations
+from registry_tui.core.validation import ValidationError
+from registry_tui.proof import HistoryRecorder
+from registry_tui.race import Attack, AttackPlan, RaceFinished, SetupProgress, run_attack
+from registry_tui.race.churn import Churn, ChurnPlan
+from registry_tui.race.cleanup import cleanup_run, parse_run_id, remove_registrations
 from tests.conftest import unique
 
 pytestmark = pytest.mark.db
@@ -85,3 +90,94 @@ async def test_what_changed_hands_since_the_audit_is_left_alone(registry: Regist
         assert isinstance(await registry.get_user(names[race]), NotFound)
     still = await registry.get_user(names[2])
     assert isinstance(still, UserRecord) and still.user_id == newcomer.user_id
+
+
+# ------------------------------------------------------------------------------------------
+# A stopped race still cleans up; what a run left is removed by its run id.
+
+
+def stop_after(attack: Attack, races: int, *, skip_audit: bool = False) -> Callable[[object], None]:
+    """Stop once `races` races finished (a siege: once that many heroes took their names)."""
+    finished = 0
+    counted = SetupProgress if attack.plan.mode == "siege" else RaceFinished
+
+    def on_event(event: object) -> None:
+        nonlocal finished
+        if isinstance(event, counted):
+            finished += 1
+            if finished == races:
+                attack.stop(skip_audit=skip_audit)
+
+    return on_event
+
+
+@pytest.mark.parametrize("mode", ["land-grab", "siege"])
+@pytest.mark.parametrize("skip_audit", [False, True])
+async def test_a_stopped_race_audits_what_ran_and_removes_it(
+    connection: Connection, mode: str, skip_audit: bool
+) -> None:
+    before = tables_empty(connection)
+    plan = AttackPlan(races=400, clones=3, concurrency=4, mode=mode)  # type: ignore[arg-type]
+    attack = Attack(connection, plan)
+    report = await attack.run(on_event=stop_after(attack, 5, skip_audit=skip_audit))
+    assert report.stopped_after is not None and 5 <= report.stopped_after < 400
+    assert report.races == report.stopped_after
+    assert report.audited is not skip_audit
+    assert (report.history is None) is skip_audit
+    assert not report.violations
+    # Every name that ran had one holder of the race, and each was removed by identity.
+    assert (report.cleanup.removed, report.cleanup.failed) == (report.stopped_after, ())
+    assert report.as_document()["stopped_after"] == report.stopped_after
+    assert tables_empty(connection) == before
+
+
+async def test_a_stopped_race_with_keep_leaves_what_ran(connection: Connection) -> None:
+    attack = Attack(connection, AttackPlan(races=400, clones=2, concurrency=4, keep=True))
+    report = await attack.run(on_event=stop_after(attack, 3))
+    assert report.stopped_after is not None and report.cleanup.kept
+    registry = Registry(connection)
+    assert isinstance(await registry.get_user(attack.username(0)), UserRecord)
+    done = await cleanup_run(registry, attack.run_id)
+    assert (done.removed, done.failed) == (report.stopped_after, ())
+
+
+async def test_cleanup_by_run_id_removes_only_that_runs_registrations(
+    connection: Connection, registry: Registry
+) -> None:
+    before = tables_empty(connection)
+    report = await run_attack(connection, AttackPlan(races=12, clones=2, keep=True))
+    other = await run_attack(connection, AttackPlan(races=3, clones=1, keep=True))
+    # A name that carries the run id but was not registered by the race is not its to remove.
+    squatter = f"{report.username_prefix}99999"
+    out = await registry.register(squatter, "someone@example.com", "Someone", "d-main")
+    assert isinstance(out, Registered), out
+
+    done = await cleanup_run(registry, report.run_id.upper())  # typed in any case
+    assert (done.removed, done.already_gone, done.failed) == (12, 0, ())
+    assert isinstance(await registry.get_user(f"{report.username_prefix}00000"), NotFound)
+    assert isinstance(await registry.get_user(squatter), UserRecord)
+    assert isinstance(await registry.get_user(f"{other.username_prefix}00000"), UserRecord)
+    # Again: nothing of it is left.
+    assert (await cleanup_run(registry, report.run_id)).removed == 0
+
+    await cleanup_run(registry, other.run_id)
+    await registry.delete_user(squatter)
+    assert tables_empty(connection) == before
+
+
+async def test_cleanup_by_run_id_removes_what_a_kept_churn_left(
+    connection: Connection, registry: Registry
+) -> None:
+    before = tables_empty(connection)
+    churn = Churn([registry], ChurnPlan(clients=4, seconds=1, seed=3, keep=True), HistoryRecorder())
+    await churn.run()
+    done = await cleanup_run(registry, churn.run_id)
+    assert done.failed == ()
+    assert tables_empty(connection) == before
+
+
+@pytest.mark.parametrize("run_id", ["", "race-1234", "12345", "zzzzzzzz", "123456789"])
+def test_a_run_id_is_six_or_eight_hex_digits(run_id: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_run_id(run_id)
+    assert caught.value.field == "cleanup"
