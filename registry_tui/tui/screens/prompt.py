@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -51,6 +51,7 @@ class PromptScreen(ModalScreen[str | None]):
                 id="prompt-input",
             )
             yield Static("enter: go  ·  escape: cancel", classes="dialog-keys", markup=False)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen behind
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from registry_tui.core.outcomes import (
     EmailTaken,
@@ -125,6 +125,7 @@ class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
                     "Register (ctrl+s)", id="register-submit", variant="warning", compact=True
                 )
                 yield Button("Cancel (esc)", id="register-cancel", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen behind
 
     # ---------------------------------------------------------------- inline validation
 
