@@ -253,7 +253,14 @@ class UsersTable(RowCursorView):
             id="users.open",
             tooltip="Open the selected identity's profile editor",
         ),
-        Binding("home", "first_row", "First row", id="users.first", show=False),
+        Binding(
+            "home",
+            "first_row",
+            "First row",
+            id="users.first",
+            show=False,
+            tooltip="Go to the first row of the list",
+        ),
         Binding(
             "end",
             "last_row",
