@@ -84,8 +84,22 @@ def root(
     except ValidationError as exc:
         # Named as the environment and the settings name it: the value may not come from a flag.
         stop(False, invalid_input(exc.field, exc.message))
+    _note_environment_overrides(ctx.obj)
     if ctx.invoked_subcommand is None:
         exit_with(ExitCode(run_command(ctx, False, lambda: _open_tui(ctx.obj))))
+
+
+def _note_environment_overrides(settings: Settings) -> None:
+    """A profile's value the environment overrides is not used: say so, on stderr."""
+    if not settings.profile:
+        return
+    from registry_tui.core.profiles import load_profile, overridden_by_env
+
+    overridden = overridden_by_env(load_profile(settings.profile))
+    if overridden:
+        output.diagnose(
+            f"note: the environment overrides profile {settings.profile}'s " + ", ".join(overridden)
+        )
 
 
 def tui_command(ctx: typer.Context) -> None:

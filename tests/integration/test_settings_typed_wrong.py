@@ -124,3 +124,45 @@ def test_a_wrong_setting_in_json_mode_is_still_one_document(cli_env: dict[str, s
     assert proc.returncode == 2
     assert proc.stdout.count("\n") <= 1 and "local_dc" in proc.stdout + proc.stderr
     assert os.linesep not in one_line(proc)
+
+
+@pytest.mark.parametrize(
+    ("text", "profile", "words"),
+    [
+        ('[profiles.a]\nkeyspace = "k"\nport = "abc"\n', "a", "line 3: port: must be a whole"),
+        ("[profiles.a]\nhosts = 5\n", "a", "line 2: hosts: '5' is neither an IP address"),
+        (None, "a", "config.toml is not found"),
+    ],
+)
+def test_a_profile_mistake_names_the_file_the_line_and_the_key(
+    cli_env: dict[str, str], tmp_path: Path, text: str | None, profile: str, words: str
+) -> None:
+    config = tmp_path / "config.toml"
+    if text is not None:
+        config.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in cli_env.items() if not k.startswith("SCYLLA_")}
+    proc = run({**env, "REGISTRY_CONFIG": str(config)}, "--profile", profile, "users", "list")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    line = one_line(proc)
+    assert str(config) in line and words in line, line
+    assert "invalid SCYLLA_" not in line  # a variable nobody set
+
+
+def test_the_cli_says_which_of_the_profiles_settings_the_environment_overrides(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[profiles.a]\nport = 9042\nkeyspace = "k_a"\n', encoding="utf-8")
+    env = {k: v for k, v in cli_env.items() if not k.startswith("SCYLLA_")}
+    # An invalid name: refused before any connection, after the settings are read.
+    proc = run(
+        {**env, "REGISTRY_CONFIG": str(config), "SCYLLA_PORT": "1"},
+        "--profile",
+        "a",
+        "users",
+        "get",
+        "x",
+    )
+    assert "the environment overrides profile a's port (SCYLLA_PORT=1)" in proc.stderr
+    quiet = run({**env, "REGISTRY_CONFIG": str(config)}, "--profile", "a", "users", "get", "x")
+    assert "overrides" not in quiet.stderr

@@ -183,3 +183,57 @@ async def test_a_profile_picked_on_the_connection_screen_connects(
         users = await users_loaded(pilot)
         assert app.settings.keyspace == tui_settings.keyspace
         assert users.table.user(holder.username) is not None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_the_picker_marks_the_active_profile_and_says_what_the_environment_overrides(
+    run_app: RunApp,
+    tui_settings: Settings,
+    tmp_path: object,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+) -> None:
+    from pathlib import Path
+
+    from registry_tui.tui.screens.profiles import ProfilePicker
+
+    config = Path(str(tmp_path)) / "config.toml"
+    config.write_text(
+        '[profiles.first]\nhosts = "127.0.0.1"\nport = 9042\nkeyspace = "k_first"\n\n'
+        '[profiles.second]\nhosts = "127.0.0.1"\nport = 9042\nkeyspace = "k_second"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("REGISTRY_CONFIG", str(config))
+    monkeypatch.delenv("SCYLLA_HOSTS", raising=False)
+    monkeypatch.delenv("SCYLLA_KEYSPACE", raising=False)
+    monkeypatch.setenv("SCYLLA_PORT", "1")  # wins over both profiles' port
+    started = nowhere(tui_settings).with_overrides(profile="first", keyspace="k_first")
+    async with run_app(started, retry_delays=(30,), size=size) as (app, pilot):
+        screen = app.screen
+        assert isinstance(screen, ConnectionScreen)
+        await wait_for(pilot, lambda: screen.last_failure is not None, what="a failure")
+        shown = str(screen.query_one("#connection-profile", Static).render())
+        assert "Profile  first" in shown
+        assert "the environment overrides port (SCYLLA_PORT=1)" in shown
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ProfilePicker), what="the picker")
+        text = screen_text(app)
+        assert "● first  (active)" in text
+        assert "the environment overrides port (SCYLLA_PORT=1)" in text
+        note = str(app.screen.query_one("#profile-env-note", Static).render())
+        assert "Set in the environment, used whatever the profile says: SCYLLA_PORT=1" in note
+        assert "SCYLLA_PORT=1" in text
+        await pilot.press("down", "enter")  # second
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, ConnectionScreen) and app.screen is not screen,
+            what="the connection screen for the second profile",
+        )
+        assert app.settings.profile == "second" and app.settings.keyspace == "k_second"
+        assert app.settings.port == 1  # the environment still wins, and the screen says so
+        again = app.screen
+        assert isinstance(again, ConnectionScreen)
+        await wait_for(pilot, lambda: again.last_failure is not None, what="a failure")
+        shown = str(again.query_one("#connection-profile", Static).render())
+        assert "Profile  second" in shown and "SCYLLA_PORT=1" in shown
+        assert "Profile  second" in screen_text(app)

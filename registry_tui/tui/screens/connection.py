@@ -4,6 +4,7 @@ Retries with backoff run from here; the app stays usable (help, race panel, quit
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -60,6 +61,7 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
         with Vertical(id="connection-card"):
             yield Static(id="connection-title")
             yield Static(id="connection-hosts")
+            yield Static(id="connection-profile")
             yield Static(id="connection-error")
             yield Static(id="connection-help")
             yield Static(id="connection-next")
@@ -76,6 +78,7 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
                 safe_text(self.database.settings.keyspace),
             )
         )
+        self.query_one("#connection-profile", Static).update(self._profile_line())
         self.query_one("#connection-help", Static).update(
             Text.assemble(
                 ("No database running? Start one with ", MUTED),
@@ -84,6 +87,23 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
             )
         )
         self.connect()
+
+    def _profile_line(self) -> Text:
+        """The active profile, and which of its settings the environment overrides."""
+        from registry_tui.core.profiles import ProfileError, load_profile, overridden_by_env
+
+        name = self.database.settings.profile
+        if not name:
+            return Text("Profile  none: settings from the environment and defaults", MUTED)
+        line = Text.assemble(("Profile  ", MUTED), safe_text(name, "bold"))
+        try:
+            overridden = overridden_by_env(load_profile(name))
+        except ProfileError:
+            return line  # the file changed since: the settings in use are shown above
+        if overridden:
+            line.append("  the environment overrides ", MUTED)
+            line.append_text(safe_text(", ".join(overridden), DOPPEL))
+        return line
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "retry":
@@ -99,24 +119,44 @@ class ConnectionScreen(ReportsFailures, Screen[None]):
             self.connect()
 
     def action_profiles(self) -> None:
-        from registry_tui.core.profiles import ProfileError, config_path, profile_names
+        from registry_tui.core.profiles import (
+            PROFILE_KEYS,
+            ProfileError,
+            config_path,
+            overridden_by_env,
+            read_profiles,
+        )
         from registry_tui.tui.screens.profiles import ProfilePicker
 
+        path = config_path()
         try:
-            names = profile_names()
+            profiles = read_profiles(path)
         except ProfileError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
-        path = config_path()
-        if not names:
-            self.notify(f"no profiles in {path}", markup=False)
+        if not profiles:
+            found = "holds no profiles" if path.exists() else "is not found"
+            self.notify(f"the config file {path} {found}", markup=False)
             return
+        names = sorted(profiles)
+        overridden = {name: overridden_by_env(profiles[name]) for name in names}
 
         def chosen(name: str | None) -> None:
             if name:
                 self.app.use_profile(name)  # type: ignore[attr-defined]
 
-        self.app.push_screen(ProfilePicker(names, f"from {path}"), chosen)
+        picker = ProfilePicker(
+            names,
+            f"from {path}",
+            active=self.database.settings.profile,
+            overridden=overridden,
+            environment=[
+                f"{variable}={os.environ[variable]}"
+                for variable in PROFILE_KEYS.values()
+                if os.environ.get(variable)
+            ],
+        )
+        self.app.push_screen(picker, chosen)
 
     def connect(self) -> None:
         if self._retry_timer is not None:
