@@ -46,6 +46,7 @@ from registry_tui.race import (
     RaceFinished,
 )
 from registry_tui.race.churn import ChurnPlan
+from registry_tui.race.cleanup import cleanup_run
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.screens.help import HelpScreen
 from registry_tui.tui.screens.history import ExcerptScreen
@@ -281,6 +282,7 @@ async def test_a_siege_blocks_every_clone(run_app: RunApp) -> None:
 
 
 async def test_stop_ends_a_running_attack_cleanly(run_app: RunApp) -> None:
+    """ctrl+x: the races in flight finish, what ran is audited and removed by identity."""
     async with run_app(size=(100, 30)) as (app, pilot):
         screen = await open_panel(pilot)
         await choose(pilot, screen, races=2000, clones=7, concurrency=16)
@@ -290,21 +292,56 @@ async def test_stop_ends_a_running_attack_cleanly(run_app: RunApp) -> None:
         )
         assert screen.running and attack_workers(app)
         await pilot.press("ctrl+x")
-        await wait_for(pilot, lambda: not screen.running, timeout=15, what="the stop")
+        await wait_for(pilot, lambda: not screen.running, timeout=30, what="the stop")
 
-        assert screen.ended == "stopped" and screen.last_report is None
+        assert screen.ended == "stopped"
+        report = screen.last_report
+        assert report is not None and report.stopped_after is not None and report.audited
+        assert 20 <= report.stopped_after < 2000 and report.clean
+        assert (report.cleanup.removed, report.cleanup.failed) == (report.stopped_after, ())
         assert not attack_workers(app)
         tally = screen.feed.tally
-        assert 20 <= tally.races_finished < 2000
+        assert tally.races_finished == report.stopped_after
         assert "stopped" in shown(screen, "#race-phase")
         attempts = counters_shown(screen)["attempts"]
         assert attempts == f"{tally.contenders_finished}/16000"
-        assert any(line.startswith("Stopped after") for line in log_lines(screen))
+        lines = log_lines(screen)
+        assert any(line.startswith("Stopping: races in flight finish") for line in lines)
+        assert any(
+            line.startswith(f"Stopped after {report.stopped_after:,} of 2,000 races (audited)")
+            and f"clean-up: {report.stopped_after:,} removed" in line
+            for line in lines
+        ), lines
         assert not any("Unexpected error" in n for n in notifications(app))
-        # Ready for the next one.
-        assert not screen.query_one("#race-start", Button).disabled
+        # Ready for the next one, and Enter does not start it: focus is not on Start.
+        start = screen.query_one("#race-start", Button)
+        assert not start.disabled and app.focused is not start
         assert screen.query_one("#race-stop", Button).disabled
         assert app.is_running and isinstance(app.screen, RaceScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not screen.running
+
+
+async def test_stop_three_times_leaves_now_and_says_how_to_clean_up(run_app: RunApp) -> None:
+    async with run_app(size=(80, 24)) as (_app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=5000, clones=7, concurrency=16)
+        await pilot.press("ctrl+s")
+        await wait_for(
+            pilot, lambda: screen.feed.tally.races_finished >= 10, timeout=20, what="10 races"
+        )
+        run_id = screen.feed.run_id
+        for _ in range(3):  # three ctrl+x in a row, before the first stop can finish
+            screen.action_stop()
+        await wait_for(pilot, lambda: not screen.running, timeout=30, what="the stop")
+        assert screen.ended == "stopped" and screen.last_report is None
+        text = " ".join(log_lines(screen))
+        assert "Skipping the audit" in text
+        assert f"`registry race --cleanup {run_id}` removes them" in text, text
+        # What it left is removed by its run id.
+        done = await cleanup_run(Registry(screen.database.registry.connection), run_id)
+        assert done.failed == ()
 
 
 async def test_sizes_the_engine_refuses_are_refused_inline_and_nothing_starts(

@@ -103,7 +103,9 @@ class RaceScreen(ReportsFailures, Screen[None]):
             "stop",
             "Stop",
             id="race.stop",
-            tooltip="Cancel the attack now (no audit; names raced so far stay registered)",
+            tooltip="Stop: races in flight finish, what ran is audited and removed (unless "
+            "keep); again: skip the audit, still remove; a third time: leave now and say what "
+            "stays",
         ),
         Binding(
             "ctrl+j",
@@ -136,6 +138,9 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.plan: AttackPlan | None = AttackPlan()
         self.running = False
         self.stopping = False
+        self.stop_presses = 0  # 1: stop after the audit and clean-up, 2: skip the audit, 3: now
+        self._attack_running: Attack | None = None
+        self._churn_running: Churn | None = None
         self.last_report: AttackReport | None = None
         self.reports: dict[bool, AttackReport] = {}  # protected? -> the last report of that kind
         self.ended: str = ""  # how the last attack ended: "done", "stopped", "failed"
@@ -234,7 +239,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
         if action in ("start", "churn"):
             return True if not self.running else None
         if action == "stop":
-            return True if self.running and not self.stopping else None
+            return True if self.running and self.stop_presses < 3 else None
         return True
 
     @on(Button.Pressed, "#race-start")
@@ -271,6 +276,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._buffer.clear()
         self.stats = RepaintStats()
         self.running, self.stopping, self.ended = True, False, ""
+        self.stop_presses = 0
         self._audit_note = None
         self.query_one("#race-log", RichLog).clear()
         for lane in self.query(RaceLane):
@@ -294,6 +300,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             return
         plan = self.churn_plan
         self.running, self.stopping, self.ended = True, False, ""
+        self.stop_presses = 0
         self._churning = True
         self._churn_answers = Counter()
         self._churn_since = time.monotonic()
@@ -335,9 +342,12 @@ class RaceScreen(ReportsFailures, Screen[None]):
             serial = "local" if guarantee == "local-dcs" else "global"
             async with across_data_centres(connection, serial=serial) as across:
                 registries = [across[0][1], across[1][1]]
-                report = await Churn(registries, plan, recorder, on_answer=answered).run()
+                churn = Churn(registries, plan, recorder, on_answer=answered)
+                self._churn_running = churn
+                report = await churn.run()
         else:
             churn = Churn([Registry(connection)], plan, recorder, on_answer=answered)
+            self._churn_running = churn
             report = await churn.run()
         check = await asyncio.to_thread(check_history, recorder.history())
         return report, check
@@ -397,18 +407,66 @@ class RaceScreen(ReportsFailures, Screen[None]):
         # 36 passes, 6.6 s of a 24 s attack; frozen, 2.4 s of 12 s). Unfrozen at the end, so
         # nothing is kept for good.
         gc.freeze()
+        self._attack_running = attack
         try:
             return await attack.run(on_event=self._buffer.append)
         finally:
             gc.unfreeze()
 
     def action_stop(self) -> None:
-        if not self.running or self.stopping or self._worker is None:
+        """First press: the attack stops as it ends (in-flight races finish, audit, clean-up);
+        second: no audit, the clean-up still runs; third: leave now, saying what stays."""
+        if not self.running or self._worker is None or self.stop_presses >= 3:
             return
+        self.stop_presses += 1
         self.stopping = True
-        self._worker.cancel()
+        attack = self._attack_running
+        keeps = self.feed.plan is not None and (self.feed.plan.keep or not self.feed.plan.protected)
+        if self._churning or attack is None or self.stop_presses == 3:
+            self.stop_presses = 3
+            self._worker.cancel()
+        elif self.stop_presses == 1:
+            attack.stop()
+            then = "nothing is removed (keep)" if keeps else "what ran is removed"
+            self.feed.note(
+                Text(
+                    f"Stopping: races in flight finish, what ran is audited, then {then}. "
+                    "ctrl+x again skips the audit.",
+                    MUTED,
+                )
+            )
+        else:
+            attack.stop(skip_audit=True)
+            self.feed.note(
+                Text(
+                    "Skipping the audit"
+                    + ("" if keeps else "; still removing what the race registered")
+                    + ". ctrl+x again leaves now.",
+                    MUTED,
+                )
+            )
+        self._stale = True
         self._set_controls()
         self._paint()
+
+    def _left_behind(self) -> str:
+        """What a run cancelled outright leaves, and how to remove it."""
+        churn, attack = self._churn_running, self._attack_running
+        if churn is not None and self._churning:
+            if churn.plan.keep:
+                return "its names stay (keep)."
+            return (
+                f"names ch{churn.run_id}-n… may stay registered: "
+                f"`registry race --cleanup {churn.run_id}` removes them."
+            )
+        if attack is None:
+            return "nothing was registered."
+        if attack.plan.keep or not attack.plan.protected:
+            return "nothing to remove (keep, or the control run's scratch table)."
+        return (
+            f"names {attack.username_prefix}* may stay registered: "
+            f"`registry race --cleanup {attack.run_id}` removes them."
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         super().on_worker_state_changed(event)
@@ -427,7 +485,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
                 self.report_failure(outcome, "finish the churn")
                 detail = outcome.message
             elif event.state is WorkerState.CANCELLED:
-                detail = "stopped; the churn's names (ch<run>-n…) stay registered"
+                detail = "stopped; " + self._left_behind()
             else:
                 error = event.worker.error
                 detail = one_line(error) if error is not None else "the churn ended unexpectedly"
@@ -442,8 +500,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
                 Text.assemble(
                     ("Stopped", "bold"),
                     f" after {t.races_finished:,} of {t.races_total:,} races and "
-                    f"{t.contenders_finished:,} attempts. No audit; names raced so far stay "
-                    "registered.",
+                    f"{t.contenders_finished:,} attempts, without audit or clean-up: "
+                    + self._left_behind(),
                 ),
             )
         else:
@@ -455,11 +513,23 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.last_report = report
         self.reports[report.protected] = report
         self.feed.note(verdict(report))
-        self._ended("done", None)
         self.query_one("#race-views", ContentSwitcher).current = "race-audit"
+        if report.stopped_after is not None:
+            audit = "audited" if report.audited else "not audited"
+            self._ended(
+                "stopped",
+                Text.assemble(
+                    ("Stopped", "bold"),
+                    f" after {report.stopped_after:,} of {report.plan.races:,} races ({audit}); "
+                    f"clean-up: {report.cleanup_summary()}.",
+                ),
+            )
+            return
+        self._ended("done", None)
 
     def _ended(self, how: str, note: Text | None) -> None:
         self.running = self.stopping = False
+        self._attack_running = self._churn_running = None
         self.ended = how
         self.feed.stop_clock()
         if self._ticker is not None:
@@ -471,13 +541,15 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._show_audit()
         self._set_controls()
         self._show_plan(*self.query_one(PlanForm).read())
-        self.query_one("#race-start", Button).focus()
+        # Never on Start after a run: an Enter meant for something else would race again.
+        shown = self.query_one("#race-views", ContentSwitcher).current
+        self.query_one("#race-audit" if shown == "race-audit" else "#race-log").focus()
 
     def _set_controls(self) -> None:
         self.query_one(PlanForm).disabled = self.running
         self.query_one("#race-start", Button).disabled = self.running
         stop = self.query_one("#race-stop", Button)
-        stop.disabled = not self.running or self.stopping
+        stop.disabled = not self.running or self.stop_presses >= 3
         if self.running and not self.stopping:
             stop.focus()
         self.refresh_bindings()
@@ -590,6 +662,9 @@ class RaceScreen(ReportsFailures, Screen[None]):
         # Cut every line at the log's width (the default measures against the console's).
         width = log.scrollable_content_region.width or None
         for item in items:
-            line = result_line(item, plan) if isinstance(item, RaceResult) else item
-            line.no_wrap, line.overflow = True, "ellipsis"
+            if isinstance(item, RaceResult):
+                line = result_line(item, plan)
+                line.no_wrap, line.overflow = True, "ellipsis"
+            else:  # a note (how a run ended, what it left): wrapped, never cut
+                line = item
             log.write(line, width=width)
