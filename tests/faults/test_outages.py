@@ -102,7 +102,7 @@ COMMANDS = [
     ["users", "register", "agent-down", "--email", "down@registry.galaxy", "--display-name", "A", "--dimension", "D"],
     ["users", "get", "agent-down"],
     ["users", "list"],
-    ["users", "delete", "agent-down"],
+    ["users", "delete", "agent-down", "--yes"],
     ["profiles", "get", "00000000-0000-4000-8000-000000000000"],
     ["profiles", "update", "00000000-0000-4000-8000-000000000000", "--bio", "x"],
     ["seed", "--count", "3"],
