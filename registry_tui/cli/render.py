@@ -3,7 +3,8 @@ stdout, stored text always through `safe_text`. The --json documents are `core.d
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 
 from rich.table import Table
 from rich.text import Text
@@ -24,10 +25,19 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.validation import USERNAME_MAX
 from registry_tui.safe_text import safe_text
-from registry_tui.user_columns import USER_FIELDS
+from registry_tui.user_columns import USER_FIELDS, fit_columns
+
+# One form for every time the CLI shows people (list, get, profiles): UTC, to the second.
+# --json carries ISO 8601 instead, for programs.
+REGISTERED_LABEL = "registered (UTC)"
 
 
-def _user_table(user: UserRecord, title: str = "") -> Table:
+def moment(value: datetime) -> str:
+    aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return aware.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def user_table(user: UserRecord, title: str = "") -> Table:
     table = Table(show_header=False, title=title or None, title_justify="left", box=None)
     table.add_column(style="bold")
     table.add_column()
@@ -36,7 +46,7 @@ def _user_table(user: UserRecord, title: str = "") -> Table:
         ("display name", user.display_name),
         ("dimension", user.dimension),
         ("e-mail", user.email),
-        ("registered at", user.registered_at.isoformat(timespec="seconds")),
+        (REGISTERED_LABEL, moment(user.registered_at)),
         ("user id", user.user_id),
     ):
         table.add_row(label, safe_text(value))
@@ -47,14 +57,14 @@ def _profile_table(profile: ProfileRecord) -> Table:
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    updated = profile.updated_at.isoformat(timespec="seconds") if profile.updated_at else "-"
+    updated = moment(profile.updated_at) if profile.updated_at else "-"
     for label, value in (
         ("user id", profile.user_id),
         ("username", profile.username),
         ("version", profile.version),
         ("status", profile.status),
         ("bio", profile.bio or ""),
-        ("updated at", updated),
+        ("updated (UTC)", updated),
     ):
         table.add_row(label, safe_text(value, keep_newlines=True))
     return table
@@ -65,7 +75,7 @@ def render_outcome(outcome: object) -> None:
         output.show(
             Text.assemble(("✔ registered ", "bold green"), safe_text(outcome.user.username))
         )
-        output.show(_user_table(outcome.user))
+        output.show(user_table(outcome.user))
         if outcome.incomplete:
             output.show(
                 Text(
@@ -83,7 +93,7 @@ def render_outcome(outcome: object) -> None:
                 " already belongs to",
             )
         )
-        output.show(_user_table(outcome.existing))
+        output.show(user_table(outcome.existing))
     elif isinstance(outcome, EmailTaken):
         owner = outcome.owner
         output.show(
@@ -136,14 +146,14 @@ def render_outcome(outcome: object) -> None:
         )
         if isinstance(outcome.current, UserRecord):
             output.show(Text("The database holds now:", style="dim"))
-            output.show(_user_table(outcome.current))
+            output.show(user_table(outcome.current))
         elif isinstance(outcome.current, ProfileRecord):
             output.show(Text("The database holds now:", style="dim"))
             output.show(_profile_table(outcome.current))
         elif outcome.current_read:
             output.show(Text("The database holds no row there now.", style="dim"))
     elif isinstance(outcome, UserRecord):
-        output.show(_user_table(outcome))
+        output.show(user_table(outcome))
     elif isinstance(outcome, ProfileRecord):
         output.show(_profile_table(outcome))
     elif isinstance(outcome, Invalid):
@@ -153,28 +163,50 @@ def render_outcome(outcome: object) -> None:
 # The users table's cells by UserRecord field, as (header, the cell). Which of them stay on a
 # narrow terminal, in which order, is USER_FIELDS (shared with the terminal app's table): the
 # last ones go rather than any cell breaking a name or an address in two.
-REGISTERED_AT = "%Y-%m-%d %H:%M:%S"
 USER_CELLS: dict[str, tuple[str, Callable[[UserRecord], Text]]] = {
     "username": ("username", lambda u: safe_text(u.username, "yellow")),
     "email": ("e-mail", lambda u: safe_text(u.email)),
     "display_name": ("display name", lambda u: safe_text(u.display_name)),
     "dimension": ("dimension", lambda u: safe_text(u.dimension)),
-    "registered_at": ("registered at", lambda u: Text(u.registered_at.strftime(REGISTERED_AT))),
+    "registered_at": (REGISTERED_LABEL, lambda u: Text(moment(u.registered_at))),
 }
-REGISTERED_AT_WIDTH = 19  # REGISTERED_AT's width
+REGISTERED_AT_WIDTH = len(moment(datetime(2000, 1, 1, tzinfo=timezone.utc)))
+CELL_FRAME = 3  # a cell's padding either side and the border after it
 
 
-def users_table(width: int) -> Table:
-    """A table of registrations for a terminal `width` columns wide: the columns that fit,
-    every cell on one line (cut with an ellipsis, never wrapped)."""
+def users_table(width: int, users: Sequence[UserRecord] = ()) -> Table:
+    """A table of registrations for a terminal `width` columns wide, holding `users`: each
+    column as wide as its longest cell (or header), the columns that fit, every cell on one
+    line (cut with an ellipsis, never wrapped). Without users, the columns get the widths
+    below which they are not worth showing (rows added with `add_user_row`)."""
+    fields = [field for field, _ in USER_FIELDS]
+    if users:
+        cells = [[USER_CELLS[field][1](user) for field in fields] for user in users]
+        needs = {
+            field: max([len(USER_CELLS[field][0])] + [row[i].cell_len for row in cells])
+            for i, field in enumerate(fields)
+        }
+        needs["username"] = min(needs["username"], USERNAME_MAX)
+        fitted = fit_columns(needs, width - 1, CELL_FRAME)  # - the table's left border
+        table = Table(title=None)
+        shown = [field for field in fields if fitted[field]]
+        for field in shown:
+            table.add_column(
+                USER_CELLS[field][0], overflow="ellipsis", width=fitted[field], no_wrap=True
+            )
+        for row in cells:
+            for text in row:
+                text.no_wrap, text.overflow = True, "ellipsis"
+            table.add_row(*[row[fields.index(field)] for field in shown])
+        return table
     table = Table(title=None)
     used = 4  # the table's outer borders
-    for field, needs in USER_FIELDS:
+    for field, floor_or_none in USER_FIELDS:
         # A username (at most 32 characters) is never cut; the other cells give way first.
         if field == "username":
             floor = min(USERNAME_MAX, width // 2)
         else:
-            floor = REGISTERED_AT_WIDTH if needs is None else needs
+            floor = REGISTERED_AT_WIDTH if floor_or_none is None else floor_or_none
         header = USER_CELLS[field][0]
         if table.columns and used + floor + 3 > width:  # + the cell's padding and border
             break

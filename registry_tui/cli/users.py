@@ -13,20 +13,24 @@ import typer
 
 from registry_tui.cli import output, render
 from registry_tui.cli.common import JsonOption, exit_with, finish, with_registry
+from registry_tui.cli.confirm import DELETE_DECLINED, IdentityDiffers, can_ask, confirm_delete
 from registry_tui.core.documents import registration_doc
 from registry_tui.core.exit_codes import ExitCode
-from registry_tui.core.outcomes import Invalid, Page
+from registry_tui.core.outcomes import Invalid, NotFound, Page, UserRecord
 from registry_tui.core.validation import (
+    ValidationError,
     normalize_username,
     parse_user_id,
     parse_user_listing,
     validate_registration,
 )
+from registry_tui.user_columns import SORT_FIELDS, sort_key
 
 if TYPE_CHECKING:
     from registry_tui.core.registry import Registry
 
 ROWS_PER_TABLE = 200  # `--all` prints the table in chunks so a long listing starts at once
+SORT_MAX = 10_000  # rows `--sort --all` holds to sort: the database cannot sort a listing
 
 
 def register(
@@ -64,44 +68,74 @@ def list_users(
     limit: int = typer.Option(100, "--limit", help="Users per page (1-5000)."),
     cursor: str | None = typer.Option(None, "--cursor", help="Continue where a page ended."),
     all_pages: bool = typer.Option(False, "--all", help="Stream every page."),
+    sort: str | None = typer.Option(
+        None,
+        "--sort",
+        help=f"Sort the rows read by {', '.join(SORT_FIELDS)} (-FIELD: descending). The "
+        "database pages in token order: this sorts one page, or with --all at most "
+        f"{SORT_MAX:,} rows.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """List registrations one page at a time (never a silent truncation)."""
+    width = output.stdout().width
+
+    def request() -> object:
+        if sort is not None:
+            parse_sort(sort)
+        return parse_user_listing(dimension, limit)
+
+    arrays: list[output.JsonArray] = []  # with --json: the one array, once opened
+
+    def shown(users: list[UserRecord]) -> None:
+        if as_json:
+            if not arrays:
+                arrays.append(output.JsonArray())
+            arrays[0].extend(registration_doc(u) for u in users)
+        elif users:
+            output.show(render.users_table(width, users))
 
     async def listing(registry: Registry) -> tuple[int, str | None, Invalid | None]:
+        order = parse_sort(sort) if sort is not None else None
         count, next_cursor = 0, cursor
-        table = render.users_table(output.stdout().width) if not as_json else None
-        array: output.JsonArray | None = None
+        chunk: list[UserRecord] = []  # rows not shown yet (one chunk in memory at a time)
         while True:
             page = await registry.list_users(dimension, limit, next_cursor)
             if isinstance(page, Invalid):
                 return count, None, page
             assert isinstance(page, Page)
             count += len(page.users)
-            if as_json:  # one page in memory at a time, written as it arrives
-                array = array or output.JsonArray()
-                array.extend(registration_doc(u) for u in page.users)
-            else:
-                assert table is not None
-                for user in page.users:
-                    render.add_user_row(table, user)
-                if all_pages and page.cursor is not None and table.row_count >= ROWS_PER_TABLE:
-                    output.show(table)
-                    table = render.users_table(output.stdout().width)
+            chunk.extend(page.users)
             next_cursor = page.cursor
+            if order is not None and all_pages and len(chunk) > SORT_MAX:
+                raise ValidationError(
+                    "sort",
+                    f"more than {SORT_MAX:,} users to sort; the database cannot sort, so "
+                    "--sort with --all sorts at most that many (narrow with --dimension, "
+                    "or sort page by page without --all)",
+                )
+            if order is None and (as_json or len(chunk) >= ROWS_PER_TABLE):
+                shown(chunk)  # as it arrives: a long listing starts at once
+                chunk = []
             if not all_pages or next_cursor is None:
                 break
-        if array is not None:
+        if order is not None:
+            field, descending = order
+            chunk.sort(key=sort_key(field), reverse=descending)
+        shown(chunk)
+        for array in arrays:
             array.close()
-        if table is not None:
-            output.show(table)
         return count, next_cursor, None
 
-    count, next_cursor, invalid = with_registry(
-        ctx, as_json, listing, request=lambda: parse_user_listing(dimension, limit)
-    )
+    count, next_cursor, invalid = with_registry(ctx, as_json, listing, request=request)
     if invalid is not None:
         finish(ctx, invalid, as_json, render.render_outcome)
+    if sort is not None:
+        what = "every user listed" if not next_cursor else "this page only"
+        output.diagnose(
+            f"sorted by {sort}: {what} (the database returns rows in token order, not sorted)",
+            style="dim",
+        )
     if next_cursor:
         output.diagnose(
             f"{count} users shown; more remain: add --cursor {next_cursor} (or --all)",
@@ -109,6 +143,18 @@ def list_users(
     elif not as_json:
         output.diagnose(f"{count} users", style="dim")
     exit_with(ExitCode.OK)
+
+
+def parse_sort(sort: str | None) -> tuple[str, bool]:
+    """`--sort FIELD` or `--sort -FIELD` (descending): the UserRecord field and the way."""
+    text = (sort or "").strip()
+    name = text.removeprefix("-").lower().replace("_", "-")
+    name = {"e-mail": "email", "registered-at": "registered"}.get(name, name)
+    if name not in SORT_FIELDS:
+        raise ValidationError(
+            "sort", f"sort by one of: {', '.join(SORT_FIELDS)} (-FIELD: descending)"
+        )
+    return SORT_FIELDS[name], text.startswith("-")
 
 
 def get(
@@ -132,18 +178,57 @@ def delete(
         help="Only this identity: a name held by anyone else is left alone. Also removes a "
         "case variant `registry adopt` listed as a conflict (its row at the name as typed).",
     ),
+    yes: bool = typer.Option(
+        False,
+        "--yes",
+        "-y",
+        help="Delete without asking. Required when there is no terminal to ask on.",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Delete a user by identity (IF user_id = ...), with its profile and e-mail claim."""
+    """Delete a user by identity (IF user_id = ...), with its profile and e-mail claim.
+    Asks first on a terminal (--yes: don't ask)."""
+    ask = not yes
 
     def request() -> uuid.UUID | None:
         normalize_username(username)
-        return parse_user_id(user_id) if user_id is not None else None
+        uid = parse_user_id(user_id) if user_id is not None else None
+        if ask and not can_ask():
+            raise ValidationError(
+                "yes", "no terminal to ask on: add --yes to delete without asking"
+            )
+        return uid
 
-    outcome = with_registry(
-        ctx,
-        as_json,
-        lambda r: r.delete_user(username, user_id=request()),
-        request=request,
-    )
+    async def deleting(registry: Registry) -> object:
+        uid = request()
+        if ask:
+            current = await registry.get_user(username)
+            if not isinstance(current, UserRecord):
+                return current  # not found, or a name the core refuses: nothing to ask
+            if uid is not None and current.user_id != uid and username == current.username:
+                return IdentityDiffers(current, uid, NotFound("user", username))
+            if not confirm_delete(current, uid):
+                return DELETE_DECLINED
+        outcome = await registry.delete_user(username, user_id=uid)
+        if isinstance(outcome, NotFound) and uid is not None:
+            # Say why: the name may well exist, held by another identity than the one given.
+            holder = await registry.get_user(username)
+            if isinstance(holder, UserRecord) and holder.user_id != uid:
+                return IdentityDiffers(holder, uid, outcome)
+        return outcome
+
+    outcome = with_registry(ctx, as_json, deleting, request=request)
+    if outcome is DELETE_DECLINED:
+        output.diagnose("nothing deleted (not confirmed)")
+        exit_with(ExitCode.REFUSED)
+    if isinstance(outcome, IdentityDiffers):
+        held = outcome.holder
+        output.diagnose(
+            f"not deleted: {held.username} is held by identity {held.user_id}, not "
+            f"{outcome.asked} (--user-id); nothing was changed",
+            style="bold red",
+        )
+        if as_json:
+            finish(ctx, outcome.outcome, as_json, render.render_outcome)
+        exit_with(ExitCode.REFUSED)
     finish(ctx, outcome, as_json, render.render_outcome)

@@ -160,13 +160,19 @@ def test_missing_rows(env: dict[str, str]) -> None:
         env, "profiles", "update", missing, "--bio", "x", "--expected-version", "1"
     )
     assert (code, doc) == (1, {"detail": "Profile not found"})
-    assert run_json(env, "users", "delete", unique("ghost")) == (1, {"detail": "User not found"})
+    assert run_json(env, "users", "delete", unique("ghost"), "--yes") == (
+        1,
+        {"detail": "User not found"},
+    )
 
 
 def test_delete_frees_name_and_email(env: dict[str, str]) -> None:
     name = unique("leaver")
     register(env, name)
-    assert run_json(env, "users", "delete", name) == (0, {"applied": True, "username": name})
+    assert run_json(env, "users", "delete", name, "--yes") == (
+        0,
+        {"applied": True, "username": name},
+    )
     assert run_json(env, "users", "get", name) == (1, {"detail": "User not found"})
     code, doc = register(env, name)
     assert (code, doc) == (0, {"applied": True, "username": name})
@@ -178,12 +184,12 @@ def test_delete_with_a_user_id_deletes_only_that_identity(env: dict[str, str]) -
     code, user = run_json(env, "users", "get", name)
     assert code == 0 and isinstance(user, dict)
     other = "00000000-0000-4000-8000-000000000000"
-    assert run_json(env, "users", "delete", name, "--user-id", other) == (
+    assert run_json(env, "users", "delete", name, "--user-id", other, "--yes") == (
         1,
         {"detail": "User not found"},
     )
     assert run_json(env, "users", "get", name)[0] == 0  # left alone
-    assert run_json(env, "users", "delete", name, "--user-id", user["user_id"]) == (
+    assert run_json(env, "users", "delete", name, "--user-id", user["user_id"], "--yes") == (
         0,
         {"applied": True, "username": name},
     )
@@ -353,3 +359,107 @@ def test_register_with_a_user_id_continues_that_attempt_and_never_makes_a_second
     other = [*args[:-1], "3f0c9a52-0000-4000-8000-00000000beef"]
     code, doc = run_json(env, *other)
     assert code == 1 and doc["detail"]["existing"]["user_id"] == uid
+
+
+def run_on_terminal(env: dict[str, str], answer: str, *args: str) -> tuple[int, str, str]:
+    """Run with stdin and stderr on a pseudo-terminal (stdout a pipe), typing `answer`."""
+    import pty
+
+    primary, secondary = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [*REGISTRY, *args],
+            env=env,
+            stdin=secondary,
+            stderr=secondary,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        os.close(secondary)
+        seen = b""
+        while b"[y/N]" not in seen:  # the question, then the answer
+            chunk = os.read(primary, 4096)
+            assert chunk, seen
+            seen += chunk
+        os.write(primary, answer.encode() + b"\r")
+        out, _ = proc.communicate(timeout=60)
+        try:
+            while chunk := os.read(primary, 4096):
+                seen += chunk
+        except OSError:
+            pass  # the terminal closed with the process
+        return proc.returncode, out, seen.decode(errors="replace")
+    finally:
+        os.close(primary)
+
+
+def test_delete_asks_on_a_terminal_and_deletes_only_on_yes(env: dict[str, str]) -> None:
+    name = unique("asked")
+    register(env, name)
+    code, out, terminal = run_on_terminal(env, "n", "users", "delete", name)
+    assert code == 1 and "Agent Cipher" in terminal and "nothing deleted" in terminal
+    assert run_json(env, "users", "get", name)[0] == 0  # still there
+    code, out, terminal = run_on_terminal(env, "y", "users", "delete", name)
+    assert code == 0 and f"deleted {name}" in out
+    assert run_json(env, "users", "get", name)[0] == 1
+
+
+def test_delete_without_a_terminal_needs_yes_and_deletes_nothing(env: dict[str, str]) -> None:
+    name = unique("scripted")
+    register(env, name)
+    proc = run(env, "users", "delete", name)
+    assert proc.returncode == 2 and "--yes" in proc.stderr
+    assert run_json(env, "users", "get", name)[0] == 0
+    assert run_json(env, "users", "delete", name, "--yes")[0] == 0
+
+
+def test_delete_of_another_identity_says_the_identity_differs(env: dict[str, str]) -> None:
+    name = unique("holder")
+    register(env, name)
+    _, user = run_json(env, "users", "get", name)
+    assert isinstance(user, dict)
+    other = "00000000-0000-4000-8000-000000000000"
+    proc = run(env, "users", "delete", name, "--user-id", other, "--yes")
+    assert proc.returncode == 1
+    assert "not found" not in proc.stdout + proc.stderr
+    assert f"held by identity {user['user_id']}, not {other}" in proc.stderr
+    assert run_json(env, "users", "get", name)[0] == 0  # left alone
+
+
+def test_list_sort_sorts_what_was_read_and_says_so(env: dict[str, str]) -> None:
+    dimension = unique("Sorted")
+    names = [unique(prefix) for prefix in ("cc", "aa", "bb")]
+    for name in names:
+        run_json(
+            env, "users", "register", name, "--email", f"{name}@x.galaxy",
+            "--display-name", "S", "--dimension", dimension,
+        )  # fmt: skip
+    code, rows = run_json(env, "users", "list", "--dimension", dimension, "--sort", "username")
+    assert code == 0 and [r["username"] for r in rows] == sorted(names)  # type: ignore[union-attr]
+    proc = run(env, "users", "list", "--dimension", dimension, "--sort", "-username")
+    assert "sorted by -username: every user listed" in proc.stderr
+    order = [proc.stdout.index(name) for name in sorted(names, reverse=True)]
+    assert order == sorted(order)
+    proc = run(env, "users", "list", "--sort", "shoe-size")
+    assert proc.returncode == 2 and "sort by one of: username" in proc.stderr
+
+
+def test_list_at_80_columns_sizes_columns_by_content_and_dates_match_get(
+    env: dict[str, str],
+) -> None:
+    dimension = unique("Narrow")
+    name = unique("ab")  # 13 characters
+    run_json(
+        env, "users", "register", name, "--email", f"{name}@registry.galaxy",
+        "--display-name", "N", "--dimension", dimension,
+    )  # fmt: skip
+    proc = run({**env, "COLUMNS": "80"}, "users", "list", "--dimension", dimension)
+    line = next(line for line in proc.stdout.splitlines() if name in line)
+    assert line.startswith(f"│ {name} │")  # the name column is as wide as the name
+    assert f"{name}@registry." in line  # the room left goes to the e-mail
+    assert all(len(row) <= 80 for row in proc.stdout.splitlines())
+    wide = run({**env, "COLUMNS": "200"}, "users", "list", "--dimension", dimension).stdout
+    line = next(line for line in wide.splitlines() if name in line)
+    got = run({**env, "COLUMNS": "200"}, "users", "get", name).stdout
+    stamp = next(part for part in line.split("│") if part.strip()[:2] == "20").strip()
+    assert f"registered (UTC)  {stamp}" in got

@@ -27,7 +27,7 @@ from textual.strip import Strip
 from registry_tui.core.outcomes import UserRecord
 from registry_tui.tui.text import cell, when_short
 from registry_tui.tui.widgets.user_pages import Accepted, PageWant, UserPages
-from registry_tui.user_columns import USER_FIELDS
+from registry_tui.user_columns import fit_columns as fit_fields
 
 COLUMNS = (  # (UserRecord's field, header), left to right
     ("username", "username"),
@@ -39,46 +39,14 @@ COLUMNS = (  # (UserRecord's field, header), left to right
 CELL_PADDING = 1
 PLACEHOLDER = "⋯"
 
-# On a view narrower than the table, the columns in the order they stay (the CLI's order) as
-# (index in COLUMNS, the width below which the column goes; None: whole or not at all). The
-# ones kept end in "…" rather than at the view's edge; a row's profile (enter) shows every field.
-PRIORITY: tuple[tuple[int, int | None], ...] = tuple(
-    ([field for field, _ in COLUMNS].index(field), floor) for field, floor in USER_FIELDS
-)
-
 
 def fit_columns(widths: list[int], view: int) -> list[int]:
     """The width each column's text gets in a view `view` cells wide (0: not shown), given
-    the width each needs whole. Each shown column also takes 2 * CELL_PADDING."""
-    pad = 2 * CELL_PADDING
-    if sum(widths) + pad * len(widths) <= view:
-        return list(widths)
-    floors = [0] * len(widths)
-    used = 0
-    for index, floor in PRIORITY:
-        least = widths[index] if floor is None else min(floor, widths[index])
-        if index != 0 and used + least + pad > view:
-            break  # the rest (less important) go too: no gaps in the order of importance
-        floors[index] = least
-        used += least + pad
-    # What is left is shared so that short cells show whole and the long ones are cut alike:
-    # every shown column gets its whole width up to a common cap, the highest that fits.
-    room = view - used + sum(floors)
-    shown = [index for index, least in enumerate(floors) if least]
-
-    def total(cap: int) -> int:
-        return sum(max(floors[i], min(widths[i], cap)) for i in shown)
-
-    cap = 0
-    while cap < max(widths) and total(cap + 1) <= room:
-        cap += 1
-    fitted = [max(floors[i], min(widths[i], cap)) if floors[i] else 0 for i in range(len(widths))]
-    spare = room - total(cap)
-    for index, _floor in PRIORITY:  # the last few cells, to the most important still cut
-        if spare > 0 and floors[index] and fitted[index] < widths[index]:
-            fitted[index] += 1
-            spare -= 1
-    return fitted
+    the width each needs whole; the order in which columns go on a narrow view is the CLI's
+    (USER_FIELDS). The ones kept end in "…"; a row's profile (enter) shows every field."""
+    fields = [field for field, _ in COLUMNS]
+    fitted = fit_fields(dict(zip(fields, widths, strict=True)), view, 2 * CELL_PADDING)
+    return [fitted[field] for field in fields]
 
 
 def user_cells(user: UserRecord) -> list[Text]:
