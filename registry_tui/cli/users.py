@@ -10,6 +10,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import typer
+from rich.text import Text
 
 from registry_tui.cli import output, render
 from registry_tui.cli.common import JsonOption, exit_with, finish, with_registry
@@ -160,13 +161,32 @@ def parse_sort(sort: str | None) -> tuple[str, bool]:
 def get(
     ctx: typer.Context,
     username: str = typer.Argument(...),
+    profile: bool = typer.Option(
+        False,
+        "--profile",
+        help="Also show the user's profile (bio, status, version): no UUID to copy. With "
+        "--json, the profile's document (as `profiles get USER_ID`).",
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Show one registration (a point read)."""
-    outcome = with_registry(
-        ctx, as_json, lambda r: r.get_user(username), request=lambda: normalize_username(username)
-    )
-    finish(ctx, outcome, as_json, render.render_outcome)
+
+    async def reading(registry: Registry) -> tuple[object, object | None]:
+        user = await registry.get_user(username)
+        if not profile or not isinstance(user, UserRecord):
+            return user, None
+        return user, await registry.get_profile(user.user_id)
+
+    user, found = with_registry(ctx, as_json, reading, request=lambda: normalize_username(username))
+    if found is None:
+        finish(ctx, user, as_json, render.render_outcome)
+
+    def both(outcome: object) -> None:
+        render.render_outcome(user)
+        output.show(Text("profile", style="bold"))
+        render.render_outcome(outcome)
+
+    finish(ctx, found, as_json, both)
 
 
 def delete(

@@ -463,3 +463,15 @@ def test_list_at_80_columns_sizes_columns_by_content_and_dates_match_get(
     got = run({**env, "COLUMNS": "200"}, "users", "get", name).stdout
     stamp = next(part for part in line.split("│") if part.strip()[:2] == "20").strip()
     assert f"registered (UTC)  {stamp}" in got
+
+
+def test_get_with_profile_shows_the_profile_without_a_uuid(env: dict[str, str]) -> None:
+    name = unique("profiled")
+    register(env, name)
+    code, doc = run_json(env, "users", "get", name.upper(), "--profile")
+    assert code == 0 and isinstance(doc, dict)
+    assert doc["username"] == name and doc["version"] == 1 and doc["status"] == "active"
+    proc = run(env, "users", "get", name, "--profile")
+    assert proc.returncode == 0 and "Agent Cipher" in proc.stdout and "version" in proc.stdout
+    code, doc = run_json(env, "users", "get", unique("nobody"), "--profile")
+    assert (code, doc) == (1, {"detail": "User not found"})
