@@ -578,3 +578,17 @@ async def test_churn_in_the_panel_checks_its_history_and_shows_the_verdict(
         run_id = verdict.split("churn ")[1].split(":")[0]
         for i in range(5):
             assert await registry.get_user_serial(f"ch{run_id}-n{i}") is None
+
+
+async def test_plan_line_and_hero_lane_say_what_the_run_does(run_app: RunApp) -> None:
+    async with run_app(size=(80, 24)) as (_app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=5, clones=2, concurrency=2)
+        assert "then removed by identity" in shown(screen, "#race-plan-line")
+        await choose(pilot, screen, races=5, clones=2, concurrency=2, keep=True)
+        assert "stay registered (keep)" in shown(screen, "#race-plan-line")
+        await choose(pilot, screen, races=5, clones=2, concurrency=2, protected=False)
+        await run_to_the_end(pilot, screen)
+        title = screen.query_one("#race-lane-heroes").border_title
+        assert title is not None and "plain INSERT · Heroes" in str(title)
+        assert "IF NOT EXISTS" not in str(title)

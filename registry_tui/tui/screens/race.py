@@ -281,6 +281,12 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.query_one("#race-log", RichLog).clear()
         for lane in self.query(RaceLane):
             lane.clear()
+        # The hero lane names the write the heroes race with: the control run has no guard.
+        self.query_one("#race-lane-heroes", RaceLane).border_title = (
+            Text("IF NOT EXISTS · Heroes", HERO)
+            if plan.protected
+            else Text("plain INSERT · Heroes", DOPPEL)
+        )
         self._set_controls()
         self.query_one("#race-views", ContentSwitcher).current = "race-live"
         self.query_one("#race-plan-line", Static).update(describe(plan))

@@ -81,8 +81,10 @@ def describe(plan: AttackPlan) -> Text:
     text.append(f"{plan.races:,} {names} × {plan.contenders_per_race} = ")
     text.append(f"{plan.contenders:,} attempts", "bold")
     text.append(f", {plan.concurrency} in flight", MUTED)
-    if plan.protected:
-        text.append(" · on the registry: the names stay registered", MUTED)
+    if plan.protected and plan.keep:
+        text.append(" · on the registry: the winners stay registered (keep)", MUTED)
+    elif plan.protected:
+        text.append(" · on the registry, then removed by identity", MUTED)
     else:
         text.append(f" · scratch table {CONTROL_TABLE}, never the registry", MUTED)
     return text
