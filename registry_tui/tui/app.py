@@ -14,7 +14,7 @@ from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from registry_tui.core.config import Settings
 from registry_tui.core.logs import quiet_driver_logs
@@ -53,9 +53,7 @@ class RegistryApp(App[int]):
             id="app.help",
             tooltip="The keys of this screen",
         ),
-        Binding(
-            "f2", "users", "Users", id="app.users", show=False, tooltip="Back to the users table"
-        ),
+        Binding("f2", "users", "Users", id="app.users", tooltip="Back to the users table"),
         Binding(
             "f9",
             "adopt",
@@ -68,7 +66,6 @@ class RegistryApp(App[int]):
             "race",
             "Race",
             id="app.race",
-            show=False,
             tooltip="The race panel: heroes race clones, then audit",
         ),
     ]
@@ -183,8 +180,21 @@ class RegistryApp(App[int]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """False hides a key from the footer (and ignores it) where it would do nothing or
+        would yank a dialog away without its answer."""
+        screen = self.screen
         if action == "adopt":
             return self.needs_adoption
+        if action == "help":
+            return not isinstance(screen, HelpScreen)
+        if action in ("users", "race") and isinstance(screen, ModalScreen):
+            return False
+        if action == "users":
+            return not isinstance(screen, UsersScreen) and any(
+                isinstance(s, UsersScreen) for s in self.screen_stack
+            )
+        if action == "race":
+            return not isinstance(screen, RaceScreen)
         return True
 
     def action_adopt(self) -> None:
@@ -247,7 +257,7 @@ class RegistryApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         """The palette offers every action of the screen it was opened from (each of our
-        bindings has an id), then Textual's own (theme, screenshot…)."""
+        bindings has an id), each once, then Textual's own (theme, screenshot…)."""
         titles: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
@@ -256,11 +266,12 @@ class RegistryApp(App[int]):
             titles.add(binding.description)
             yield SystemCommand(
                 binding.description,
-                binding.tooltip or binding.description,
+                binding.tooltip or f"Key: {self.get_key_display(binding)}",
                 partial(self.run_action, binding.action, active.node),
             )
         for command in super().get_system_commands(screen):
-            if command.title not in titles:
+            # Textual's "Keys" panel says what our Help (F1) says.
+            if command.title not in titles and command.title != "Keys":
                 yield command
 
 

@@ -10,13 +10,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no"),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Do what the question says"),
+        Binding(
+            "n,escape",
+            "answer(False)",
+            "No",
+            id="confirm.no",
+            tooltip="Close the question; nothing changes",
+        ),
     ]
 
     def __init__(
@@ -41,6 +47,7 @@ class ConfirmScreen(ModalScreen[bool]):
                     compact=True,
                 )
                 yield Button(f"{self._no} (n)", id="confirm-no", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen behind
 
     def on_mount(self) -> None:
         # Cancel is the safe default: a stray enter does not delete anything.

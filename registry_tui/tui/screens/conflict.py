@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from registry_tui.core.outcomes import ProfileRecord
 from registry_tui.safe_text import safe_text
@@ -133,6 +133,7 @@ class ConflictScreen(ModalScreen[ConflictChoice]):
                     compact=True,
                 )
                 yield Button("Keep editing (k)", id="conflict-keep", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen behind
 
     def _row(
         self, name: str, started: str, typed: str, now: str, *, compare: bool = True

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from registry_tui.tui.text import HERO, MUTED
 
@@ -45,7 +45,13 @@ def screen_keys(screen: Screen[object]) -> list[KeyHelp]:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,f1,question_mark,q", "close", "Close", id="help.close")
+        Binding(
+            "escape,f1,question_mark,q",
+            "close",
+            "Close",
+            id="help.close",
+            tooltip="Back to the screen these keys belong to",
+        )
     ]
 
     def __init__(self, screen_name: str, keys: list[KeyHelp]) -> None:
@@ -69,6 +75,7 @@ class HelpScreen(ModalScreen[None]):
                 classes="dialog-keys",
                 markup=False,
             )
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen behind
 
     def action_close(self) -> None:
         self.dismiss()

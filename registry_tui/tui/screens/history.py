@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from registry_tui.proof import KeyVerdict, render_excerpt
 from registry_tui.safe_text import safe_text
@@ -22,7 +22,7 @@ from registry_tui.tui.text import MUTED
 
 class ExcerptScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close", id="excerpt.close"),
+        Binding("escape,q", "close", "Close", id="excerpt.close", tooltip="Back to the race audit"),
     ]
 
     def __init__(self, key: KeyVerdict) -> None:
@@ -47,6 +47,7 @@ class ExcerptScreen(ModalScreen[None]):
                 yield Static(id="excerpt-timeline")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close (esc)", id="excerpt-close", compact=True)
+        yield Footer(compact=True)  # this dialog's keys, not those of the screen behind
 
     def on_mount(self) -> None:
         self._draw()

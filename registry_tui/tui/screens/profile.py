@@ -86,7 +86,13 @@ class ProfileScreen(ReportsFailures, Screen[None]):
             id="profile.reload",
             tooltip="Read the profile again (asks first when you have unsaved edits)",
         ),
-        Binding("escape", "back", "Back", id="profile.back"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            id="profile.back",
+            tooltip="Back to the users table (asks first when you have unsaved edits)",
+        ),
     ]
 
     class LoadDone(Message):
