@@ -13,6 +13,7 @@ exists. Jars are cached outside the repository; data, configuration and logs liv
     python3 scripts/cassandra_local.py start-node 2
     python3 scripts/cassandra_local.py kill-node 2        # SIGKILL
     python3 scripts/cassandra_local.py pause-node 2       # SIGSTOP (resume-node: SIGCONT)
+    python3 scripts/cassandra_local.py violations         # what the nodes' Paxos detected
     python3 scripts/cassandra_local.py down               # stop everything, keep the data
     python3 scripts/cassandra_local.py clean              # stop and delete the data
 """
@@ -375,6 +376,9 @@ class Node:
             f"hints_directory: {self.home / 'hints'}",
             f"saved_caches_directory: {self.home / 'saved_caches'}",
             f"paxos_variant: {paxos}",
+            # The server's own alarm: Paxos v2 logs each linearizability violation it detects
+            # ("Linearizability violation ..." at ERROR); `violations` reads them back.
+            "paxos_on_linearizability_violations: log",
             "cas_contention_timeout: "
             + os.environ.get("REGISTRY_CAS_CONTENTION_TIMEOUT", "1000ms"),
             "write_request_timeout: 2000ms",
@@ -612,6 +616,40 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+VIOLATION_MARK = "Linearizability violation"
+
+
+def server_violations(layout: str) -> list[dict[str, object]]:
+    """Every linearizability violation the nodes of `layout` logged, oldest log first."""
+    found: list[dict[str, object]] = []
+    for node in nodes_for(layout):
+        logs = sorted(Path(node.logdir).glob("system*.log"))
+        for log in logs:
+            with log.open(encoding="utf-8", errors="replace") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if VIOLATION_MARK in line:
+                        found.append(
+                            {
+                                "node": node.index,
+                                "log": str(log),
+                                "line": number,
+                                "text": line.strip()[:2000],
+                            }
+                        )
+    return found
+
+
+def cmd_violations(args: argparse.Namespace) -> int:
+    found = server_violations(args.layout)
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        print(f"{len(found)} linearizability violation(s) logged by the {args.layout} nodes")
+        for item in found[: args.show]:
+            print(f"node{item['node']} {item['log']}:{item['line']}: {item['text']}")
+    return 0
+
+
 def _cluster_node(index: int, layout: str) -> Node:
     nodes = nodes_for(layout)
     if not 1 <= index <= len(nodes):
@@ -693,6 +731,15 @@ def main(argv: list[str] | None = None) -> int:
     ping.add_argument("--host", default="127.0.0.1")
     ping.add_argument("--port", type=int, default=CQL_PORT)
     ping.set_defaults(func=cmd_ping)
+    violations = sub.add_parser(
+        "violations",
+        help="the linearizability violations the nodes' Paxos detected and logged "
+        "(paxos_on_linearizability_violations: log)",
+    )
+    violations.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+    violations.add_argument("--json", action="store_true")
+    violations.add_argument("--show", type=int, default=5, help="lines shown (default 5)")
+    violations.set_defaults(func=cmd_violations)
     for name in ("start-node", "stop-node", "kill-node", "pause-node", "resume-node"):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one node of the running layout")
         p.add_argument("index", type=int)

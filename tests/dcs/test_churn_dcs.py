@@ -6,6 +6,7 @@ the checker can fail on a real database's history, on every CI run."""
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import pytest
 
@@ -13,6 +14,10 @@ from registry_tui.core.store import Connection, open_connection
 from registry_tui.proof import CheckReport, HistoryRecorder, check_history
 from registry_tui.race.churn import Churn, ChurnPlan
 from registry_tui.race.dcs import across_data_centres
+from tests.dcs.conftest import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+from cassandra_local import server_violations
 
 pytestmark = pytest.mark.db
 
@@ -22,16 +27,21 @@ async def churn_across(
 ) -> CheckReport:
     recorder = HistoryRecorder()
     plan = plan or ChurnPlan(clients=16, seconds=seconds)
+    alarms_before = len(server_violations("dcs"))
     async with across_data_centres(connection) as across:
         registries = [across[0][1], across[1][1]]
         await Churn(registries, plan, recorder).run()
     check = await asyncio.to_thread(check_history, recorder.history())
+    server = len(server_violations("dcs")) - alarms_before
     kinds = {k.kind for k in check.violating()}
     print(
         f"churn across DCs ({connection.settings.serial}): {check.operations} operations on "
         f"{len(check.keys)} keys; {check.violations} violating ({', '.join(sorted(kinds))}); "
-        f"checked in {check.seconds:.2f}s"
+        f"checked in {check.seconds:.2f}s; the server's own alarm: {server} violation(s) logged"
     )
+    if connection.settings.serial == "global":
+        # The checker and the server's Paxos must agree; a difference is a finding.
+        assert (server > 0) == (check.violations > 0), (server, check.violations)
     return check
 
 

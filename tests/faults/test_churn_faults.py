@@ -8,6 +8,7 @@ applied edit answered "refused", or two successes of one deletion, make it fail.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 
@@ -17,7 +18,14 @@ from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.proof import CheckReport, HistoryRecorder, check_history
 from registry_tui.race.churn import Churn, ChurnPlan, ChurnReport
-from tests.faults.conftest import alauncher, restore_cluster
+from tests.faults.conftest import alauncher, launcher, restore_cluster
+
+
+def server_alarm() -> int:
+    """How many linearizability violations the cluster's nodes have logged so far (every node
+    runs with paxos_on_linearizability_violations: log)."""
+    return len(json.loads(launcher("violations", "--json")))
+
 
 pytestmark = pytest.mark.db
 
@@ -34,6 +42,7 @@ async def churn(
     """Churn for `seconds`, running each launcher command of `faults` at its offset."""
     recorder = HistoryRecorder()
     plan = plan or ChurnPlan(clients=16, seconds=seconds)
+    alarms_before = await asyncio.to_thread(server_alarm)
     run = asyncio.ensure_future(Churn([Registry(connection)], plan, recorder).run())
     started = time.monotonic()
     try:
@@ -46,13 +55,17 @@ async def churn(
             run.cancel()
         await asyncio.to_thread(restore_cluster)
     check = await asyncio.to_thread(check_history, recorder.history())
+    server = await asyncio.to_thread(server_alarm) - alarms_before
     results = Counter(op.result for op in recorder.operations())
     raw = sum(1 for op in recorder.operations() if op.raw)
     print(
         f"churn {seconds:g}s: {check.operations} operations on {len(check.keys)} keys, "
         f"{results['unknown']} unknown, {raw} answered after an ambiguous try; "
-        f"verdict {check.verdict} in {check.seconds:.2f}s; answers {dict(report.answers)}"
+        f"verdict {check.verdict} in {check.seconds:.2f}s; the server's own alarm: {server} "
+        f"violation(s) logged; answers {dict(report.answers)}"
     )
+    # The checker and the server's Paxos must agree; a difference is a finding.
+    assert (server > 0) == (check.violations > 0), (server, check.violations)
     return report, check
 
 
