@@ -135,7 +135,7 @@ def read_profiles(path: Path) -> dict[str, Profile]:
         line = getattr(exc, "lineno", 0) or _lineno_from_message(str(exc))
         reason = str(getattr(exc, "msg", "") or str(exc).split(" (at ")[0])
         raise ProfileError(f"{_where(path, line)}: not valid TOML ({reason})") from None
-    unknown_top = sorted(set(data) - {"profiles"})
+    unknown_top = sorted(set(data) - {"profiles", "tui"})  # [tui]: core.config.load_theme
     if unknown_top:
         key = unknown_top[0]
         line = next(
