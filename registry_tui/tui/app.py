@@ -15,18 +15,22 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
+from textual.theme import Theme
 
-from registry_tui.core.config import Settings
+from registry_tui.core.config import Settings, load_theme, save_theme
 from registry_tui.core.logs import quiet_driver_logs
 from registry_tui.core.session import Database
+from registry_tui.core.validation import ValidationError
 from registry_tui.tui.link import Link, LinkState
 from registry_tui.tui.messages import Connected, LinkTrouble
+from registry_tui.tui.palette import BrandRecolour, theme_colours
 from registry_tui.tui.screens.connection import RETRY_DELAYS, ConnectionScreen
 from registry_tui.tui.screens.help import HelpScreen, screen_keys
 from registry_tui.tui.screens.race import RaceScreen
 from registry_tui.tui.screens.users import UsersScreen
 
 HEALTH_INTERVAL_S = 5.0
+DEFAULT_THEME = "textual-dark"
 
 
 class RegistryApp(App[int]):
@@ -78,13 +82,42 @@ class RegistryApp(App[int]):
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         health_interval: float = HEALTH_INTERVAL_S,
+        remember_theme: bool = False,
     ) -> None:
+        """`remember_theme`: start with the theme saved in the config file, and save the one
+        chosen (the command palette's Theme) there for next time."""
         super().__init__()
         self.settings = settings
         self.database = Database(settings)
         self.retry_delays = retry_delays
         self.health_interval = health_interval
-        self.theme = "textual-dark"
+        self.remember_theme = remember_theme
+        saved = load_theme() if remember_theme else None
+        self.theme = saved if saved in self.available_themes else DEFAULT_THEME
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    # ---------------------------------------------------------------- colours
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Textual's variables for the theme, plus the app's own colours made readable on it
+        ($hero, $doppel, $ok, $hero-ink); Rich-styled text gets the same shades."""
+        variables = super().get_css_variables()
+        colours = theme_colours(variables, self.current_theme.dark)
+        if not hasattr(self, "brand_recolour"):  # this runs first inside App.__init__
+            self.brand_recolour = BrandRecolour()
+            self._filters.append(self.brand_recolour)
+        self.brand_recolour.use(colours)
+        return {**variables, **colours}
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if not self.remember_theme:
+            return
+        try:
+            save_theme(theme.name)
+        except ValidationError as exc:
+            self.notify(
+                f"Theme not saved: {exc.message}", severity="warning", markup=False, timeout=6
+            )
 
     def on_mount(self) -> None:
         self.link = Link(LinkState.CONNECTING, self.settings.hosts)
@@ -95,7 +128,6 @@ class RegistryApp(App[int]):
         screen. A profile that cannot be used is one notification; nothing changes."""
         from registry_tui.core.config import settings_from_env
         from registry_tui.core.profiles import profile_env
-        from registry_tui.core.validation import ValidationError
 
         try:
             settings = settings_from_env(profile_env(name))
@@ -278,6 +310,6 @@ class RegistryApp(App[int]):
 def run_tui(settings: Settings) -> int:
     """Open the app and return its exit code (0 when the person quits)."""
     quiet_driver_logs()  # a log line on the terminal would tear through the screen
-    app = RegistryApp(settings)
+    app = RegistryApp(settings, remember_theme=True)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)
