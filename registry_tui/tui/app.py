@@ -94,7 +94,6 @@ class RegistryApp(App[int]):
         self.remember_theme = remember_theme
         saved = load_theme() if remember_theme else None
         self.theme = saved if saved in self.available_themes else DEFAULT_THEME
-        self.theme_changed_signal.subscribe(self, self._theme_changed)
 
     # ---------------------------------------------------------------- colours
 
@@ -120,6 +119,7 @@ class RegistryApp(App[int]):
             )
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.link = Link(LinkState.CONNECTING, self.settings.hosts)
         self.push_screen(ConnectionScreen(self.database, self.retry_delays))
 
