@@ -1,12 +1,13 @@
-"""The app's own colours (the hero's yellow, Doppel-9's red, success green), made readable on
-every Textual theme.
+"""The app's own colours (the hero's yellow, Doppel-9's red, success green, muted grey), made
+readable on every Textual theme.
 
 The brand colours are tuned for a dark background; on a light theme the hero's yellow is
 nearly invisible. For each theme, each brand colour is darkened (light themes) or lightened
 (dark ones) just enough to reach WCAG's 4.5:1 against every background the app writes it on
-($background, $surface, $panel). The stylesheet reads the results as $hero, $doppel, $ok and
-$hero-ink (text on a $hero background); text written as Rich styles (text.py's HERO, DOPPEL,
-OK) is recoloured on its way to the screen by `BrandRecolour`, a line filter."""
+($background, $surface, $panel and their shades). The stylesheet reads the results as $hero,
+$doppel, $ok, $muted and $hero-ink (text on a $hero background); text written as Rich styles
+(text.py's HERO, DOPPEL, OK, MUTED) is recoloured on its way to the screen by `BrandRecolour`,
+a line filter."""
 
 from __future__ import annotations
 
@@ -21,11 +22,19 @@ from textual.filter import LineFilter
 HERO_BRAND = "#ffcc33"
 DOPPEL_BRAND = "#ff4d5e"
 OK_BRAND = "#4cc764"
-BRANDS: Mapping[str, str] = {"hero": HERO_BRAND, "doppel": DOPPEL_BRAND, "ok": OK_BRAND}
+MUTED_BRAND = "#9e9e9e"  # secondary text: hints, labels, what a number counts
+BRANDS: Mapping[str, str] = {
+    "hero": HERO_BRAND,
+    "doppel": DOPPEL_BRAND,
+    "ok": OK_BRAND,
+    "muted": MUTED_BRAND,
+}
 # WCAG 2 AA for normal text.
 MIN_CONTRAST = 4.5
-# The theme variables the app's text sits on.
-GROUNDS = ("background", "surface", "panel")
+# The theme variables the app's text sits on (the table's rows and header use the surface's
+# shades, and a focused widget tints its ground 5% towards the foreground).
+GROUNDS = ("background", "surface", "panel", "surface-lighten-1", "surface-darken-1")
+FOCUS_TINT = 0.05
 
 
 def luminance(colour: Color) -> float:
@@ -72,6 +81,8 @@ def theme_colours(variables: Mapping[str, str], dark: bool) -> dict[str, str]:
     """The app's variables for a theme whose Textual variables are `variables`."""
     fallback = Color(0, 0, 0) if dark else Color(255, 255, 255)
     grounds = [_solid(variables.get(name, ""), fallback) for name in GROUNDS]
+    foreground = _solid(variables.get("foreground", ""), fallback.inverse)
+    grounds += [ground.blend(foreground, FOCUS_TINT) for ground in grounds]
     made = {name: readable(Color.parse(brand), grounds, dark) for name, brand in BRANDS.items()}
     hero = made["hero"]
     ink = max((Color(0, 0, 0), Color(255, 255, 255)), key=lambda c: contrast(c, hero))

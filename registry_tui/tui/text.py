@@ -10,16 +10,16 @@ from rich.text import Text
 
 from registry_tui.core.outcomes import EmailOwner, ProfileRecord, UserRecord
 from registry_tui.safe_text import printable, safe_text
-from registry_tui.tui.palette import DOPPEL_BRAND, HERO_BRAND, OK_BRAND
+from registry_tui.tui.palette import DOPPEL_BRAND, HERO_BRAND, MUTED_BRAND, OK_BRAND
 
 # The demo's voice: the hero (IF NOT EXISTS) in yellow, Doppel-9 in red (the brand colours;
 # on screen each theme gets a readable shade of them, as $hero and $doppel in registry.tcss
-# do: see palette.py). NO_COLOR turns them into plain bold text, so every message also says in
-# words who is speaking.
+# do: see palette.py), secondary text in grey. NO_COLOR turns them into plain bold text, so
+# every message also says in words who is speaking.
 HERO = f"bold {HERO_BRAND}"
 DOPPEL = f"bold {DOPPEL_BRAND}"
 OK = f"bold {OK_BRAND}"
-MUTED = "dim"
+MUTED = MUTED_BRAND
 ELLIPSIS = "…"
 
 
