@@ -106,7 +106,8 @@ class RegistryApp(App[int]):
             self.brand_recolour = BrandRecolour()
             self._filters.append(self.brand_recolour)
         self.brand_recolour.use(colours)
-        return {**variables, **colours}
+        self.theme_variables = {**variables, **colours}
+        return self.theme_variables
 
     def _theme_changed(self, theme: Theme) -> None:
         if not self.remember_theme:
