@@ -16,7 +16,7 @@ from registry_tui.tui.screens.connection import ConnectionScreen
 from registry_tui.tui.screens.help import HelpScreen, screen_keys
 from registry_tui.tui.screens.history import ExcerptScreen
 from registry_tui.tui.screens.profile import ProfileScreen
-from registry_tui.tui.screens.prompt import PromptScreen
+from registry_tui.tui.screens.prompt import PickScreen, PromptScreen
 from registry_tui.tui.screens.race import RaceScreen
 from registry_tui.tui.screens.register import RegisterScreen
 from registry_tui.tui.screens.users import UsersScreen
@@ -36,6 +36,7 @@ OURS = (
     RegisterScreen,
     ConfirmScreen,
     PromptScreen,
+    PickScreen,
     ConnectionScreen,
     RaceScreen,
     HelpScreen,
@@ -63,7 +64,7 @@ async def test_f1_and_question_mark_show_the_keys_of_the_current_screen(
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
             text = screen_text(app)
             assert "Keys — Users" in text
-            for shown in ("Register", "Profile", "Delete", "Filter", "Jump", "Refresh", "Quit"):
+            for shown in ("Register", "Profile", "Delete", "Filter", "Find", "Refresh", "Quit"):
                 assert shown in text, shown
             assert "Doppel-9" not in text  # the profile's keys are not this screen's
             await pilot.press("escape")
@@ -84,7 +85,7 @@ async def test_the_palette_offers_the_screen_actions(run_app: RunApp) -> None:
     async with run_app(size=(100, 30)) as (app, pilot):
         screen = await users_loaded(pilot)
         titles = {command.title for command in app.get_system_commands(screen)}
-        assert {"Register", "Profile", "Delete", "Filter", "Jump", "Refresh"} <= titles
+        assert {"Register", "Profile", "Delete", "Filter", "Find", "Refresh"} <= titles
         assert {"Help", "Quit", "Race"} <= titles
 
         await pilot.press("ctrl+p")
@@ -193,7 +194,7 @@ async def test_dialogs_show_their_own_keys_not_the_screen_behind(
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen)
         await pilot.press("f")
-        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
         assert "esc Cancel" in footer_line(app) and "Delete" not in footer_line(app)
 
 

@@ -101,8 +101,8 @@ async def test_start_see_users_open_a_profile_quit(
     shown = term.wait_for(user.username)
     assert "IDENTITY REGISTRY" in shown and "loaded" in shown
 
-    term.keys("/")  # jump: one point read, then its profile
-    term.wait_for("Jump to a username")
+    term.keys("/")  # find; enter on the name typed: one point read, then its profile
+    term.wait_for("Find a name")
     term.keys(user.username, "Enter")
     shown = term.wait_for("Loaded version 1")
     assert "Smoke Tester" in shown and user.email in shown

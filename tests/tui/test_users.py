@@ -12,7 +12,7 @@ from registry_tui.core.registry import Registry
 from registry_tui.core.rows import WriteStep
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.profile import ProfileScreen
-from registry_tui.tui.screens.prompt import PromptScreen
+from registry_tui.tui.screens.prompt import PickScreen
 from registry_tui.tui.screens.register import RegisterScreen
 from registry_tui.tui.screens.users import PAGE_SIZE, UsersScreen
 from tests.conftest import unique
@@ -41,7 +41,7 @@ def table_line(app: object, username: str) -> str:
 
 async def filter_by(pilot, screen: UsersScreen, dimension: str) -> None:
     await pilot.press("f")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PromptScreen), what="the prompt")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, PickScreen), what="the prompt")
     await fill(pilot, dimension)
     await pilot.press("enter")
     await wait_for(
@@ -91,7 +91,7 @@ async def test_a_narrow_terminal_cuts_cells_with_an_ellipsis_and_drops_the_last_
         assert user.registered_at.strftime("%Y-%m-%d") not in line
         assert not screen.table.show_horizontal_scrollbar  # nothing beyond the edge
         # What did not fit is named (here the dimension and the date: a long name and address).
-        assert "too narrow for: dimension, registered (UTC)" in status_line(app)
+        assert "hidden: dimension, registered" in status_line(app)
         assert dimension not in line
 
         await pilot.resize_terminal(140, 24)
@@ -263,7 +263,7 @@ async def test_jump_to_a_username_is_one_point_read(run_app: RunApp, registry: R
     async with run_app() as (app, pilot):
         await users_loaded(pilot)
         await pilot.press("slash")
-        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
         await fill(pilot, user.username)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, ProfileScreen), what="the profile")
@@ -271,7 +271,7 @@ async def test_jump_to_a_username_is_one_point_read(run_app: RunApp, registry: R
 
         await pilot.press("escape")
         await pilot.press("slash")
-        await wait_for(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen))
         await fill(pilot, unique("nobody"))
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("No identity named" in n for n in notifications(app)))

@@ -36,14 +36,19 @@ from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.screens.confirm import ConfirmScreen
 from registry_tui.tui.screens.profile import ProfileScreen
-from registry_tui.tui.screens.prompt import PromptScreen
+from registry_tui.tui.screens.prompt import Choice, Picked, PickScreen, matching
 from registry_tui.tui.screens.register import RegisterScreen
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, when
 from registry_tui.tui.widgets.banner import Banner
 from registry_tui.tui.widgets.user_pages import PageWant
 from registry_tui.tui.widgets.users_table import UsersTable
+from registry_tui.user_columns import SORT_FIELDS, sort_key
 
 PAGE_SIZE = 100
+# A sort reads at most this many rows (in pages of SORT_PAGE) and sorts them here: the
+# database returns a listing in token order and cannot sort it.
+SORT_BOUND = 2_000
+SORT_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -69,14 +74,36 @@ class UsersScreen(ReportsFailures, Screen[None]):
             id="users.delete",
             tooltip="Delete the selected identity (asks first)",
         ),
-        Binding("f", "filter", "Filter", id="users.filter", tooltip="Show one dimension only"),
+        Binding(
+            "f",
+            "filter",
+            "Filter",
+            id="users.filter",
+            tooltip="Show one dimension only (any case; the dimensions read so far to pick from)",
+        ),
         Binding(
             "slash",
             "jump",
-            "Jump",
+            "Find",
             id="users.jump",
             key_display="/",
-            tooltip="Open a username directly (one point read)",
+            tooltip="Find a name among the rows read, as you type; or open an exact username",
+        ),
+        Binding(
+            "s",
+            "sort",
+            "Sort",
+            id="users.sort",
+            show=False,  # the footer at 80 columns has no room: F1 and the palette list it
+            tooltip="Sort by a column (or click its header): a bounded read, sorted here",
+        ),
+        Binding(
+            "c",
+            "copy",
+            "Copy",
+            id="users.copy",
+            show=False,
+            tooltip="Copy the selected row's username, e-mail or user id",
         ),
         Binding(
             "r",
@@ -107,6 +134,20 @@ class UsersScreen(ReportsFailures, Screen[None]):
             self.username = username
             self.outcome = outcome
 
+    class SortRead(Message):
+        def __init__(
+            self, request: PageRequest, outcome: tuple[list[UserRecord], bool] | Invalid | Failure
+        ) -> None:
+            super().__init__()
+            self.request = request
+            self.outcome = outcome  # the rows read and whether that is all of them
+
+    class Rechecked(Message):
+        def __init__(self, user: UserRecord, outcome: UserRecord | NotFound | Invalid | Failure):
+            super().__init__()
+            self.user = user
+            self.outcome = outcome
+
     class DeleteAnswered(Message):
         def __init__(self, user: UserRecord, outcome: DeleteOutcome | Failure) -> None:
             super().__init__()
@@ -126,6 +167,13 @@ class UsersScreen(ReportsFailures, Screen[None]):
         self.problem: str | None = None
         self.select_after: str | None = None  # put the cursor on this username once held
         self._offered: tuple[bool | None, ...] | None = None  # what the footer's keys last offered
+        self.announce_refresh = False  # `r` was pressed: say so once its reads are done
+        self.sort_note = ""  # how the rows are sorted and which rows that is ("": token order)
+        self.sort: tuple[str, bool] | None = None  # (UserRecord field, descending)
+        # Every dimension on the pages read so far, what the filter offers and matches
+        # against: the database filters by a dimension's exact value (an index), never by a
+        # case-folded one, and a scan of the table to find the others is not made.
+        self.dimensions_seen: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Banner("Users")
@@ -135,6 +183,9 @@ class UsersScreen(ReportsFailures, Screen[None]):
 
     def on_mount(self) -> None:
         self.reload()
+
+    def on_resize(self) -> None:
+        self._show_status()  # what fits on the status line changed
 
     @property
     def table(self) -> UsersTable:
@@ -154,11 +205,19 @@ class UsersScreen(ReportsFailures, Screen[None]):
         self.problem = None
         self.select_after = None
         self.table.reset(PAGE_SIZE)
+        if self.sort is not None:
+            self._start_sorted_read()
+            return
+        self.sort_note = ""
         self._read_next()
 
     def refresh_rows(self, select: str | None = None) -> None:
         """Read the pages in view again. Their rows stay on screen until the new ones arrive;
         if the read fails they stay, marked stale with the time they were read."""
+        if self.sort is not None:  # a sorted listing is one bounded read: read it again
+            self.select_after = select
+            self._start_sorted_read()
+            return
         self.problem = None
         self.select_after = select
         self.table.ask_reread()
@@ -187,12 +246,14 @@ class UsersScreen(ReportsFailures, Screen[None]):
         self.reading = False
         outcome, table = message.outcome, self.table
         if isinstance(outcome, Failure):
+            self.announce_refresh = False  # the failure says what happened instead
             self.report_failure(outcome, "load users")
             self.problem = f"Could not load: {printable(outcome.message)} (r: retry)"
             table.set_stale(table.loaded > 0)
         elif isinstance(outcome, Invalid):
             self.problem = f"{outcome.field}: {printable(outcome.message)} (r: reload)"
         else:
+            self.dimensions_seen.update(user.dimension for user in outcome.users)
             table.accept(message.request.want, outcome.users, outcome.cursor)
             self._update_keys()  # a row under the cursor now (or none): delete follows
             if self.select_after is not None and table.select_user(self.select_after):
@@ -201,6 +262,15 @@ class UsersScreen(ReportsFailures, Screen[None]):
                 self.select_after = None
                 if table.stale:
                     table.set_stale(False)  # every row in view was just read again
+                if self.announce_refresh:
+                    self.announce_refresh = False
+                    top, bottom = table.view_rows()
+                    self.notify(
+                        f"Refreshed: rows {top + 1:,}–{bottom + 1:,} read again at "
+                        f"{datetime.now(timezone.utc):%H:%M:%S} UTC.",
+                        title="Refreshed",
+                        markup=False,
+                    )
         self._read_next()
 
     @on(UsersTable.ViewChanged)
@@ -211,44 +281,57 @@ class UsersScreen(ReportsFailures, Screen[None]):
     def _show_status(self) -> None:
         table = self.table
         loaded, (top, bottom) = table.loaded, table.view_rows()
-        status = Text()
+        # (text, rank): on a line too narrow for all, the parts of the lowest rank go first,
+        # so a narrow terminal still sees the counts, a problem and the hidden columns.
+        parts: list[tuple[Text, int] | tuple[Text, int, Text]] = []
         if self.dimension is not None:
-            status.append("dimension = ", MUTED)
-            status.append_text(safe_text(self.dimension, HERO))
-            status.append("  (esc: all)  ·  ", MUTED)
+            part = Text("dimension = ", MUTED)
+            part.append_text(safe_text(self.dimension, HERO))
+            part.append("  (esc: all)", MUTED)
+            parts.append((part, 6))
+        counts = Text()
         if loaded and not (table.exhausted and top == 0 and bottom == loaded - 1):
-            status.append(f"rows {top + 1:,}–{bottom + 1:,} of ", "bold")
+            counts.append(f"rows {top + 1:,}–{bottom + 1:,} of ", "bold")
         more = "" if table.exhausted or not loaded else "+"
-        status.append(f"{loaded:,}{more} loaded", "bold")
+        counts.append(f"{loaded:,}{more} loaded", "bold")
         if more:
-            status.append(" so far", "bold")
+            counts.append(" so far", "bold")
+        parts.append((counts, 9))
+        if self.sort_note:
+            parts.append((Text(self.sort_note, HERO), 5))
         if table.stale:
             times = sorted({moment.strftime("%H:%M:%S") for moment in stamps(table)})
             read = f"{times[0]}–{times[-1]}" if len(times) > 1 else "".join(times)
-            status.append(f"  ·  stale: read at {read} UTC" if read else "  ·  stale", DOPPEL)
+            parts.append((Text(f"stale: read at {read} UTC" if read else "stale", DOPPEL), 8))
         if self.problem is not None:
-            status.append(f"  ·  {self.problem}", DOPPEL)
+            parts.append((Text(self.problem, DOPPEL), 9))
         elif self.reading:
-            status.append(
-                "  ·  reading again…" if table.pages.rereading else "  ·  loading more…", MUTED
-            )
+            reading = "reading again…" if table.pages.rereading else "loading more…"
+            parts.append((Text(reading, MUTED), 1))
         elif table.exhausted:
             done = "that is everyone" if loaded else "nobody here yet (n: register)"
-            status.append(f"  ·  {done}", MUTED)
+            parts.append((Text(done, MUTED), 2 if loaded else 6))
         else:
-            status.append("  ·  more available (scroll down)", MUTED)
+            parts.append((Text("more available (scroll down)", MUTED), 1))
         hidden = table.hidden_columns()
-        if hidden:  # last: on a narrow screen this is what the edge cuts
-            status.append(f"  ·  too narrow for: {', '.join(hidden)} (⏎ shows all)", MUTED)
-        self.query_one("#users-status", Static).update(status)
+        if hidden:
+            names = ", ".join(label.split(" (")[0] for label in hidden)
+            parts.append(
+                (
+                    Text(f"too narrow for: {', '.join(hidden)} (⏎ shows all)", MUTED),
+                    7,
+                    Text(f"hidden: {names}", MUTED),
+                )
+            )
+        self.query_one("#users-status", Static).update(fit_status(parts, self.size.width - 2))
 
     # ---------------------------------------------------------------- actions
 
     # The actions whose availability changes: check_action decides them.
-    CONDITIONAL_ACTIONS = ("delete", "clear_filter")
+    CONDITIONAL_ACTIONS = ("delete", "copy", "clear_filter")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "delete":
+        if action in ("delete", "copy"):
             return self.table.user_at_cursor() is not None
         if action == "clear_filter":
             return self.dimension is not None
@@ -274,9 +357,39 @@ class UsersScreen(ReportsFailures, Screen[None]):
     def action_open_profile(self) -> None:
         user = self.table.user_at_cursor()
         if user is not None:
-            self.app.push_screen(ProfileScreen(self.database, user))
+            self.app.push_screen(
+                ProfileScreen(self.database, user), callback=lambda _: self._check_still_there(user)
+            )
+
+    def _check_still_there(self, user: UserRecord) -> None:
+        """Back from a profile: if the identity is gone (deleted meanwhile, as the profile may
+        have found), its row goes too. One point read."""
+        self._recheck(user)
+
+    @work(group="users-recheck", exit_on_error=False)
+    async def _recheck(self, user: UserRecord) -> None:
+        outcome = await guarded(self.database.registry.get_user(user.username))
+        self.post_message(self.Rechecked(user, outcome))
+
+    @on(Rechecked)
+    def _rechecked(self, message: Rechecked) -> None:
+        outcome, user = message.outcome, message.user
+        gone = isinstance(outcome, NotFound) or (
+            isinstance(outcome, UserRecord) and outcome.user_id != user.user_id
+        )
+        if gone and self.table.user(user.username) is not None:
+            self.table.drop_user(user.username)
+            self.notify(
+                f"@{user.username} no longer exists as this identity: its row was removed.",
+                title="Gone",
+                severity="warning",
+                markup=False,
+            )
+            self._show_status()
+            self._update_keys()
 
     def action_refresh(self) -> None:
+        self.announce_refresh = True
         self.refresh_rows()
 
     def action_register(self) -> None:
@@ -285,30 +398,55 @@ class UsersScreen(ReportsFailures, Screen[None]):
     def _registered(self, user: UserRecord | None) -> None:
         if user is None:
             return
+        table = self.table
+        if self.dimension is not None and user.dimension != self.dimension:
+            where = f"not shown: this list is dimension {printable(self.dimension)} only"
+        elif table.select_user(user.username):
+            where = "selected in the list"
+        elif table.insert_user(user):
+            # Rows come in token order and its place may be on a page not read: it is shown
+            # at the cursor until a page holding it is read again.
+            where = "shown at the cursor until the list is read again (r)"
+        else:
+            where = ""
+            self.refresh_rows(select=user.username)
+        tail = f" {where[:1].upper()}{where[1:]}." if where else ""
         self.notify(
             f"@{user.username} ({printable(user.display_name)}) registered: IF NOT EXISTS "
-            "applied. One of a kind, in every dimension.",
+            f"applied. One of a kind, in every dimension.{tail}",
             title="Registered",
             markup=False,
         )
-        # Rows come in token order, so the new one may sit on any page: read the pages in
-        # view again and put the cursor on it if it is on one of them.
-        self.refresh_rows(select=user.username)
+        self._update_keys()
+        self._show_status()
 
-    # ---------------------------------------------------------------- filter and jump
+    # ---------------------------------------------------------------- filter and find
 
     def action_filter(self) -> None:
-        seen = {user.dimension for user in self.table.users()}
+        known = sorted(self.dimensions_seen | ({self.dimension} if self.dimension else set()))
         self.app.push_screen(
-            PromptScreen(
+            PickScreen(
                 "Filter by dimension",
-                "Show only the identities of one dimension (empty: all dimensions).",
+                f"The {len(known):,} dimensions on the pages read so far, any case, as you "
+                "type. The database filters by a dimension's exact value: what you type is "
+                "matched in any case against these (empty: all dimensions).",
+                [Choice(dimension, dimension) for dimension in known],
                 value=self.dimension or "",
-                placeholder="Dimension-6",
-                suggestions=seen,
+                placeholder="dimension-6",
             ),
-            callback=self._filter_chosen,
+            callback=self._filter_picked,
         )
+
+    def _filter_picked(self, picked: Picked | None) -> None:
+        if picked is None:
+            return
+        if picked.chosen or not picked.value:
+            self._filter_chosen(picked.value)
+            return
+        value, note = resolve_dimension(picked.value, self.dimensions_seen)
+        if note:
+            self.notify(note, title="Filter", markup=False)
+        self._filter_chosen(value)
 
     def _filter_chosen(self, value: str | None) -> None:
         if value is None:
@@ -322,18 +460,169 @@ class UsersScreen(ReportsFailures, Screen[None]):
             self._filter_chosen("")
 
     def action_jump(self) -> None:
+        held = self.table.users()
         self.app.push_screen(
-            PromptScreen(
-                "Jump to a username",
-                "Reads one registration by its key and opens it.",
+            PickScreen(
+                "Find a name",
+                f"Usernames and display names of the {len(held):,} rows held, any case, as "
+                "you type (the database cannot search inside names without reading every "
+                "row). ⏎ in the field opens that exact username: one point read.",
+                [Choice(f"{u.username}  ·  {u.display_name}", u.username) for u in held],
                 placeholder="agent-cipher-007",
             ),
-            callback=self._jump_chosen,
+            callback=self._find_picked,
         )
+
+    def _find_picked(self, picked: Picked | None) -> None:
+        if picked is None or not picked.value:
+            return
+        if picked.chosen:
+            self.table.select_user(picked.value)
+        else:
+            self._jump(picked.value)
 
     def _jump_chosen(self, username: str | None) -> None:
         if username:
             self._jump(username)
+
+    # ---------------------------------------------------------------- copy
+
+    def action_copy(self) -> None:
+        user = self.table.user_at_cursor()
+        if user is None:
+            return
+        choices = [
+            Choice(f"username  {user.username}", user.username),
+            Choice(f"e-mail    {user.email}", user.email),
+            Choice(f"user id   {user.user_id}", str(user.user_id)),
+        ]
+        self.app.push_screen(
+            PickScreen(
+                "Copy",
+                f"Copy a field of @{printable(user.username)} to the clipboard.",
+                choices,
+                keys="↓ ⏎: copy  ·  esc: cancel",
+            ),
+            callback=partial(self._copy_picked, user, choices),
+        )
+
+    def _copy_picked(self, user: UserRecord, choices: list[Choice], picked: Picked | None) -> None:
+        if picked is None:
+            return
+        value = picked.value
+        if not picked.chosen:  # enter in the field: the first choice it narrowed to
+            found = matching(choices, value)
+            if not found:
+                return
+            value = found[0].value
+        what = next(c.label.split()[0] for c in choices if c.value == value)
+        self.app.copy_to_clipboard(value)
+        self.notify(
+            f"Copied the {what} of @{user.username}: {printable(value)}",
+            title="Copied",
+            markup=False,
+        )
+
+    # ---------------------------------------------------------------- sort
+
+    def action_sort(self) -> None:
+        choices = [Choice("database order (token order: as pages come)", "")]
+        for label, field in SORT_FIELDS.items():
+            choices.append(Choice(f"{label} ▲", field))
+            choices.append(Choice(f"{label} ▼", f"-{field}"))
+        self.app.push_screen(
+            PickScreen(
+                "Sort by",
+                f"The database pages in token order and cannot sort. A sort reads at most "
+                f"{SORT_BOUND:,} rows (of this dimension, if filtered) and sorts them here; "
+                "the status line says whether that was all of them.",
+                choices,
+                keys="type to narrow  ·  ↓ ⏎: sort  ·  esc: cancel",
+            ),
+            callback=self._sort_picked,
+        )
+
+    def _sort_picked(self, picked: Picked | None) -> None:
+        if picked is None:
+            return
+        value = picked.value
+        if not picked.chosen:
+            found = matching([Choice(label, field) for label, field in SORT_FIELDS.items()], value)
+            if not found:
+                return
+            value = found[0].value
+        self.sort_by(value.lstrip("-") or None, value.startswith("-"))
+
+    @on(UsersTable.HeaderClicked)
+    def _header_clicked(self, message: UsersTable.HeaderClicked) -> None:
+        field = self.table.column_at(message.x)
+        if field is None:
+            return
+        descending = self.sort is not None and self.sort == (field, False)
+        self.sort_by(field, descending)
+
+    def sort_by(self, field: str | None, descending: bool = False) -> None:
+        """Sort by `field` (None: back to the database's order, paged)."""
+        self.sort = (field, descending) if field else None
+        self.reload()
+
+    def _start_sorted_read(self) -> None:
+        self.generation += 1
+        self.reading, self.problem = True, None
+        self.sort_note = f"sorting: reading up to {SORT_BOUND:,} rows…"
+        self._read_sorted(PageRequest(self.generation, self.dimension, PageWant(0, None)))
+        self._show_status()
+
+    @work(group="users-page", exclusive=True, exit_on_error=False)
+    async def _read_sorted(self, request: PageRequest) -> None:
+        async def bounded() -> tuple[list[UserRecord], bool] | Invalid:
+            users: list[UserRecord] = []
+            cursor: str | None = None
+            while len(users) < SORT_BOUND:
+                size = min(SORT_PAGE, SORT_BOUND - len(users))
+                page = await self.database.registry.list_users(request.dimension, size, cursor)
+                if isinstance(page, Invalid):
+                    return page
+                users.extend(page.users)
+                cursor = page.cursor
+                if cursor is None:
+                    return users, True
+            return users, False
+
+        self.post_message(self.SortRead(request, await guarded(bounded())))
+
+    @on(SortRead)
+    def _sort_read(self, message: SortRead) -> None:
+        if message.request.generation != self.generation or self.sort is None:
+            return
+        self.reading = False
+        outcome, (field, descending) = message.outcome, self.sort
+        if isinstance(outcome, Failure):
+            self.report_failure(outcome, "read the rows to sort")
+            self.problem = f"Could not sort: {printable(outcome.message)} (r: retry)"
+        elif isinstance(outcome, Invalid):
+            self.problem = f"{outcome.field}: {printable(outcome.message)} (r: reload)"
+        else:
+            users, whole = outcome
+            users.sort(key=sort_key(field), reverse=descending)
+            self.dimensions_seen.update(user.dimension for user in users)
+            self.table.show_fixed(users, (field, descending))
+            label = next(name for name, f in SORT_FIELDS.items() if f == field)
+            way = "▼" if descending else "▲"
+            which = (
+                f"all {len(users):,} rows"
+                if whole
+                else f"the first {len(users):,} rows read (more exist, not sorted in)"
+            )
+            self.sort_note = f"sorted by {label} {way}: {which}"
+            if self.select_after is not None:
+                self.table.select_user(self.select_after)
+                self.select_after = None
+            if self.announce_refresh:
+                self.announce_refresh = False
+                self.notify(f"Refreshed: {which} read again and sorted.", markup=False)
+            self._update_keys()
+        self._show_status()
 
     @work(group="users-jump", exclusive=True, exit_on_error=False)
     async def _jump(self, username: str) -> None:
@@ -435,6 +724,48 @@ class UsersScreen(ReportsFailures, Screen[None]):
             self.report_failure(outcome, f"delete @{user.username}")
         self._show_status()
         self._update_keys()
+
+
+def resolve_dimension(typed: str, known: set[str]) -> tuple[str, str]:
+    """The stored dimension that `typed` names in any case, among those `known` (read so far),
+    and a note when that needs saying. The database filters by the exact value only."""
+    same = sorted(d for d in known if d.casefold() == typed.casefold())
+    if typed in same or not same:
+        return typed, ""  # as typed: a dimension not read yet may still be stored so
+    others = same[1:]
+    note = f"Filtering by {same[0]!r} (the stored value)."
+    if others:
+        note += f" Also stored: {', '.join(repr(d) for d in others)} (f to pick another)."
+    return same[0], note
+
+
+def fit_status(parts: list[tuple[Text, int] | tuple[Text, int, Text]], width: int) -> Text:
+    """The parts, in order, joined by " · ". When they are wider than `width`, first every
+    part's short form (up to "  (", a hint) stands in, lowest rank first; then the parts of the
+    lowest rank are left out until the rest fit (the highest rank stays in any case)."""
+    kept = [(part[0], part[1], part[2] if len(part) > 2 else short_form(part[0])) for part in parts]
+
+    def line() -> Text:
+        return Text("  ·  ", MUTED).join(text for text, _, _ in kept)
+
+    for rank in sorted({part[1] for part in parts}):
+        if line().cell_len <= width:
+            return line()
+        kept = [(short if r == rank else t, r, short) for t, r, short in kept]
+    while len(kept) > 1 and line().cell_len > width > 0:
+        lowest = min(rank for _, rank, _ in kept)
+        del kept[next(i for i in reversed(range(len(kept))) if kept[i][1] == lowest)]
+    return line()
+
+
+def short_form(text: Text) -> Text:
+    """A status part without its trailing hint in parentheses."""
+    cut = text.plain.rfind(" (")
+    if cut <= 0 or not text.plain.endswith(")"):
+        return text
+    short = text[:cut]
+    short.rstrip()
+    return short
 
 
 def stamps(table: UsersTable) -> list[datetime]:

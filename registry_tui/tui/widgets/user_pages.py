@@ -54,6 +54,22 @@ class UserPages:
     next_cursor: str | None = None  # the cursor of the page after the last one read
     exhausted: bool = False  # the last page has been read: `known` is the total
     held: set[int] = field(default_factory=set)  # indexes of the pages holding rows
+    # Rows shown where the view put them (a registration just made), by username: the page
+    # index holding each. Rows come in token order, so such a row's own place may be on a page
+    # not read yet; reading either page again puts it back where the database has it.
+    inserted: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def fixed(cls, users: list[UserRecord], page_size: int, read_at: datetime) -> UserPages:
+        """A listing read whole already (a sorted, bounded read): every page held, none to
+        read; nothing is evicted from it (the owner does not ask)."""
+        pages = cls(page_size, exhausted=True)
+        for start in range(0, max(len(users), 1), page_size):
+            rows = users[start : start + page_size]
+            pages.starts.append(start)
+            pages.pages.append(PageSlot(None, len(rows), list(rows), read_at))
+            pages.held.add(len(pages.pages) - 1)
+        return pages
 
     # ---------------------------------------------------------------- what is known
 
@@ -159,6 +175,7 @@ class UserPages:
         self, want: PageWant, users: list[UserRecord], next_cursor: str | None, read_at: datetime
     ) -> Accepted:
         """Apply the answer to a read that `is_current`."""
+        self._forget_inserted(want.index, users)
         if want.index == len(self.pages):
             self.starts.append(self.known)
             self.pages.append(PageSlot(want.cursor, len(users), list(users), read_at))
@@ -186,6 +203,38 @@ class UserPages:
             self.pages[following].rows = None
             self.held.discard(following)
         return Accepted(want.index, shift)
+
+    def insert(self, row: int, user: UserRecord) -> int | None:
+        """Show `user` at row number `row`, on a held page (None when there is none there);
+        returns its row number."""
+        if not self.pages:
+            return None
+        row = max(0, min(row, self.known))
+        index = self.page_of(row)
+        page = self.pages[index]
+        if page.rows is None:
+            return None
+        page.rows.insert(row - self.starts[index], user)
+        page.count += 1
+        self._recount(index + 1)
+        self.inserted[user.username] = index
+        return row
+
+    def _forget_inserted(self, index: int, users: list[UserRecord]) -> None:
+        """A page was read: the rows shown out of place on it go (its new rows are the
+        database's), and a row shown out of place elsewhere that this page holds goes there."""
+        names = {user.username for user in users}
+        for username, where in list(self.inserted.items()):
+            if where == index:
+                del self.inserted[username]
+            elif username in names:
+                del self.inserted[username]
+                page = self.pages[where] if where < len(self.pages) else None
+                if page is not None and page.rows is not None:
+                    kept = [row for row in page.rows if row.username != username]
+                    if len(kept) != len(page.rows):
+                        page.rows, page.count = kept, page.count - 1
+                        self._recount(where + 1)
 
     def _recount(self, start: int) -> None:
         for index in range(max(start, 1), len(self.pages)):

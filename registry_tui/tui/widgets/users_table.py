@@ -38,6 +38,7 @@ COLUMNS = (  # (UserRecord's field, header), left to right
 )
 CELL_PADDING = 1
 PLACEHOLDER = "⋯"
+SORT_MARK = " ▲"  # after the header of the column the rows are sorted by (▼: descending)
 
 
 def fit_columns(widths: list[int], view: int) -> list[int]:
@@ -79,6 +80,13 @@ class RowCursorView(ScrollView, can_focus=True):
 
     class ViewChanged(Message):
         """The rows in view changed (scrolled, resized, or the cursor moved)."""
+
+    class HeaderClicked(Message):
+        """A click on the header line, at content column `x` (scrolled)."""
+
+        def __init__(self, x: int) -> None:
+            super().__init__()
+            self.x = x
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -133,6 +141,10 @@ class RowCursorView(ScrollView, can_focus=True):
 
     async def _on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
+        if offset is not None and offset.y == 0:
+            self.post_message(self.HeaderClicked(int(self.scroll_x) + offset.x))
+            event.stop()
+            return
         if offset is None or offset.y < 1:
             return
         row = int(self.scroll_y) + offset.y - 1
@@ -250,6 +262,8 @@ class UsersTable(RowCursorView):
         self.pages = UserPages(page_size)
         self._widths = [len(label) for _, label in COLUMNS]
         self._fitted = list(self._widths)
+        self.fixed = False  # a sorted, bounded read: all held, nothing to page or evict
+        self.sorted_by: tuple[str, bool] | None = None  # (field, descending) the header marks
         self._lines: OrderedDict[tuple[object, ...], list[Segment]] = OrderedDict()
 
     # ---------------------------------------------------------------- what is shown
@@ -307,6 +321,8 @@ class UsersTable(RowCursorView):
         """A new listing: nothing counted, nothing held."""
         self.pages = UserPages(page_size or self.pages.page_size)
         self._widths = [len(label) for _, label in COLUMNS]
+        self.fixed = False
+        self.sorted_by = None
         self.cursor_row = 0
         self.set_stale(False)
         self._changed()
@@ -333,7 +349,36 @@ class UsersTable(RowCursorView):
         self.evict()
         return True
 
+    def show_fixed(self, users: list[UserRecord], sorted_by: tuple[str, bool]) -> None:
+        """Show `users` as they are (sorted by the screen): a listing with nothing to read."""
+        selected = self.user_at_cursor()
+        self.pages = UserPages.fixed(users, self.pages.page_size, datetime.now().astimezone())
+        self.fixed, self.sorted_by = True, sorted_by
+        for index, (field, label) in enumerate(COLUMNS):
+            if field == sorted_by[0]:
+                self._widths[index] = max(self._widths[index], len(label) + len(SORT_MARK))
+        for user in users:
+            for index, text in enumerate(user_cells(user)):
+                self._widths[index] = max(self._widths[index], text.cell_len)
+        self.cursor_row = 0
+        self._changed()
+        self.scroll_to(y=0, animate=False, immediate=True)
+        if selected is not None:
+            self.select_user(selected.username)
+
+    def column_at(self, x: int) -> str | None:
+        """The field of the column shown at content column `x` (None: beyond the last)."""
+        left = 0
+        for (field, _), width in zip(COLUMNS, self._fitted, strict=True):
+            if width:
+                left += width + 2 * CELL_PADDING
+                if x < left:
+                    return field
+        return None
+
     def evict(self) -> None:
+        if self.fixed:
+            return  # a bounded read, held whole: a page dropped could not be read again
         top, bottom = self.view_rows()
         keep = self.KEEP_PAGES * self.pages.page_size
         self.pages.evict_outside(top - keep, max(bottom, top) + keep)
@@ -347,6 +392,18 @@ class UsersTable(RowCursorView):
     def drop_user(self, username: str) -> None:
         if self.pages.drop(username) is not None:
             self._changed()
+
+    def insert_user(self, user: UserRecord) -> bool:
+        """Show a registration just made at the cursor and put the cursor on it (its own place
+        in token order may be on a page not read); False when no page is held there."""
+        row = self.pages.insert(self.cursor_row, user)
+        if row is None:
+            return False
+        for index, text in enumerate(user_cells(user)):
+            self._widths[index] = max(self._widths[index], text.cell_len)
+        self._changed()
+        self.move_cursor(row)
+        return True
 
     def select_user(self, username: str) -> bool:
         row = self.pages.row_of(username)
@@ -401,6 +458,11 @@ class UsersTable(RowCursorView):
             .simplify()
         )
 
+    def _mark(self, field: str) -> str:
+        if self.sorted_by is None or self.sorted_by[0] != field:
+            return ""
+        return " ▼" if self.sorted_by[1] else " ▲"
+
     def _line(self, row: int) -> list[Segment]:
         """The whole line of row number `row` (-1: the header), uncropped."""
         user = self.pages.user_at(row) if row >= 0 else None
@@ -421,7 +483,7 @@ class UsersTable(RowCursorView):
         more = not self.pages.exhausted
         if row < 0:
             row_style = self.get_component_styles("users-table--header").rich_style
-            cells = [Text(label) for _, label in COLUMNS]
+            cells = [Text(label + self._mark(field)) for field, label in COLUMNS]
         elif row >= self.row_count + more:
             return []  # below the table: the widget's own background
         else:
