@@ -7,6 +7,7 @@ core's rules with the core's 422 document (FastAPI only refuses a missing requir
 """
 
 import hmac
+import html
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,8 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from registry_tui import __version__
 from registry_tui.core.config import Settings
@@ -46,6 +48,11 @@ DEFAULT_LIMIT = 100
 # each waiting for its own connect timeout while the database is down.
 RECONNECT_INTERVAL_S = 1.0
 RETRY_AFTER_HEADER = {"Retry-After": "1"}
+# Open without the token: a browser cannot send one for a page, and neither reveals data.
+PUBLIC_PATHS = frozenset({"/docs", "/openapi.json"})
+BEARER_SCHEME = "bearer"
+# The docs page loads nothing (no scripts, no CDN): many servers have no internet.
+DOCS_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"}
 
 
 def _documented_as(schema: dict[str, Any]) -> Any:
@@ -177,6 +184,48 @@ UserIdPath = Annotated[
 ]
 
 
+def _docs_page(schema: dict[str, Any], base_url: str, needs_token: bool) -> str:
+    """The API's endpoints as one page with no scripts: the interactive Swagger UI needs
+    scripts from a CDN, so the full schema is linked for any OpenAPI tool instead."""
+    e = html.escape
+    rows = []
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            parameters = ", ".join(
+                f"{p['name']}{'' if p.get('required') else '?'}"
+                for p in operation.get("parameters", [])
+            )
+            rows.append(
+                f"<tr><td><code>{e(method.upper())}</code></td><td><code>{e(path)}</code></td>"
+                f"<td>{e(operation.get('summary', ''))}</td><td><code>{e(parameters)}</code>"
+                "</td></tr>"
+            )
+    base = base_url.rstrip("/")
+    auth = '-H "Authorization: Bearer $REGISTRY_API_TOKEN" ' if needs_token else ""
+    token_note = (
+        "<p>This server needs a token: send <code>Authorization: Bearer &lt;token&gt;</code> "
+        "with every request (this page and the schema are open). The schema declares the "
+        "bearer scheme, so an OpenAPI tool offers to authorize with it.</p>"
+        if needs_token
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(schema["info"]["title"])}: API</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}
+td,th{{text-align:left;padding:.3em .8em .3em 0;vertical-align:top}}</style></head>
+<body><h1>{e(schema["info"]["title"])} <small>{e(schema["info"]["version"])}</small></h1>
+<p>{e(schema["info"].get("description", ""))}</p>
+<p><strong>The interactive docs (Swagger UI) are not served here</strong>: they load their
+scripts from the internet, which many servers cannot reach. The full OpenAPI schema is at
+<a href="/openapi.json">/openapi.json</a>: open it in any OpenAPI tool, or read it as JSON.</p>
+{token_note}
+<table><tr><th>method</th><th>path</th><th>what it does</th><th>parameters</th></tr>
+{"".join(rows)}</table>
+<p>For example: <code>curl {e(auth)}{e(base)}/api/users?limit=10</code></p>
+</body></html>
+"""
+
+
 def create_app(
     settings: Settings, *, connect: Connect = open_connection, token: str | None = None
 ) -> FastAPI:
@@ -208,14 +257,52 @@ def create_app(
             "updated under optimistic locking (`UPDATE ... IF version = n`)."
         ),
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their scripts from a CDN: see /docs below
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.database = database  # `registry serve` checks the settings on it before serving
+    app.state.database = database
+
+    def openapi() -> dict[str, Any]:
+        """The schema; with a token, the bearer scheme every operation needs (OpenAPI tools
+        offer an Authorize button for it)."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            if token is not None:
+                schema.setdefault("components", {})["securitySchemes"] = {
+                    BEARER_SCHEME: {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "The token `registry serve` was started with "
+                        "(--token or REGISTRY_API_TOKEN).",
+                    }
+                }
+                schema["security"] = [{BEARER_SCHEME: []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(
+            _docs_page(openapi(), str(request.base_url), token is not None),
+            headers=DOCS_HEADERS,
+        )  # `registry serve` checks the settings on it before serving
 
     if token is not None:
         expected = f"Bearer {token}".encode()
 
         @app.middleware("http")
         async def require_token(request: Request, call_next: Any) -> Response:
+            if request.url.path in PUBLIC_PATHS and request.method in ("GET", "HEAD"):
+                public: Response = await call_next(request)
+                return public
             given = request.headers.get("authorization", "").encode()
             # Constant time: the comparison says nothing about how much of a guess was right.
             if not hmac.compare_digest(given, expected):

@@ -54,8 +54,9 @@ async def test_every_request_needs_the_token(
         assert refused.json()["detail"]["error"] == "unauthorized"
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
         assert TOKEN not in refused.text
-    for path in ("/docs", "/openapi.json", f"/api/users/{name}"):
+    for path in (f"/api/users/{name}", "/api/users", "/docs/../api/users"):
         assert (await api.get(path)).status_code == 401
+    assert (await api.post("/openapi.json")).status_code == 401  # only reading it is open
     # Nothing was written by the refused requests.
     good = {"Authorization": f"Bearer {TOKEN}"}
     assert (await api.get(f"/api/users/{name}", headers=good)).status_code == 404
@@ -91,3 +92,25 @@ def test_serve_refuses_an_open_door_beyond_loopback(
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and words in lines[0], proc.stderr
     assert "short" not in proc.stderr.replace("--token", "")  # the token is never echoed
+
+
+async def test_the_docs_work_with_a_token_and_load_nothing_from_elsewhere(
+    api: httpx.AsyncClient,
+) -> None:
+    # A browser cannot send the token for a page: the docs and the schema are open (neither
+    # holds data), and the schema declares the bearer scheme, so OpenAPI tools can authorize.
+    page = await api.get("/docs")
+    assert page.status_code == 200, page.text
+    assert "<script" not in page.text.lower()
+    assert "cdn" not in page.text.lower() and "src=" not in page.text
+    assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "/openapi.json" in page.text and "Authorization: Bearer" in page.text
+    assert "/api/users/{username}" in page.text and TOKEN not in page.text
+    spec = (await api.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearer"]["description"],
+    }
+    assert spec["security"] == [{"bearer": []}]
+    assert (await api.get("/redoc")).status_code == 401  # no CDN page behind the door either
