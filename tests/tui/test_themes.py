@@ -86,8 +86,8 @@ def _worst(app: RegistryApp, widget: Widget) -> tuple[float, str]:
 async def test_every_theme_draws_the_app_colours_readably(
     run_app: RunApp, size: tuple[int, int]
 ) -> None:
-    """The brand badge, the users table's header ($hero) and the help's keys (Rich text in the
-    hero's colour) in each theme, measured on the rendered lines."""
+    """The brand badge, the link indicator, the users table's header ($hero) and the help's
+    keys (Rich text in the hero's colour) in each theme, measured on the rendered lines."""
     async with run_app(size=size) as (app, pilot):
         screen = await users_loaded(pilot)
         await pilot.press("f1")
@@ -100,6 +100,7 @@ async def test_every_theme_draws_the_app_colours_readably(
             await pilot.pause()
             checks = {
                 "brand badge": screen.query_one(".banner .brand"),
+                "link indicator": screen.query_one(".banner .indicator"),
                 "users header": screen.table,
                 "help keys": help_keys,
             }
