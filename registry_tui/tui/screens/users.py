@@ -297,8 +297,11 @@ class UsersScreen(ReportsFailures, Screen[None]):
         if more:
             counts.append(" so far", "bold")
         parts.append((counts, 9))
-        if self.sort_note:
-            parts.append((Text(self.sort_note, HERO), 5))
+        if self.sort_note:  # the header marks the column; short, it keeps which rows
+            short = self.sort_note
+            if short.startswith("sorted by"):
+                short = "sorted: " + short.split(": ", 1)[-1].split(" (")[0]
+            parts.append((Text(self.sort_note, HERO), 8, Text(short, HERO)))
         if table.stale:
             times = sorted({moment.strftime("%H:%M:%S") for moment in stamps(table)})
             read = f"{times[0]}–{times[-1]}" if len(times) > 1 else "".join(times)
