@@ -24,14 +24,16 @@ import asyncio
 import enum
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cassandra import InvalidRequest
 from coodie.aio import create_keyspace
 
 from registry_tui.core.errors import DatabaseUnavailable, is_unavailable_error, one_line
-from registry_tui.core.store import Connection, keyspace_replication
 from registry_tui.core.validation import ValidationError
+
+if TYPE_CHECKING:  # the store imports this module to prepare a connection's keyspace
+    from registry_tui.core.store import Connection
 
 SCHEMA_VERSION = "2"
 SCHEMA_VERSION_KEY = "schema_version"
@@ -390,3 +392,24 @@ async def refuse_unless_adopted(connection: Connection) -> None:
     remember(connection, layout)
     if layout.kind is not Kind.V2:
         raise NeedsAdoption(layout)
+
+
+def keyspace_replication(connection: Connection) -> dict[str, Any]:
+    """`create_keyspace` options for a keyspace this registry creates: the stated per-DC
+    factors (SCYLLA_REPLICATION; every DC named must exist), else SimpleStrategy with
+    SCYLLA_RF. SCYLLA_LOCAL_DC alone no longer narrows the keyspace to that one DC."""
+    settings = connection.settings
+    if not settings.replication:
+        return {"replication_factor": settings.replication_factor}
+    known = connection.data_centres()
+    unknown = [dc for dc, _ in settings.replication if known and dc not in known]
+    if unknown:
+        raise ValidationError(
+            "replication",
+            f"SCYLLA_REPLICATION names {', '.join(unknown)}, not a data centre of this "
+            f"cluster; its data centres: {', '.join(known)}",
+        )
+    return {
+        "strategy": "NetworkTopologyStrategy",
+        "dc_replication_map": dict(settings.replication),
+    }

@@ -36,6 +36,7 @@ from coodie.drivers.cassandra import CassandraDriver
 from registry_tui.core.config import Settings
 from registry_tui.core.errors import DatabaseUnavailable, one_line
 from registry_tui.core.models import Models, build_models
+from registry_tui.core.schema import prepare
 from registry_tui.core.validation import ValidationError, validate_keyspace
 
 _READER_DRIVER = "registry-reads"
@@ -389,28 +390,6 @@ async def open_connection(
 
 
 async def ensure_schema(connection: Connection) -> None:
-    # Layout detection, v2 creation and the schema version live in core/schema.py.
-    from registry_tui.core.schema import prepare
-
+    # Layout detection, v2 creation and the schema version live in core/schema.py, which
+    # knows a connection only as a type: the import runs this way alone.
     await prepare(connection)
-
-
-def keyspace_replication(connection: Connection) -> dict[str, Any]:
-    """`create_keyspace` options for a keyspace this registry creates: the stated per-DC
-    factors (SCYLLA_REPLICATION; every DC named must exist), else SimpleStrategy with
-    SCYLLA_RF. SCYLLA_LOCAL_DC alone no longer narrows the keyspace to that one DC."""
-    settings = connection.settings
-    if not settings.replication:
-        return {"replication_factor": settings.replication_factor}
-    known = connection.data_centres()
-    unknown = [dc for dc, _ in settings.replication if known and dc not in known]
-    if unknown:
-        raise ValidationError(
-            "replication",
-            f"SCYLLA_REPLICATION names {', '.join(unknown)}, not a data centre of this "
-            f"cluster; its data centres: {', '.join(known)}",
-        )
-    return {
-        "strategy": "NetworkTopologyStrategy",
-        "dc_replication_map": dict(settings.replication),
-    }
