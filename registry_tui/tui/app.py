@@ -99,12 +99,12 @@ class RegistryApp(App[int]):
 
     def get_css_variables(self) -> dict[str, str]:
         """Textual's variables for the theme, plus the app's own colours made readable on it
-        ($hero, $doppel, $ok, $hero-ink); Rich-styled text gets the same shades."""
+        ($hero, $doppel, $ok, $muted, $hero-ink); Rich-styled text gets the same shades."""
         variables = super().get_css_variables()
         colours = theme_colours(variables, self.current_theme.dark)
         if not hasattr(self, "brand_recolour"):  # this runs first inside App.__init__
             self.brand_recolour = BrandRecolour()
-            self._filters.append(self.brand_recolour)
+            self._filters.insert(0, self.brand_recolour)  # before NO_COLOR's monochrome
         self.brand_recolour.use(colours)
         self.theme_variables = {**variables, **colours}
         return self.theme_variables
