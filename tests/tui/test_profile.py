@@ -34,7 +34,10 @@ async def open_profile(pilot, user: UserRecord) -> ProfileScreen:
     app = pilot.app
     screen = await users_loaded(pilot)
     await pilot.press("f")
-    await fill(pilot, user.dimension, "#prompt-input")
+    await pilot.pause()
+    # The filter asks in a field (a picker over the known dimensions, or a one-line prompt).
+    field = "#pick-input" if app.screen.query("#pick-input") else "#prompt-input"
+    await fill(pilot, user.dimension, field)
     await pilot.press("enter")
     await wait_for(pilot, lambda: screen.table.user(user.username) is not None, what="the row")
     await pilot.press("enter")
