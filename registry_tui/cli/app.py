@@ -8,7 +8,11 @@ command, so `registry --help` is quick.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 import typer
+from typer._click import exceptions as click_errors
 
 from registry_tui.cli import output, profiles, users
 from registry_tui.cli.adopt import adopt_command
@@ -86,6 +90,10 @@ def root(
         stop(False, invalid_input(exc.field, exc.message))
     _note_environment_overrides(ctx.obj)
     if ctx.invoked_subcommand is None:
+        if not _has_terminal():  # bare `registry` from a script or a pipe: the help
+            output.stderr().print(ctx.get_help(), markup=False, highlight=False)
+            output.fail(f"usage: {NO_TERMINAL} (see above)")
+            exit_with(ExitCode.INVALID)
         exit_with(ExitCode(run_command(ctx, False, lambda: _open_tui(ctx.obj))))
 
 
@@ -104,6 +112,9 @@ def _note_environment_overrides(settings: Settings) -> None:
 
 def tui_command(ctx: typer.Context) -> None:
     """Open the terminal app (the same as bare `registry`)."""
+    if not _has_terminal():
+        output.fail(f"usage: {NO_TERMINAL} (see `registry --help`)")
+        exit_with(ExitCode.INVALID)
     exit_with(ExitCode(run_command(ctx, False, lambda: _open_tui(command_settings(ctx)))))
 
 
@@ -113,28 +124,91 @@ def _open_tui(settings: Settings) -> int:
     return run_tui(settings)
 
 
-# Every command, in the order `registry --help` lists them.
-app.command("tui")(tui_command)
-app.command("seed")(seed_command)
-app.command("race")(race_command)
-app.command("serve")(serve_command)
-app.command("adopt")(adopt_command)
-app.command("check")(check_command)
+# Every command, in the order `registry --help` lists them, each with a short help that fits
+# the command list whole (click cuts a docstring at its first "." or at the width).
+app.command("tui", short_help="Open the terminal app (as bare `registry` does).")(tui_command)
+app.command("seed", short_help="The demo's story: heroes, Doppel-9's clones, profiles.")(
+    seed_command
+)
+app.command("race", short_help="Race heroes against Doppel-9's clones, then audit.")(race_command)
+app.command("serve", short_help="Serve the REST API (JSON; OpenAPI docs at /docs).")(serve_command)
+app.command("adopt", short_help="Bring a coodie demo or v1 keyspace to schema v2.")(adopt_command)
+app.command("check", short_help="Check a recorded history for linearizability.")(check_command)
 app.add_typer(users_app, name="users")
-users_app.command("register")(users.register)
-users_app.command("list")(users.list_users)
-users_app.command("get")(users.get)
-users_app.command("delete")(users.delete)
+users_app.command("register", short_help="Register a user (username and e-mail, once each).")(
+    users.register
+)
+users_app.command("list", short_help="List registrations, one page at a time.")(users.list_users)
+users_app.command("get", short_help="Show one registration (a point read).")(users.get)
+users_app.command("delete", short_help="Delete a user by identity, with its profile.")(users.delete)
 app.add_typer(profiles_app, name="profiles")
-profiles_app.command("get")(profiles.get)
-profiles_app.command("update")(profiles.update)
+profiles_app.command("get", short_help="Show one profile with its version.")(profiles.get)
+profiles_app.command("update", short_help="Update a profile if still at the version given.")(
+    profiles.update
+)
+
+
+def _usage_failure(exc: click_errors.ClickException, argv: list[str]) -> str:
+    """A typer/click refusal in this CLI's own words: one line, the flag as typed."""
+    if (
+        isinstance(exc, click_errors.BadParameter)
+        and not isinstance(exc, click_errors.MissingParameter)
+        and exc.param is not None
+    ):
+        param = exc.param
+        flag = max(param.opts, key=len) if param.param_type_name == "option" else param.name
+        given = _value_given(param, argv)
+        shown = f", not {given!r}" if given is not None else ""
+        message = exc.message.removeprefix("Value error, ").rstrip(".")
+        if "valid integer" in message:
+            message = f"must be a whole number{shown}"
+        elif "valid number" in message:
+            message = f"must be a number{shown}"
+        return f"invalid {flag}: {message}"
+    ctx = getattr(exc, "ctx", None)  # a UsageError knows its command
+    command = ctx.command_path if ctx is not None else "registry"
+    message = exc.format_message().rstrip(".")
+    return f"usage: {message[:1].lower()}{message[1:]} (see `{command} --help`)"
+
+
+def _value_given(param: Any, argv: list[str]) -> str | None:
+    """What was typed after the option (click keeps only the error)."""
+    if param.param_type_name != "option":
+        return None
+    for index, word in enumerate(argv):
+        for opt in param.opts:
+            if word == opt and index + 1 < len(argv):
+                return argv[index + 1]
+            if word.startswith(f"{opt}="):
+                return word[len(opt) + 1 :]
+    return None
+
+
+def _has_terminal() -> bool:
+    """The full-screen app needs a terminal on stdin and stdout; without one it would wait
+    on a terminal that is not there."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+NO_TERMINAL = "the terminal app needs a terminal (stdin and stdout); give a command"
 
 
 def main() -> None:
     from registry_tui.core.logs import quiet_driver_logs
 
     quiet_driver_logs()
-    app(prog_name="registry")
+    argv = sys.argv[1:]
+    try:
+        code = app(prog_name="registry", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:
+        exc.show()  # a group named alone: its help, as `--help` shows it
+        code = int(ExitCode.INVALID)
+    except click_errors.ClickException as exc:
+        output.fail(_usage_failure(exc, argv))
+        code = int(ExitCode.INVALID)
+    except typer.Abort:
+        code = int(ExitCode.INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else int(ExitCode.OK))
 
 
 if __name__ == "__main__":

@@ -323,7 +323,7 @@ def test_bad_input_is_refused_before_connecting() -> None:
     down = dict(os.environ, SCYLLA_PORT="1")
     uid = "00000000-0000-4000-8000-000000000000"
     for args, line in [
-        (["profiles", "update", uid], "error: invalid --bio: nothing to update: give a bio, a status, or both"),
+        (["profiles", "update", uid], "error: invalid update: nothing to change: give --bio TEXT, --status STATUS, or both"),
         (["users", "list", "--limit", "0"], "error: invalid --limit: must be between 1 and 5000"),
         (["users", "register", "okname", "--email", "nope", "--display-name", "D", "--dimension", "D"],
          "error: invalid --email: 'nope' is not a valid address like name@example.org"),

@@ -166,3 +166,59 @@ def test_the_cli_says_which_of_the_profiles_settings_the_environment_overrides(
     assert "the environment overrides profile a's port (SCYLLA_PORT=1)" in proc.stderr
     quiet = run({**env, "REGISTRY_CONFIG": str(config)}, "--profile", "a", "users", "get", "x")
     assert "overrides" not in quiet.stderr
+
+
+USAGE_CASES = [
+    (["seed", "--count", "abc"], "error: invalid --count: must be a whole number, not 'abc'"),
+    (["--port=abc", "users", "list"], "error: invalid --port: must be a whole number, not 'abc'"),
+    (["race", "--seconds", "soon"], "error: invalid --seconds: must be a number, not 'soon'"),
+    (["race", "--mode", "xyz"], "error: invalid --mode: 'xyz' is not one of 'land-grab'"),
+    (["users", "register"], "error: usage: missing argument 'username' (see `registry users"),
+    (["nope"], "error: usage: no such command 'nope' (see `registry --help`)"),
+    (
+        ["profiles", "update", "123e4567-e89b-12d3-a456-426614174000"],
+        "error: invalid update: nothing to change: give --bio TEXT, --status STATUS, or both",
+    ),
+]
+
+
+@pytest.mark.parametrize(("args", "line"), USAGE_CASES, ids=[" ".join(c[0]) for c in USAGE_CASES])
+def test_usage_mistakes_are_one_line_in_the_clis_own_words(
+    cli_env: dict[str, str], args: list[str], line: str
+) -> None:
+    proc = run(cli_env, *args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [one_line(proc)], proc.stderr
+    assert one_line(proc).startswith(line), proc.stderr
+    for theirs in ("Error: ", "Input should be", "Value error", "Try 'registry"):
+        assert theirs not in proc.stderr
+
+
+def test_help_lists_commands_whole_and_names_what_an_option_takes(
+    cli_env: dict[str, str],
+) -> None:
+    for args in (["--help"], ["users", "--help"], ["profiles", "--help"]):
+        listed = run(cli_env, *args).stdout.split("Commands:")[1]
+        assert "..." not in listed, listed
+    update = run(cli_env, "profiles", "update", "--help").stdout
+    assert "--expected-version N " in update and "<str>" not in update.split("Options:")[1]
+
+
+def test_bare_registry_without_a_terminal_prints_the_help_and_exits_2(
+    cli_env: dict[str, str],
+) -> None:
+    # stdin and stdout are not terminals here: the full-screen app must not start and wait.
+    for args, words in (([], "Commands:"), (["tui"], "registry --help")):
+        proc = subprocess.run(
+            [REGISTRY, *args],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert words in proc.stderr
+        assert "the terminal app needs a terminal" in proc.stderr.strip().splitlines()[-1]
+        assert "\x1b[?1049h" not in proc.stdout  # no full-screen switch
