@@ -164,6 +164,11 @@ def _usage_failure(exc: click_errors.ClickException, argv: list[str]) -> str:
             message = f"must be a whole number{shown}"
         elif "valid number" in message:
             message = f"must be a number{shown}"
+        elif message.startswith("Input should be "):  # pydantic's bounds, in our words
+            bound = message.removeprefix("Input should be ")
+            bound = bound.replace("greater than or equal to", "at least")
+            bound = bound.replace("less than or equal to", "at most")
+            message = f"must be {bound}{shown}"
         return f"invalid {flag}: {message}"
     ctx = getattr(exc, "ctx", None)  # a UsageError knows its command
     command = ctx.command_path if ctx is not None else "registry"

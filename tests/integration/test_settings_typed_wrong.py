@@ -172,6 +172,10 @@ USAGE_CASES = [
     (["seed", "--count", "abc"], "error: invalid --count: must be a whole number, not 'abc'"),
     (["--port=abc", "users", "list"], "error: invalid --port: must be a whole number, not 'abc'"),
     (["race", "--seconds", "soon"], "error: invalid --seconds: must be a number, not 'soon'"),
+    (
+        ["check", "h.jsonl", "--excerpts", "-1"],
+        "error: invalid --excerpts: must be at least 0, not '-1'",
+    ),
     (["race", "--mode", "xyz"], "error: invalid --mode: 'xyz' is not one of 'land-grab'"),
     (["users", "register"], "error: usage: missing argument 'username' (see `registry users"),
     (["nope"], "error: usage: no such command 'nope' (see `registry --help`)"),
