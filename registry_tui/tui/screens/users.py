@@ -307,7 +307,10 @@ class UsersScreen(ReportsFailures, Screen[None]):
             read = f"{times[0]}–{times[-1]}" if len(times) > 1 else "".join(times)
             parts.append((Text(f"stale: read at {read} UTC" if read else "stale", DOPPEL), 8))
         if self.problem is not None:
-            parts.append((Text(self.problem, DOPPEL), 9))
+            # Kept above all; short, what failed and the key (the notification has the rest).
+            what, _, hint = self.problem.partition(": ")
+            short = f"{what} ({hint.rsplit(' (', 1)[-1]}" if hint.endswith(")") else what
+            parts.append((Text(self.problem, DOPPEL), 10, Text(short, DOPPEL)))
         elif self.reading:
             reading = "reading again…" if table.pages.rereading else "loading more…"
             parts.append((Text(reading, MUTED), 1))
