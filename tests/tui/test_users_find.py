@@ -101,6 +101,7 @@ async def test_sort_by_a_key_or_a_header_click_says_which_rows_it_sorted(
             size[0] == 80 and "sorted: all 4 rows" in status_line(app)
         )
         assert "username ▼" in screen_text(app)  # the header says so
+        assert "d Delete" in screen_text(app).splitlines()[-1]  # the footer follows the rows
 
         table = screen.query_one(UsersTable)
         await pilot.click(UsersTable, offset=(1, 0))  # the username header: ascending

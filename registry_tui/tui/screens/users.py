@@ -205,6 +205,7 @@ class UsersScreen(ReportsFailures, Screen[None]):
         self.problem = None
         self.select_after = None
         self.table.reset(PAGE_SIZE)
+        self._offered = None  # the footer may have been drawn over an empty table meanwhile
         if self.sort is not None:
             self._start_sorted_read()
             return
