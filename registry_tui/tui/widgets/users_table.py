@@ -27,6 +27,7 @@ from textual.strip import Strip
 from registry_tui.core.outcomes import UserRecord
 from registry_tui.tui.text import cell, when_short
 from registry_tui.tui.widgets.user_pages import Accepted, PageWant, UserPages
+from registry_tui.user_columns import USER_FIELDS
 from registry_tui.user_columns import fit_columns as fit_fields
 
 COLUMNS = (  # (UserRecord's field, header), left to right
@@ -37,6 +38,11 @@ COLUMNS = (  # (UserRecord's field, header), left to right
     ("registered_at", "registered (UTC)"),
 )
 CELL_PADDING = 1
+# The columns' order of importance on a narrow view (USER_FIELDS), as (column index, the width
+# below which the column is not worth showing; None: shown whole or not at all).
+PRIORITY = tuple(
+    ([field for field, _ in COLUMNS].index(field), floor) for field, floor in USER_FIELDS
+)
 PLACEHOLDER = "⋯"
 SORT_MARK = " ▲"  # after the header of the column the rows are sorted by (▼: descending)
 
