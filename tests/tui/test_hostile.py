@@ -68,7 +68,7 @@ async def test_table_cells_and_the_status_line(
         async with run_app(size=(120, 30)) as (app, pilot):
             screen = await users_loaded(pilot)
             await pilot.press("f")
-            await fill(pilot, text, "#prompt-input")
+            await fill(pilot, text, "#pick-input")
             await pilot.press("enter")
             await wait_for(pilot, lambda s=screen: app.screen is s and not s.reading)
             assert screen.dimension == text and screen.table.loaded == 1
