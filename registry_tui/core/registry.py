@@ -283,30 +283,35 @@ class Registry:
                 return Unknown("delete", typed, reason, user_id=uid)
             except AmbiguousWrite as exc:
                 ambiguous = ambiguous or str(exc)
-                now = await resolve(lambda: self._registrar.user_serial(key))
-                if isinstance(now, Unknown):
-                    return Unknown("delete", typed, f"{exc}; {now.reason}", user_id=uid)
-                if now is not None and now.user_id == uid:
+                decided = await self._decide_delete(key, current, ambiguous)
+                if decided is None:
                     continue  # still there: our delete has not applied (yet); again
-                return await self._gone_after_ambiguity(current, now, ambiguous)
+                return decided
             if result.applied:
                 leftovers = await self._cleanup_after_delete(current)
                 return Deleted(current, leftovers, resolved_after_timeout=bool(ambiguous))
             if ambiguous:
-                now = await resolve(lambda: self._registrar.user_serial(key))
-                if isinstance(now, Unknown):
-                    return Unknown("delete", typed, f"{ambiguous}; {now.reason}", user_id=uid)
-                return await self._gone_after_ambiguity(current, now, ambiguous)
+                # Refused after an ambiguous try: the refusal may be our own delete, landed.
+                decided = await self._decide_delete(key, current, ambiguous)
+                if decided is None:
+                    continue
+                return decided
             # Refused with no try of ours in doubt: someone else deleted this identity (and
             # cleans up after it) or the name changed hands. Not ours to report as done.
             return NotFound("user", typed)
         return Unknown("delete", typed, f"the delete kept timing out ({ambiguous})", user_id=uid)
 
-    async def _gone_after_ambiguity(
-        self, user: UserRecord, now: UserRecord | None, ambiguous: str
-    ) -> Unknown:
-        """The identity is gone after an ambiguous try of its delete: by us or by a concurrent
-        delete, which cannot be told. Its profile and claim are removed either way."""
+    async def _decide_delete(self, key: str, user: UserRecord, ambiguous: str) -> Unknown | None:
+        """After an ambiguous try of `DELETE ... IF user_id = user's`: a SERIAL read of the
+        name. None: the identity still holds it, ours has not applied, the same delete may be
+        sent again. Otherwise the identity is gone, by us or by a concurrent delete, which
+        cannot be told: unknown, with its profile and claim removed either way."""
+        now = await resolve(lambda: self._registrar.user_serial(key))
+        if isinstance(now, Unknown):
+            reason = f"{ambiguous}; {now.reason}"
+            return Unknown("delete", user.username, reason, user_id=user.user_id)
+        if now is not None and now.user_id == user.user_id:
+            return None
         leftovers = await self._cleanup_after_delete(user)
         reason = f"{ambiguous}; @{user.username} ({user.user_id}) is gone, by this delete or "
         reason += "a concurrent one"

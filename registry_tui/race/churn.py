@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from registry_tui.core.errors import DatabaseUnavailable, ErrorKind, classify, one_line
+from registry_tui.core.errors import DatabaseUnavailable, ErrorKind, classify
 from registry_tui.core.outcomes import (
     Deleted,
     EmailTaken,
@@ -417,4 +417,4 @@ def _profile_value(profile: ProfileRecord | None) -> dict[str, Any] | None:
     return {"version": profile.version, "writer": profile.bio or FIRST_WRITER}
 
 
-__all__ = ["Churn", "ChurnPlan", "ChurnReport", "Recorder", "one_line"]
+__all__ = ["Churn", "ChurnPlan", "ChurnReport", "Recorder"]
