@@ -131,6 +131,7 @@ UNKNOWN = _example(
             "operation": "register",
             "key": "agent-cipher-007",
             "reason": "the registration kept timing out",
+            "user_id": "6f1c3e5a-2b4d-4c8e-9f00-123456789abc",
         }
     },
 )
@@ -385,9 +386,25 @@ def create_app(
                 json_schema_extra=_documented_as(LABEL_SCHEMA),
             ),
         ],
+        user_id: Annotated[
+            str | None,
+            Query(
+                description="Continue a registration whose outcome was unknown (504): send "
+                "the same fields again with the `user_id` its 504 carried. Omitted: a new "
+                "identity.",
+                json_schema_extra=_documented_as({"type": "string", "format": "uuid"}),
+            ),
+        ] = None,
     ) -> Response:
+        try:
+            identity = parse_user_id(user_id) if user_id is not None else None
+        except ValidationError as exc:
+            return _respond(Invalid(exc.field, exc.message))
         registry = await open_registry()
-        return _respond(await registry.register(username, email, display_name, dimension))
+        outcome = await registry.register(
+            username, email, display_name, dimension, user_id=identity
+        )
+        return _respond(outcome)
 
     @app.get(
         "/api/users",

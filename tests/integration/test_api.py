@@ -321,6 +321,22 @@ def test_delete_with_a_user_id_deletes_only_that_identity(http: httpx.Client) ->
     assert mine.status_code == 204
 
 
+def test_register_with_a_user_id_continues_that_attempt(http: httpx.Client) -> None:
+    """What a 504 tells a client to do: send the same fields with the user_id it carried."""
+    name, uid = unique("cont"), str(uuid.uuid4())
+    first = register(http, name, user_id=uid)
+    assert (first.status_code, first.json()) == (201, {"applied": True, "username": name})
+    again = register(http, name, user_id=uid)  # as after an unknown outcome: still one row
+    assert (again.status_code, again.json()) == (201, {"applied": True, "username": name})
+    assert http.get(f"/api/users/{name}").json()["user_id"] == uid
+    other = register(http, name, user_id=str(uuid.uuid4()))
+    assert other.status_code == 409 and other.json()["detail"]["existing"]["user_id"] == uid
+    bad_name = unique("bad")
+    bad = register(http, bad_name, user_id="nope")
+    assert bad.status_code == 422 and "user_id" in bad.text
+    assert http.get(f"/api/users/{bad_name}").status_code == 404  # nothing written
+
+
 NIL = "00000000-0000-4000-8000-000000000000"
 A_USER = {"username": "okname", "email": "a@b.org", "display_name": "D", "dimension": "D"}
 RUDE_NAME = "x'; DROP KEYSPACE registry; --"
