@@ -239,3 +239,33 @@ async def test_every_key_in_help_says_what_it_does(run_app: RunApp, registry: Re
 def test_every_binding_has_a_tooltip(owner: type) -> None:
     for binding in owner.BINDINGS:
         assert isinstance(binding, Binding) and binding.tooltip, (owner.__name__, binding)
+
+
+async def test_f1_in_a_dialog_lists_that_dialogs_keys(run_app: RunApp, registry: Registry) -> None:
+    """The app's keys stop at a modal screen; F1 still answers there, with the dialog's keys."""
+    user = await register_user(registry)
+    async with run_app(size=(80, 24)) as (app, pilot):
+        screen = await users_loaded(pilot)
+        assert screen.table.select_user(user.username)
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        dialog = app.screen
+        assert "f1 Help" in footer_line(app)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help over a dialog")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen) and help_screen.screen_name == "Confirm"
+        listed = {item.description for item in help_screen.keys}
+        assert {"Yes", "No", "Help"} <= listed and "Delete" not in listed, listed
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is dialog)
+        await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is screen)
+
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, RegisterScreen))
+        await pilot.press("f1")  # while the form's first input has focus
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen), what="help over a form")
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen) and help_screen.screen_name == "Register"
+        assert "Register" in {item.description for item in help_screen.keys}

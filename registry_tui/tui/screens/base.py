@@ -1,12 +1,19 @@
-"""What every screen of the app shares: a worker that fails anyway is reported, not raised."""
+"""What the app's screens share: a worker that fails anyway is reported, not raised; dialogs
+answer F1 like every screen."""
 
 from __future__ import annotations
 
+from typing import ClassVar, TypeVar
+
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 from textual.worker import Worker, WorkerState
 
 from registry_tui.core.errors import one_line
 from registry_tui.tui.calls import Failure
 from registry_tui.tui.messages import LinkTrouble
+
+ResultT = TypeVar("ResultT")
 
 
 class ReportsFailures:
@@ -35,3 +42,15 @@ class ReportsFailures:
             severity="error",
             markup=False,
         )
+
+
+class Dialog(ModalScreen[ResultT]):
+    """A modal dialog. The app's own keys stop at a modal screen, so F1 is bound here too:
+    it lists this dialog's keys, as it does on every screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="dialog.help", tooltip="The keys of this dialog"),
+    ]
+
+    async def action_help(self) -> None:
+        await self.app.run_action("help")

@@ -12,11 +12,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
 from registry_tui.core.outcomes import ProfileRecord
 from registry_tui.safe_text import safe_text
+from registry_tui.tui.screens.base import Dialog
 from registry_tui.tui.text import DOPPEL, MUTED, when
 
 
@@ -35,7 +35,7 @@ class Draft:
     base: ProfileRecord
 
 
-class ConflictScreen(ModalScreen[ConflictChoice]):
+class ConflictScreen(Dialog[ConflictChoice]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "t",

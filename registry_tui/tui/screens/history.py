@@ -12,15 +12,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Static
 
 from registry_tui.proof import KeyVerdict, render_excerpt
 from registry_tui.safe_text import safe_text
+from registry_tui.tui.screens.base import Dialog
 from registry_tui.tui.text import MUTED
 
 
-class ExcerptScreen(ModalScreen[None]):
+class ExcerptScreen(Dialog[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", id="excerpt.close", tooltip="Back to the race audit"),
     ]

@@ -11,15 +11,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from registry_tui.safe_text import safe_text
+from registry_tui.tui.screens.base import Dialog
 from registry_tui.tui.text import DOPPEL, HERO, MUTED
 
 
-class ProfilePicker(ModalScreen[str | None]):
+class ProfilePicker(Dialog[str | None]):
     """Dismisses with the chosen profile's name, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -12,15 +12,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from registry_tui.safe_text import printable
+from registry_tui.tui.screens.base import Dialog
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(Dialog[str | None]):
     """Dismisses with the text typed (possibly empty) on enter, or None on escape."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -89,7 +89,7 @@ def matching(choices: Sequence[Choice], typed: str) -> list[Choice]:
     return starts + inside
 
 
-class PickScreen(ModalScreen[Picked | None]):
+class PickScreen(Dialog[Picked | None]):
     """A field over a list of choices that narrows as you type (any case, anywhere in a
     label). Enter on a highlighted choice answers it; enter in the field answers the text as
     typed (down: into the list). Escape: None."""

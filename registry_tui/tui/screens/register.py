@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Button, Footer, Input, Label, Static
 
@@ -37,7 +36,7 @@ from registry_tui.core.validation import (
 )
 from registry_tui.safe_text import printable, safe_text
 from registry_tui.tui.calls import Failure, guarded
-from registry_tui.tui.screens.base import ReportsFailures
+from registry_tui.tui.screens.base import Dialog, ReportsFailures
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, email_owner, identity, lines
 
 
@@ -74,7 +73,7 @@ class CoreRule(Validator):
         return self.success()
 
 
-class RegisterScreen(ReportsFailures, ModalScreen[UserRecord | None]):
+class RegisterScreen(ReportsFailures, Dialog[UserRecord | None]):
     """Dismisses with the registered user, or None when cancelled."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
