@@ -135,7 +135,7 @@ def read_profiles(path: Path) -> dict[str, Profile]:
         line = getattr(exc, "lineno", 0) or _lineno_from_message(str(exc))
         reason = str(getattr(exc, "msg", "") or str(exc).split(" (at ")[0])
         raise ProfileError(f"{_where(path, line)}: not valid TOML ({reason})") from None
-    unknown_top = sorted(set(data) - {"profiles", "tui"})  # [tui]: core.config.load_theme
+    unknown_top = sorted(set(data) - {"profiles", "tui"})  # [tui]: load_theme below
     if unknown_top:
         key = unknown_top[0]
         line = next(
@@ -257,3 +257,71 @@ def overridden_by_env(profile: Profile, env: Mapping[str, str] | None = None) ->
         for variable in profile.env
         if variable in keys and env.get(variable)
     ]
+
+
+# ---------------------------------------------------------------- the terminal app's theme
+# Kept in the config file's [tui] table, beside the profiles:   [tui]
+#                                                              theme = "nord"
+_THEME_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_TUI_HEADER_RE = re.compile(r"^\s*\[\s*tui\s*\]\s*(#.*)?$")
+_THEME_LINE_RE = re.compile(r"^\s*\"?theme\"?\s*=")
+
+
+def load_theme(env: Mapping[str, str] | None = None) -> str | None:
+    """The theme saved in the config file, or None (no file, no [tui] theme, or a file that
+    cannot be read: a theme is never a reason not to start)."""
+    try:
+        return _theme_in(config_path(env).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _theme_in(text: str) -> str | None:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    tui = data.get("tui")
+    theme = tui.get("theme") if isinstance(tui, dict) else None
+    return theme if isinstance(theme, str) and _THEME_NAME_RE.fullmatch(theme) else None
+
+
+def save_theme(name: str, env: Mapping[str, str] | None = None) -> Path:
+    """Write `theme = "name"` into the config file's [tui] table, leaving every other line as
+    it is (comments and profiles included); returns the file. Raises ValidationError for a
+    name that is not a theme's, and for a file that cannot be read or written."""
+    if not _THEME_NAME_RE.fullmatch(name):
+        raise ValidationError("theme", f"{name!r} is not a theme name")
+    path = config_path(env)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError("theme", f"cannot read {path}: {exc}") from None
+    setting = f'theme = "{name}"'
+    lines = text.splitlines()
+    header = next((i for i, line in enumerate(lines) if _TUI_HEADER_RE.match(line)), None)
+    if header is None:
+        lines += ([""] if lines and lines[-1].strip() else []) + ["[tui]", setting]
+    else:
+        end = next(
+            (i for i in range(header + 1, len(lines)) if lines[i].lstrip().startswith("[")),
+            len(lines),
+        )
+        found = next((i for i in range(header + 1, end) if _THEME_LINE_RE.match(lines[i])), None)
+        if found is None:
+            lines.insert(header + 1, setting)
+        else:
+            lines[found] = setting
+    updated = "\n".join(lines) + "\n"
+    if _theme_in(updated) != name:  # e.g. a dotted `tui.theme = ...` elsewhere: touch nothing
+        raise ValidationError("theme", f"{path}: cannot place [tui] theme; set it by hand")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(updated, encoding="utf-8")
+        os.replace(partial, path)  # never a half-written config file
+    except OSError as exc:
+        raise ValidationError("theme", f"cannot write {path}: {exc}") from None
+    return path

@@ -17,8 +17,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
-from registry_tui.core.config import Settings, load_theme, save_theme
+from registry_tui.core.config import Settings
 from registry_tui.core.logs import quiet_driver_logs
+from registry_tui.core.profiles import load_theme, save_theme
 from registry_tui.core.session import Database
 from registry_tui.core.validation import ValidationError
 from registry_tui.tui.link import Link, LinkState

@@ -14,7 +14,7 @@ from textual.geometry import Region
 from textual.theme import BUILTIN_THEMES
 from textual.widget import Widget
 
-from registry_tui.core.config import load_theme, save_theme
+from registry_tui.core.profiles import load_theme, save_theme
 from registry_tui.tui.app import RegistryApp
 from registry_tui.tui.palette import BRANDS, GROUNDS, MIN_CONTRAST, contrast, theme_colours
 from registry_tui.tui.screens.help import HelpScreen

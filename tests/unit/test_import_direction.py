@@ -37,3 +37,14 @@ def test_the_store_owns_nothing_of_the_schema_and_prepares_through_it() -> None:
     assert "registry_tui.core.schema" in runtime_imports(Path(store.__file__))
     assert not hasattr(store, "keyspace_replication")  # a keyspace's options: the schema's
     assert callable(schema.keyspace_replication)
+
+
+def test_settings_do_not_import_the_config_file_module() -> None:
+    """The config file's module (profiles, the saved theme) reads settings' rules; settings
+    never reach back into it, not even inside a function."""
+    import registry_tui.core.config as config
+    import registry_tui.core.profiles as profiles
+
+    assert "registry_tui.core.profiles" not in runtime_imports(Path(config.__file__))
+    assert "registry_tui.core.config" in runtime_imports(Path(profiles.__file__))
+    assert callable(profiles.load_theme) and not hasattr(config, "load_theme")

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_tui.core.config import load_theme, save_theme
-from registry_tui.core.profiles import read_profiles
+from registry_tui.core.profiles import load_theme, read_profiles, save_theme
 from registry_tui.core.validation import ValidationError
 
 PROFILES = """# my connections
