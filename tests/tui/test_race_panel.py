@@ -116,23 +116,38 @@ def shown(screen: RaceScreen, selector: str) -> str:
 
 
 def counters_shown(screen: RaceScreen) -> dict[str, str]:
-    """The counters line as read on the screen: {"attempts": "40/40", "won": "10", ...}."""
+    """The counters as read on the screen: {"attempts": "40/40", "won": "10", ...}."""
     line = shown(screen, "#race-counters")
-    return {name: value.replace(",", "") for name, value in re.findall(r"(\w+) ([\d,/]+)", line)}
+    found = dict(re.findall(r"(\w+) ([\d,/]+)", line))
+    resolved = re.search(r"\(([\d,]+) resolved by SERIAL read\)", line)
+    assert resolved, line
+    found["resolved"] = resolved.group(1)
+    return {name: value.replace(",", "") for name, value in found.items()}
 
 
 def expected_counters(report: AttackReport) -> dict[str, str]:
     c = Counters.of_report(report)
-    return {
+    expected = {
         "attempts": f"{c.attempts}/{c.attempts_total}",
-        "won": str(c.won),
+        "slipped" if c.siege else "won": str(c.won),
         "blocked": str(c.blocked),
-        "slipped": str(c.slipped),
         "unknown": str(c.unknown),
         "violations": str(c.violations),
         "resolved": str(c.resolved),
         "timeouts": str(c.timeouts),
     }
+    if c.siege:
+        expected["holding"] = str(c.held)
+    return expected
+
+
+def counters_add_up(screen: RaceScreen) -> bool:
+    """attempts = won (or slipped) + blocked + unknown, as shown."""
+    c = counters_shown(screen)
+    done = int(c["attempts"].split("/")[0])
+    return done == int(c.get("won", c.get("slipped", "-1"))) + int(c["blocked"]) + int(
+        c["unknown"]
+    )
 
 
 def log_lines(screen: RaceScreen) -> list[str]:
@@ -160,8 +175,9 @@ async def test_a_small_land_grab_runs_to_a_clean_audit(run_app: RunApp) -> None:
         assert report.winners == report.races == 10
         assert report.contenders == 40 and report.overwritten == 0
 
-        # What the panel shows is what the engine reported.
+        # What the panel shows is what the engine reported, and it adds up.
         assert counters_shown(screen) == expected_counters(report)
+        assert counters_add_up(screen)
         bar = screen.query_one("#race-progress", ProgressBar)
         assert bar.progress == bar.total == 10
         assert "done" in shown(screen, "#race-phase")
@@ -242,9 +258,14 @@ async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(
         assert re.search(r"overwritten\s+0\s+30", text), text
         assert re.search(r"audit violations\s+0\s+10", text), text
         assert re.search(r"told they won\s+10 for 10 names\s+40 for 10 names", text), text
-        assert "8 contenders were told they won" not in text  # K=3: four per name
-        assert "4 contenders were told they won" in text  # the first violations, listed
         assert re.search(r"history check\s+\d[\d,]* ops, linearizable\s+10 names not", text)
+        # Below the table, the first violations (scrolled to: the audit scrolls).
+        violations = screen.query_one("#race-violations", Static)
+        screen.query_one("#race-audit").scroll_to_widget(violations, animate=False)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "8 contenders were told they won" not in text  # K=3: four per name
+        assert "4 contenders were told they won" in text
 
         # The history's proof, shown to a person: enter on a violating name opens its
         # excerpt as a timeline, one row per client, each bar with what it was told.
@@ -273,6 +294,12 @@ async def test_a_siege_blocks_every_clone(run_app: RunApp) -> None:
         assert (report.contenders, report.clones_blocked, report.clones_slipped) == (12, 12, 0)
         assert report.winners == report.hero_wins == 6 and report.heroes_changed == 0
         assert counters_shown(screen) == expected_counters(report)
+        # Every counter says what it counts, and they add up: 12 clone attempts, 12 blocked,
+        # none slipped; the 6 heroes holding their names are counted apart.
+        counters = shown(screen, "#race-counters")
+        assert "clone attempts 12/12 = slipped 0 + blocked 12 + unknown 0" in counters
+        assert "heroes holding 6" in counters
+        assert counters_add_up(screen)
         raced = [line for line in log_lines(screen) if line.startswith(report.username_prefix)]
         assert len(raced) == 6 and all("held by its hero" in line for line in raced), raced
 
@@ -564,14 +591,17 @@ async def test_churn_in_the_panel_checks_its_history_and_shows_the_verdict(
         await wait_for(
             pilot, lambda: "calls" in shown(screen, "#race-counters"), what="live counters"
         )
-        assert shown(screen, "#race-phase") in ("churning", "checking the history…")
+        assert shown(screen, "#race-phase") in ("churning", "clean-up, check…")
         await wait_for(pilot, lambda: not screen.running, timeout=120, what="the churn's end")
         assert screen.ended == "done"
         verdict = shown(screen, "#race-verdict")
         assert "HISTORY LINEARIZABLE" in verdict, verdict
         assert "linearizable" in shown(screen, "#race-history")
-        log = "\n".join(log_lines(screen))
-        assert "register" in log and "Registered" in log
+        # The audit shows what the churn's calls were answered, not the land-grab rows.
+        audit = screen_text(pilot.app)
+        assert re.search(r"register\s+Registered\s+\d", audit), audit
+        assert re.search(r"clean-up\s+\d+ names removed", audit), audit
+        assert "told they won" not in audit and "plain INSERT" not in audit
         # Start is offered again; the churn left no name of its own behind.
         assert not screen.query_one("#race-start", Button).disabled
         assert screen.check_action("churn", ()) is True
