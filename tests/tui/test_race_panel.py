@@ -145,9 +145,7 @@ def counters_add_up(screen: RaceScreen) -> bool:
     """attempts = won (or slipped) + blocked + unknown, as shown."""
     c = counters_shown(screen)
     done = int(c["attempts"].split("/")[0])
-    return done == int(c.get("won", c.get("slipped", "-1"))) + int(c["blocked"]) + int(
-        c["unknown"]
-    )
+    return done == int(c.get("won", c.get("slipped", "-1"))) + int(c["blocked"]) + int(c["unknown"])
 
 
 def log_lines(screen: RaceScreen) -> list[str]:
