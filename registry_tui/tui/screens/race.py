@@ -158,7 +158,6 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._churning = False
         self._churn_answers: Counter[str] = Counter()
         self._churn_since = 0.0
-        self._dcs: list[str] = []  # the connected cluster's data centres (guards offered)
         self._running_guard = "global"
 
     # ---------------------------------------------------------------- layout
@@ -208,12 +207,16 @@ class RaceScreen(ReportsFailures, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#race-log", RichLog).border_title = Text("Results per username")
         self.query_one("#race-audit", RaceAudit).border_title = Text("Audit")
-        log = self.query_one("#race-log", RichLog)
-        log.write(Text("Each race: one hero, K Doppel-9 clones, one username, one instant.", MUTED))
-        log.write(Text("Choose the plan above, then ctrl+s.", MUTED))
         why = self._offer_guards()
-        if why:
-            log.write(Text(why, MUTED))
+
+        def hints() -> None:  # once laid out: wrapped at the log's own width
+            intro = "Each race: one hero, K Doppel-9 clones, one username, one instant."
+            self._note_in_log(Text(intro, MUTED))
+            self._note_in_log(Text("Choose the plan above, then ctrl+s.", MUTED))
+            if why:
+                self._note_in_log(Text(why, MUTED))
+
+        self.call_after_refresh(hints)
         self._ticker = self.set_interval(REPAINT_S, self._repaint, pause=True)
         self._show_plan(*self.query_one(PlanForm).read())
         self._paint()
@@ -223,9 +226,10 @@ class RaceScreen(ReportsFailures, Screen[None]):
 
     def _offer_guards(self) -> str:
         """Offer the guards the connected cluster can run; why any other is absent."""
-        if self.database.connected:
-            self._dcs = self.database.registry.connection.data_centres()
-        return self.query_one(PlanForm).offer(self._dcs)
+        form = self.query_one(PlanForm)
+        if not self.database.connected:
+            return form.offer(form.data_centres)
+        return form.offer(self.database.registry.connection.data_centres())
 
     def on_resize(self) -> None:
         # The plan line and the counters wrap to the new width (each part kept whole).
@@ -251,8 +255,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         line = self.query_one("#race-plan-line", Static)
         line.set_class(bool(errors), "-error")
         if plan is not None:
-            guard = self.query_one(PlanForm).guarantee
-            line.update(describe(plan, guard, self._dcs, line.size.width))
+            form = self.query_one(PlanForm)
+            line.update(describe(plan, form.guarantee, form.data_centres, line.size.width))
             if not self.feed.run_id:
                 self._paint()  # "attempts 0/N" follows the plan until a run starts
             return
@@ -341,7 +345,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
                 Text(f"churn · {plan.clients} clients · {plan.seconds:g} s · {plan.mix} mix", HERO)
             )
         elif self.feed.plan is not None:
-            line.update(describe(self.feed.plan, self._running_guard, self._dcs, line.size.width))
+            dcs = self.query_one(PlanForm).data_centres
+            line.update(describe(self.feed.plan, self._running_guard, dcs, line.size.width))
 
     # ---------------------------------------------------------------- churn
 
@@ -359,9 +364,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._churn_answers = Counter()
         self._churn_since = time.monotonic()
         self._audit_note = None
-        log = self.query_one("#race-log", RichLog)
-        log.clear()
-        log.write(
+        self.query_one("#race-log", RichLog).clear()
+        self._note_in_log(
             Text(
                 f"Churn: {plan.clients} clients on {plan.names} names and {plan.emails} e-mails "
                 f"(mixed case) for {plan.seconds:g} s: register, SERIAL reads, delete by "
@@ -534,12 +538,11 @@ class RaceScreen(ReportsFailures, Screen[None]):
             self.stop_presses = 3
             self._worker.cancel()
             return
-        log = self.query_one("#race-log", RichLog)
         if self.stop_presses == 1:
             churn.stop()
             keep = churn.plan.keep
             then = "nothing is removed (keep)" if keep else "what it registered is removed"
-            log.write(
+            self._note_in_log(
                 Text(
                     f"Stopping: calls in flight finish, then {then} and the history so far is "
                     "checked. ctrl+x again skips the check.",
@@ -548,7 +551,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             )
         else:
             churn.stop(skip_audit=True)
-            log.write(
+            self._note_in_log(
                 Text(
                     "Skipping the history check"
                     + ("" if churn.plan.keep else "; still removing what the churn registered")
@@ -767,6 +770,15 @@ class RaceScreen(ReportsFailures, Screen[None]):
         )
         self._write_log()
 
+    def _log_width(self) -> int:
+        """The results log's width, also while it is hidden behind the audit."""
+        log = self.query_one("#race-log", RichLog)
+        return log.scrollable_content_region.width or max(20, self.size.width - 5)
+
+    def _note_in_log(self, text: Text) -> None:
+        """A note of the panel's own in the results log, wrapped at the log's width."""
+        self.query_one("#race-log", RichLog).write(text, width=self._log_width())
+
     def _write_log(self) -> None:
         items, skipped = self.feed.take_log()
         if len(items) > LOG_LINES_PER_TICK:
@@ -777,7 +789,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             items.insert(0, Text(f"… {skipped:,} results not shown (see the counters)", MUTED))
         plan = self.feed.plan
         # Cut every line at the log's width (the default measures against the console's).
-        width = log.scrollable_content_region.width or None
+        width = self._log_width()
         for item in items:
             if isinstance(item, RaceResult):
                 line = result_line(item, plan)

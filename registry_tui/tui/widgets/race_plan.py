@@ -139,6 +139,7 @@ class PlanForm(Horizontal):
     def __init__(self, *, id: str) -> None:
         super().__init__(id=id)
         self._offered = [value for _, value in GUARDS]
+        self.data_centres: list[str] = []  # the connected cluster's, as last offered
 
     def compose(self) -> ComposeResult:
         mode: Select[str] = Select(
@@ -175,6 +176,7 @@ class PlanForm(Horizontal):
 
     def offer(self, data_centres: Sequence[str]) -> str:
         """Offer the guards the cluster can run; returns why any other is absent."""
+        self.data_centres = list(data_centres)
         guard = self.query_one("#race-guard", Select)
         offered, why = offered_guards(data_centres)
         chosen = guard.value
