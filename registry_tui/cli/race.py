@@ -276,15 +276,31 @@ def _stop_on_ctrl_c(attack: Attack) -> Iterator[None]:
         f"`registry race --cleanup {attack.run_id}` removes them"
     )
     then = "then nothing is removed (kept)" if keeps else "then removing what it registered"
-    with _presses(
-        attack,
-        first=f"stopping: races in flight finish, what ran is audited, {then} "
-        "(Ctrl-C again skips the audit)",
-        second="skipping the audit"
-        + ("" if keeps else "; still removing what the race registered"),
-        left=lambda: left,
+    with (
+        _said_on_failure(lambda: left),
+        _presses(
+            attack,
+            first=f"stopping: races in flight finish, what ran is audited, {then} "
+            "(Ctrl-C again skips the audit)",
+            second="skipping the audit"
+            + ("" if keeps else "; still removing what the race registered"),
+            left=lambda: left,
+        ),
     ):
         yield
+
+
+@contextlib.contextmanager
+def _said_on_failure(left: Callable[[], str]) -> Iterator[None]:
+    """A run that fails (the database went away, a siege could not set up) ends before its
+    clean-up: say what it may have left and the command that removes it."""
+    from registry_tui.cli import output
+
+    try:
+        yield
+    except Exception:
+        output.diagnose(f"the run ended before its clean-up: {left()}")
+        raise
 
 
 @contextlib.contextmanager
@@ -447,13 +463,16 @@ async def _churn(
             style="dim",
         )
         keeps = "nothing is removed (kept)" if plan.keep else "what it registered is removed"
-        with _presses(
-            churn,
-            first=f"stopping: calls in flight finish, then {keeps} and the history so far is "
-            "checked (Ctrl-C again skips the check)",
-            second="skipping the history check"
-            + ("" if plan.keep else "; still removing what the churn registered"),
-            left=churn.left_behind,
+        with (
+            _said_on_failure(churn.left_behind),
+            _presses(
+                churn,
+                first=f"stopping: calls in flight finish, then {keeps} and the history so far "
+                "is checked (Ctrl-C again skips the check)",
+                second="skipping the history check"
+                + ("" if plan.keep else "; still removing what the churn registered"),
+                left=churn.left_behind,
+            ),
         ):
             report = await churn.run()
         return report, not churn.audit_skipped

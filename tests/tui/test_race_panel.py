@@ -33,6 +33,7 @@ from textual.widgets import (
 )
 
 from registry_tui.core.config import Settings
+from registry_tui.core.outcomes import Registered
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.race import (
@@ -805,3 +806,37 @@ async def test_ctrl_x_stops_a_churn_cleans_up_and_says_so(
             assert await registry.get_user_serial(f"ch{report.run_id}-n{i}") is None
             assert await registry.get_email_owner(f"ch{report.run_id}.e{i}@example.org") is None
         assert not attack_workers(app)
+
+
+async def test_a_failed_siege_says_what_it_left_and_how_to_remove_it(
+    run_app: RunApp, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its second name is someone else's already: the heroes' setup fails after the first
+    hero took its name. The panel says what may stay and the command; that command removes
+    the hero, not the someone."""
+    from registry_tui.race import plan as plan_module
+
+    namespace = uuid.uuid4()
+    run_id = namespace.hex[:8]
+
+    class FixedNamespace:  # the run's id known in advance; every other uuid is real
+        uuid4 = staticmethod(lambda: namespace)
+        uuid5 = staticmethod(uuid.uuid5)
+        UUID = uuid.UUID
+
+    monkeypatch.setattr(plan_module, "uuid", FixedNamespace)
+    squatter = await registry.register(f"siege-{run_id}-00001", f"s{run_id}@ex.org", "S", "d")
+    assert isinstance(squatter, Registered), squatter
+    async with run_app(size=(80, 24)) as (_app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=2, clones=1, concurrency=1, mode="siege")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.ended == "failed", timeout=30, what="the failure")
+        text = " ".join(log_lines(screen))
+        assert "ended before its clean-up: names siege-" in text, text
+        assert f"`registry race --cleanup {run_id}` removes them" in text, text
+        done = await cleanup_run(Registry(screen.database.registry.connection), run_id)
+    assert (done.removed, done.failed) == (1, ())  # the hero of the first name
+    holder = await registry.get_user_serial(f"siege-{run_id}-00001")
+    assert holder is not None and holder.user_id == squatter.user.user_id
+    await registry.delete_user(f"siege-{run_id}-00001")

@@ -589,7 +589,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             self._churning = False
             if isinstance(outcome, Failure):
                 self.report_failure(outcome, "finish the churn")
-                detail = outcome.message
+                detail = f"{outcome.message}; ended before its clean-up: {self._left_behind()}"
             elif event.state is WorkerState.CANCELLED:
                 detail = "stopped; " + self._left_behind()
             else:
@@ -598,7 +598,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
             self._ended("stopped", Text(f"Churn: {printable(detail)}", DOPPEL))
         elif isinstance(outcome, Failure):
             self.report_failure(outcome, "finish the attack")
-            self._ended("failed", Text(f"Attack failed: {printable(outcome.message)}", DOPPEL))
+            detail = f"{outcome.message}; ended before its clean-up: {self._left_behind()}"
+            self._ended("failed", Text(f"Attack failed: {printable(detail)}", DOPPEL))
         elif event.state is WorkerState.CANCELLED:
             t = self.feed.tally
             self._ended(
