@@ -228,7 +228,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         """Offer the guards the connected cluster can run; why any other is absent."""
         form = self.query_one(PlanForm)
         if not self.database.connected:
-            return form.offer(form.data_centres)
+            form.offer(form.data_centres)
+            return ""  # nothing known of the cluster yet: nothing to explain
         return form.offer(self.database.registry.connection.data_centres())
 
     def on_resize(self) -> None:
