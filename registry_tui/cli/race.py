@@ -13,10 +13,10 @@ import contextlib
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol
 
 import typer
 
@@ -257,19 +257,15 @@ async def _attack(
     return report
 
 
+class _Stoppable(Protocol):
+    def stop(self, *, skip_audit: bool = False) -> None: ...
+
+
 @contextlib.contextmanager
 def _stop_on_ctrl_c(attack: Attack) -> Iterator[None]:
     """Ctrl-C stops the attack the way it ends: in-flight races finish, then the audit and
     the clean-up. A second Ctrl-C skips the audit; a third leaves at once and says exactly
     what stays registered and how to remove it."""
-    import asyncio
-    import signal
-
-    from registry_tui.cli import output
-
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    presses = 0
     keeps = attack.plan.keep or not attack.plan.protected
     left = (
         "nothing to remove (kept on request)"
@@ -279,26 +275,61 @@ def _stop_on_ctrl_c(attack: Attack) -> Iterator[None]:
         else f"names {attack.username_prefix}* may stay registered; "
         f"`registry race --cleanup {attack.run_id}` removes them"
     )
+    then = "then nothing is removed (kept)" if keeps else "then removing what it registered"
+    with (
+        _said_on_failure(lambda: left),
+        _presses(
+            attack,
+            first=f"stopping: races in flight finish, what ran is audited, {then} "
+            "(Ctrl-C again skips the audit)",
+            second="skipping the audit"
+            + ("" if keeps else "; still removing what the race registered"),
+            left=lambda: left,
+        ),
+    ):
+        yield
+
+
+@contextlib.contextmanager
+def _said_on_failure(left: Callable[[], str]) -> Iterator[None]:
+    """A run that fails (the database went away, a siege could not set up) ends before its
+    clean-up: say what it may have left and the command that removes it."""
+    from registry_tui.cli import output
+
+    try:
+        yield
+    except Exception:
+        output.diagnose(f"the run ended before its clean-up: {left()}")
+        raise
+
+
+@contextlib.contextmanager
+def _presses(
+    stoppable: _Stoppable, *, first: str, second: str, left: Callable[[], str]
+) -> Iterator[None]:
+    """SIGINT, counted: the first stops `stoppable` (what is in flight finishes, then the
+    audit and the clean-up), the second skips the audit (never the clean-up), the third
+    leaves at once, saying what stays (`left()`, asked at that moment) and how to remove it."""
+    import asyncio
+    import signal
+
+    from registry_tui.cli import output
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    presses = 0
 
     def pressed() -> None:
         nonlocal presses
         presses += 1
         if presses == 1:
-            attack.stop()
-            then = "then nothing is removed (kept)" if keeps else "then removing what it registered"
-            output.diagnose(
-                f"stopping: races in flight finish, what ran is audited, {then} "
-                "(Ctrl-C again skips the audit)"
-            )
+            stoppable.stop()
+            output.diagnose(first)
         elif presses == 2:
-            attack.stop(skip_audit=True)
-            output.diagnose(
-                "skipping the audit"
-                + ("" if keeps else "; still removing what the race registered")
-                + f" (Ctrl-C again leaves now: {left})"
-            )
+            stoppable.stop(skip_audit=True)
+            output.diagnose(f"{second} (Ctrl-C again leaves now: {left()})")
         else:
-            output.diagnose(f"leaving now: {left}")
+            output.diagnose(f"leaving now: {left()}")
             if task is not None:
                 task.cancel()
 
@@ -375,26 +406,29 @@ def _churn_command(
         json_output,
         lambda: ChurnPlan(clients=clients, seconds=seconds, keep=keep, mix=mix),
     )
-    if not json_output:
-        output.diagnose(
-            f"churn: {plan.clients} clients on {plan.names} names and {plan.emails} e-mails "
-            f"for {plan.seconds:g} s, then every key's history is checked",
-            style="dim",
-        )
     try:
         report, check = with_connection(
             ctx,
             json_output,
             lambda connection: _churn(connection, plan, across_dcs, history),
-            interrupted="the churn's names (ch<run id>-n…) may stay registered; "
-            "`registry race --cleanup RUN_ID` removes them",
+            interrupted="if its clean-up had not finished, `registry race --cleanup RUN_ID` "
+            "(the run id above) removes what it left",
         )
     except RaceSetupError as exc:
         stop(json_output, Failure(ExitCode.UNAVAILABLE, str(exc), unavailable_doc(str(exc))))
     if json_output:
-        output.emit_json(report.as_document() | {"history": check.to_json()})
+        output.emit_json(
+            report.as_document() | {"history": check.to_json() if check is not None else None}
+        )
     else:
         _print_churn(report, check)
+    if report.stopped or check is None:
+        checked = "history not checked" if check is None else "history checked"
+        output.fail(
+            f"churn {report.run_id} stopped after {report.elapsed_s:.1f} s of "
+            f"{plan.seconds:g} s ({checked}); clean-up: {report.cleanup_summary()}"
+        )
+        exit_with(ExitCode.INTERRUPTED)
     if check.violations:
         output.fail(f"the history check found {check.violations} violating key(s)")
         exit_with(ExitCode.REFUSED)
@@ -405,28 +439,57 @@ def _churn_command(
 
 
 async def _churn(
-    connection: Connection, plan: ChurnPlan, across_dcs: bool, history: Path | None
-) -> tuple[ChurnReport, CheckReport]:
+    connection: Connection,
+    plan: ChurnPlan,
+    across_dcs: bool,
+    history: Path | None,
+) -> tuple[ChurnReport, CheckReport | None]:
     import asyncio
 
+    from registry_tui.cli import output
     from registry_tui.core.registry import Registry
     from registry_tui.proof import HistoryRecorder, check_history
     from registry_tui.race import across_data_centres
     from registry_tui.race.churn import Churn
 
     recorder = HistoryRecorder()
+
+    async def run(registries: list[Registry]) -> tuple[ChurnReport, bool]:
+        churn = Churn(registries, plan, recorder)
+        output.diagnose(
+            f"churn {churn.run_id}: {plan.clients} clients on {plan.names} names and "
+            f"{plan.emails} e-mails for {plan.seconds:g} s, then every key's history is checked "
+            "(Ctrl-C stops it early)",
+            style="dim",
+        )
+        keeps = "nothing is removed (kept)" if plan.keep else "what it registered is removed"
+        with (
+            _said_on_failure(churn.left_behind),
+            _presses(
+                churn,
+                first=f"stopping: calls in flight finish, then {keeps} and the history so far "
+                "is checked (Ctrl-C again skips the check)",
+                second="skipping the history check"
+                + ("" if plan.keep else "; still removing what the churn registered"),
+                left=churn.left_behind,
+            ),
+        ):
+            report = await churn.run()
+        return report, not churn.audit_skipped
+
     if across_dcs:
         async with across_data_centres(connection) as across:
-            registries = [across[0][1], across[1][1]]
-            report = await Churn(registries, plan, recorder).run()
+            report, checking = await run([across[0][1], across[1][1]])
     else:
-        report = await Churn([Registry(connection)], plan, recorder).run()
+        report, checking = await run([Registry(connection)])
     _save_history(recorder, history)
+    if not checking:
+        return report, None
     check = await asyncio.to_thread(check_history, recorder.history())
     return report, check
 
 
-def _print_churn(report: ChurnReport, check: CheckReport) -> None:
+def _print_churn(report: ChurnReport, check: CheckReport | None) -> None:
     from rich.table import Table
 
     from registry_tui.cli import output
@@ -438,13 +501,9 @@ def _print_churn(report: ChurnReport, check: CheckReport) -> None:
     for (op, answer), count in sorted(report.answers.items()):
         table.add_row(op, answer, f"{count:,}")
     output.show(table)
-    _print_check(check, "keys")
-    removed = "kept on request" if report.plan.keep else f"{report.removed} names removed"
-    output.diagnose(
-        f"clean-up: {removed}, {report.claims_released} orphan claims released"
-        + (f"; could not: {', '.join(report.cleanup_failed)}" if report.cleanup_failed else ""),
-        style="dim",
-    )
+    if check is not None:
+        _print_check(check, "keys")
+    output.diagnose(f"clean-up: {report.cleanup_summary()}", style="dim")
 
 
 def _print_check(check: CheckReport, what: str) -> None:

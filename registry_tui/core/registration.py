@@ -231,14 +231,17 @@ class Registrar:
             holder = await self.user_serial(owner.username)
         return holder is not None and holder.user_id == owner.user_id
 
-    async def release_orphan_claim(self, email: str) -> bool:
+    async def release_orphan_claim(self, email: str, user_id: uuid.UUID | None = None) -> bool:
         """Release the claim on `email` now if its registration does not hold it, whatever
-        its age. Only for a caller that knows no registration attempt on this address can
-        still be in flight (a race's clean-up, after its attempts ended and settled)."""
+        its age; with `user_id`, only a claim that identity holds (`IF user_id = ?`). Only
+        for a caller that knows no registration attempt on this address can still be in
+        flight (a race's clean-up, after its attempts ended and settled)."""
         row = await self.store.read_one(self.models.email_claim, serial=True, email=email)
         if row is None:
             return False
         owner = claim_owner(row)
+        if user_id is not None and owner.user_id != user_id:
+            return False  # another identity's claim: never ours to touch
         if await self._claim_is_valid(owner):
             return False
         return await self._release_orphan(email, owner)

@@ -39,6 +39,7 @@ from registry_tui.core.registration import (
     FirstProfile,
     Registrar,
     bury_profile_birth,
+    claim_owner,
     email_key,
 )
 from registry_tui.core.rows import (
@@ -149,10 +150,31 @@ class Registry:
         """Who holds the e-mail claim now, at SERIAL (None: no claim)."""
         return await self._registrar.email_owner(normalize_email(email))
 
-    async def release_orphan_claim(self, email: str) -> bool:
-        """Give back the claim on `email` if its registration does not hold it (see
-        Registrar.release_orphan_claim: only once no attempt on it can be in flight)."""
-        return await self._registrar.release_orphan_claim(email_key(email))
+    async def release_orphan_claim(self, email: str, user_id: uuid.UUID | None = None) -> bool:
+        """Give back the claim on `email` if its registration does not hold it; with
+        `user_id`, only that identity's claim (see Registrar.release_orphan_claim: only once
+        no attempt on it can be in flight)."""
+        return await self._registrar.release_orphan_claim(email_key(email), user_id)
+
+    async def iter_email_claims(self, page_size: int = 500) -> AsyncIterator[EmailOwner]:
+        """Every e-mail claim, one page in memory at a time (a clean-up looking for the
+        claims a run left; never on a request path)."""
+        model = self.models.email_claim
+        state: bytes | None = None
+        while True:
+            query = model.find().fetch_size(page_size).page(state).timeout(self.timeout * 2)
+            try:
+                async with read_gate().paged_read():
+                    result = await query.paged_all()
+            except Exception as exc:
+                if is_unavailable_error(exc):
+                    raise self.unavailable(exc) from None
+                raise
+            for row in result.data:
+                yield claim_owner(row)
+            if not result.paging_state:
+                return
+            state = result.paging_state
 
     async def list_users(
         self, dimension: str | None = None, page_size: int = 100, cursor: str | None = None

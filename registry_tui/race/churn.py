@@ -129,10 +129,20 @@ class ChurnReport:
     removed: int = 0
     claims_released: int = 0
     cleanup_failed: list[str] = field(default_factory=list)
+    stopped: bool = False  # stopped before its time: the calls in flight finished
+    cleaned: bool = False  # the clean-up ran to its end (or nothing was to be removed: keep)
 
     @property
     def operations(self) -> int:
         return sum(self.answers.values())
+
+    def cleanup_summary(self) -> str:
+        if self.plan.keep:
+            return "none: kept on request"
+        done = f"{self.removed:,} names removed, {self.claims_released:,} orphan claims released"
+        if self.cleanup_failed:
+            done += f"; could not: {', '.join(self.cleanup_failed)}"
+        return done
 
     def as_document(self) -> dict[str, Any]:
         return {
@@ -144,6 +154,7 @@ class ChurnReport:
             "emails": self.plan.emails,
             "mix": self.plan.mix,
             "elapsed_s": round(self.elapsed_s, 3),
+            "stopped": self.stopped,
             "operations": self.operations,
             "answers": {f"{op} {answer}": n for (op, answer), n in sorted(self.answers.items())},
             "cleanup": {
@@ -187,6 +198,30 @@ class Churn:
         self.report = ChurnReport(self.run_id, plan)
         self._ops = [op for op, _ in MIXES[plan.mix]]
         self._weights = [w for _, w in MIXES[plan.mix]]
+        # stop(): no client starts a new call; calls in flight finish (and resolve), then the
+        # clean-up runs as after a whole run. The caller checks the history unless skipped.
+        self.stop_requested = False
+        self.audit_skipped = False
+
+    def stop(self, *, skip_audit: bool = False) -> None:
+        """End early and still leave the registry as it was: calls in flight finish, then
+        the clean-up (unless keep); `skip_audit`: the caller skips the history check."""
+        self.stop_requested = True
+        if skip_audit:
+            self.audit_skipped = True
+
+    def left_behind(self) -> str:
+        """What this run may leave if it is left before its clean-up ends, and the command
+        that removes it."""
+        if self.plan.keep:
+            return "its names stay registered (keep)"
+        if self.report.cleaned:
+            return "nothing: the clean-up is done"
+        return (
+            f"names ch{self.run_id}-n0…n{self.plan.names - 1} and claims on "
+            f"ch{self.run_id}.e0…e{self.plan.emails - 1}@example.org may stay; "
+            f"`registry race --cleanup {self.run_id}` removes them"
+        )
 
     # ----------------------------------------------------------------------------------------
 
@@ -195,14 +230,16 @@ class Churn:
         deadline = started + self.plan.seconds
         await asyncio.gather(*(self._client(p, deadline) for p in range(self.plan.clients)))
         self.report.elapsed_s = time.monotonic() - started
+        self.report.stopped = self.stop_requested
         if not self.plan.keep:
             await self._clean_up()
+        self.report.cleaned = True
         return self.report
 
     async def _client(self, process: int, deadline: float) -> None:
         rng = random.Random(self.rng.random())
         registry = self.registries[process % len(self.registries)]
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self.stop_requested:
             op = rng.choices(self._ops, self._weights)[0]
             try:
                 answer = await getattr(self, "_" + op.replace("-", "_"))(process, registry, rng)
@@ -384,6 +421,9 @@ class Churn:
 
     async def _clean_up(self) -> None:
         registry = self.registries[0]
+        # First let any request of a call whose outcome was unknown end on the servers, so
+        # none can land after its name or claim is removed.
+        await asyncio.sleep(SETTLE_S)
         for name in self.names:
             try:
                 holder = await registry.get_user_serial(name)
@@ -397,7 +437,6 @@ class Churn:
                 self.report.removed += 1
             else:
                 self.report.cleanup_failed.append(f"{name}: {type(outcome).__name__}")
-        await asyncio.sleep(SETTLE_S)
         for email in self.emails:
             try:
                 if await registry.release_orphan_claim(email):

@@ -1,21 +1,30 @@
 """After the audit: remove what the race registered, so a race leaves the registry as it found
 it. Each name is deleted by identity (`DELETE ... IF user_id = ?` the holder the audit found),
 with its profile and e-mail claim, through the registry's own delete: a name that someone
-outside the race holds by then is never touched."""
+outside the race holds by then is never touched. Attempts whose outcome was unknown may have
+left a name or an e-mail claim of their own: both are released by that attempt's identity.
+
+`registry race --cleanup RUN_ID` does the same afterwards for a run that could not (stopped
+hard, killed, kept), finding what it left by reading every registration and claim page by
+page: the run id is in every name and e-mail a race writes."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from registry_tui.core.errors import DatabaseUnavailable
-from registry_tui.core.outcomes import Deleted, NotFound, Unknown, UserRecord
+from registry_tui.core.outcomes import Deleted, EmailOwner, NotFound, Unknown, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.core.validation import ValidationError
+from registry_tui.race.plan import Contender
 from registry_tui.race.report import Cleanup
 
 CLEANUP_CONCURRENCY = 16
+PAGE_SIZE = 500  # rows per page when `cleanup_run` reads every registration and claim
 
 
 async def remove_registrations(
@@ -51,6 +60,56 @@ async def remove_registrations(
     return Cleanup(kept=False, removed=removed, already_gone=gone, failed=tuple(sorted(failed)))
 
 
+async def release_in_doubt(
+    registry: Registry, in_doubt: Sequence[Contender], not_before: float = 0.0
+) -> Cleanup:
+    """What attempts whose outcome was unknown may have left, removed by their identity:
+    the name, should one of them hold it after all (`DELETE ... IF user_id = ?`, with its
+    profile and claim), and the e-mail claim it may have taken (released only while that
+    identity holds it and its registration does not). A name or a claim that another
+    identity holds is never touched.
+
+    `not_before` (time.monotonic()): when no request of these attempts can still be running
+    on a server; the clean-up waits for it, so a late write cannot land after it."""
+    wait = not_before - time.monotonic()
+    if wait > 0:
+        await asyncio.sleep(wait)
+    gate = asyncio.Semaphore(CLEANUP_CONCURRENCY)
+    removed = released = 0
+    failed: list[str] = []
+
+    async def release(c: Contender) -> None:
+        nonlocal removed, released
+        async with gate:
+            try:
+                outcome = await registry.delete_user(c.username, user_id=c.user_id)
+                if isinstance(outcome, Deleted) or (isinstance(outcome, Unknown) and outcome.gone):
+                    removed += 1
+                elif not isinstance(outcome, NotFound):
+                    failed.append(f"{c.username} ({c.label}): {type(outcome).__name__}")
+                # Not `released += await ...`: that reads the count before the await.
+                freed = await registry.release_orphan_claim(c.email, user_id=c.user_id)
+                released += freed
+            except DatabaseUnavailable as exc:
+                failed.append(f"{c.username} ({c.label}): {exc.message}")
+
+    await asyncio.gather(*(release(c) for c in in_doubt))
+    return Cleanup(
+        kept=False, removed=removed, failed=tuple(sorted(failed)), claims_released=released
+    )
+
+
+def merged(first: Cleanup, second: Cleanup) -> Cleanup:
+    """Two clean-ups of one run as one."""
+    return Cleanup(
+        kept=first.kept and second.kept,
+        removed=first.removed + second.removed,
+        already_gone=first.already_gone + second.already_gone,
+        failed=tuple(sorted(first.failed + second.failed)),
+        claims_released=first.claims_released + second.claims_released,
+    )
+
+
 # ------------------------------------------------------------------------------------------
 # After a run that could not clean up (stopped hard, killed, kept): `registry race --cleanup`.
 
@@ -70,10 +129,11 @@ def parse_run_id(run_id: str) -> str:
     return value
 
 
-def race_registration(user: UserRecord, run_id: str) -> bool:
-    """Whether `user` is one a race of `run_id` registered: its name carries the run id and
-    its e-mail is the one that race gives its hero or a clone for that very name."""
-    name = user.username
+def race_registration(user: UserRecord | EmailOwner, run_id: str) -> bool:
+    """Whether `user` (a registration, or an e-mail claim) is one a race of `run_id` made:
+    its name carries the run id and its e-mail is the one that race gives its hero or a
+    clone for that very name."""
+    name = user.username.lower()
     if not (name.startswith(f"race-{run_id}-") or name.startswith(f"siege-{run_id}-")):
         return False
     email = user.email.lower()
@@ -98,14 +158,26 @@ async def cleanup_run(
     held: dict[int, UserRecord] = {}
     names: list[str] = []
     seen = 0
-    async for user in registry.iter_users():
+    async for user in registry.iter_users(page_size=PAGE_SIZE):
         seen += 1
         if on_progress is not None and seen % 1000 == 0:
             on_progress(seen)
         if race_registration(user, run_id):
             held[len(names)] = user
             names.append(user.username)
-    return await remove_registrations(registry, held, names.__getitem__)
+    done = await remove_registrations(registry, held, names.__getitem__)
+    # Then the e-mail claims the run's unknown attempts left (their registrations never held
+    # a name): each released only while its own identity holds it and holds no name.
+    released = 0
+    failed = list(done.failed)
+    async for claim in registry.iter_email_claims(PAGE_SIZE):
+        if not race_registration(claim, run_id):
+            continue
+        try:
+            released += await registry.release_orphan_claim(claim.email, user_id=claim.user_id)
+        except DatabaseUnavailable as exc:
+            failed.append(f"{claim.email}: {exc.message}")
+    return replace(done, failed=tuple(sorted(failed)), claims_released=released)
 
 
 async def _cleanup_churn(registry: Registry, run_id: str) -> Cleanup:

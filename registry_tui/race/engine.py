@@ -47,7 +47,7 @@ from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError, normalize_username
 from registry_tui.proof import Budget, CheckReport, HistoryRecorder, check_history
-from registry_tui.race.cleanup import remove_registrations
+from registry_tui.race.cleanup import merged, release_in_doubt, remove_registrations
 from registry_tui.race.control import CONTROL_TABLE, ControlTable
 from registry_tui.race.events import (
     AttackFinished,
@@ -100,6 +100,9 @@ class _Attempt:
     note: str = ""
     latency_ms: float = 0.0
     sent: bool = True  # False: the name's write was never sent (the e-mail was refused first)
+    # The call ended without a definite answer (or with its claim not given back): its name
+    # or e-mail claim may be left, for the clean-up to release by its identity.
+    in_doubt: bool = False
 
 
 @dataclass
@@ -108,6 +111,7 @@ class _RaceRecord:
 
     told_won: tuple[int, ...]
     unknown: tuple[int, ...] = ()
+    in_doubt: tuple[int, ...] = ()
 
 
 @dataclass
@@ -153,6 +157,7 @@ class Attack:
         self._race_ids: dict[int, dict[uuid.UUID, int]] = {}
         self._findings = _AuditFindings()
         self._held: dict[int, UserRecord] = {}  # race -> the contender holding it after the audit
+        self._in_doubt_until = 0.0  # monotonic: no request of an in-doubt attempt runs after it
         self._audited = 0
         self._audit_total = plan.races
         self._started = False
@@ -238,6 +243,15 @@ class Attack:
         if self.plan.protected and not self.plan.keep:
             self._emit(PhaseChanged("cleanup"))
             cleanup = await remove_registrations(self._auditor, self._held, self.username)
+            # Then what attempts in doubt may have left (a holder among them is gone already).
+            in_doubt = [
+                self.contender(race, index)
+                for race in raced
+                for index in (self._records[race] or _RaceRecord(())).in_doubt
+            ]
+            if in_doubt:
+                done = await release_in_doubt(self._auditor, in_doubt, self._in_doubt_until)
+                cleanup = merged(cleanup, done)
         report = replace(
             self._report(race_s, audit_s),
             cleanup=cleanup,
@@ -380,7 +394,10 @@ class Attack:
         unknown = tuple(a.contender.index for a in attempts if a.outcome == "unknown")
         previous = self._records[race]
         held = previous.told_won if previous is not None else ()  # the siege hero
-        self._records[race] = _RaceRecord(told_won=held + told_won, unknown=unknown)
+        in_doubt = tuple(a.contender.index for a in attempts if a.in_doubt)
+        self._records[race] = _RaceRecord(
+            told_won=held + told_won, unknown=unknown, in_doubt=in_doubt
+        )
         blocked = sum(a.outcome == "blocked" for a in attempts)
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._emit(RaceFinished(race, username, told_won, blocked, len(unknown), elapsed_ms))
@@ -404,6 +421,9 @@ class Attack:
             attempt = await self._register(contender)
         self._record(handle, attempt)
         attempt.latency_ms = (time.perf_counter() - started) * 1000
+        if attempt.in_doubt:
+            settled = time.monotonic() + RESOLVE_PATIENCE_S
+            self._in_doubt_until = max(self._in_doubt_until, settled)
         self._latencies.append(attempt.latency_ms)
         if not attempt.needs_resolution:
             self._emit(self._finished(attempt))
@@ -477,6 +497,7 @@ class Attack:
                 needs_resolution=True,
                 note=one_line(exc),
                 sent=not isinstance(exc, DatabaseUnavailable),
+                in_doubt=True,
             )
         if isinstance(outcome, Registered):
             late = outcome.resolved_after_timeout
@@ -493,10 +514,18 @@ class Attack:
             )
         if isinstance(outcome, UsernameTaken):
             late = outcome.resolved_after_timeout
-            return _Attempt(c, "blocked", outcome.existing, resolved=late, timed_out=late)
+            kept_claim = outcome.claim_released is False
+            return _Attempt(
+                c, "blocked", outcome.existing, resolved=late, timed_out=late, in_doubt=kept_claim
+            )
         if isinstance(outcome, Unknown):
             return _Attempt(
-                c, "unknown", timed_out=True, needs_resolution=True, note=outcome.reason
+                c,
+                "unknown",
+                timed_out=True,
+                needs_resolution=True,
+                note=outcome.reason,
+                in_doubt=True,
             )
         if isinstance(outcome, EmailTaken):
             # Cannot happen with this attack's unique addresses; if it does, the contender

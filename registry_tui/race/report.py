@@ -130,7 +130,10 @@ class AttackReport:
             return "none: kept on request" if self.plan.keep else "none: nothing registered"
         gone = f", {done.already_gone:,} already gone" if done.already_gone else ""
         failed = f", {len(done.failed):,} could not be" if done.failed else ""
-        return f"{done.removed:,} removed{gone}{failed}"
+        claims = (
+            f", {done.claims_released:,} e-mail claims released" if done.claims_released else ""
+        )
+        return f"{done.removed:,} removed{gone}{claims}{failed}"
 
     @property
     def protected(self) -> bool:

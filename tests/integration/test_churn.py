@@ -4,8 +4,11 @@ recorded and the whole history checked for linearizability, per name, address an
 from __future__ import annotations
 
 import json
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -84,3 +87,80 @@ def test_cli_history_to_a_folder_that_does_not_exist_is_refused_before_racing(
     assert done.returncode == 2
     assert done.stderr.startswith("error: invalid --history:"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------------------------------------------
+# Ctrl-C on a churn: calls in flight finish, the clean-up always runs (unless a third Ctrl-C,
+# which says what stays and the command that removes it), the history check unless skipped.
+
+
+def start_churn(cli_env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """A long churn, once its clients are running; returns it and its run id."""
+    churn = subprocess.Popen(
+        [str(REGISTRY_CLI), "race", "--mode", "churn", "--clients", "8", "--seconds", "120",
+         "--json"],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert churn.stderr is not None
+    line = churn.stderr.readline()
+    while line and not line.startswith("churn "):
+        line = churn.stderr.readline()
+    match = re.match(r"churn ([0-9a-f]{6}): ", line)
+    assert match, line
+    time.sleep(2)  # the clients are at work
+    return churn, match.group(1)
+
+
+def interrupt(churn: subprocess.Popen[str], times: int) -> tuple[str, str]:
+    for _ in range(times):
+        churn.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    out, err = churn.communicate(timeout=120)
+    assert churn.returncode == 130, err
+    return out, err
+
+
+async def nothing_left(registry: Registry, run_id: str) -> bool:
+    for i in range(5):
+        if await registry.get_user_serial(f"ch{run_id}-n{i}") is not None:
+            return False
+        if await registry.get_email_owner(f"ch{run_id}.e{i}@example.org") is not None:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+async def test_ctrl_c_stops_a_churn_and_still_cleans_up(
+    cli_env: dict[str, str], registry: Registry, presses: int
+) -> None:
+    churn, run_id = start_churn(cli_env)
+    out, err = interrupt(churn, presses)
+    report = json.loads(out)
+    assert report["run_id"] == run_id and report["stopped"] is True
+    assert report["elapsed_s"] < 60 and report["operations"] > 0
+    assert "stopping: calls in flight finish" in err
+    if presses == 1:  # the history recorded so far is checked
+        assert report["history"]["verdict"] == "linearizable", report["history"]
+        assert f"churn {run_id} stopped after" in err and "(history checked)" in err
+    else:  # the check is skipped, never the clean-up
+        assert report["history"] is None
+        assert "skipping the history check; still removing what the churn registered" in err
+        assert "(history not checked)" in err
+    assert report["cleanup"]["failed"] == []
+    assert await nothing_left(registry, run_id)
+
+
+async def test_a_third_ctrl_c_leaves_at_once_and_says_what_stays(
+    cli_env: dict[str, str], registry: Registry
+) -> None:
+    churn, run_id = start_churn(cli_env)
+    _, err = interrupt(churn, 3)
+    command = f"`registry race --cleanup {run_id}` removes them"
+    assert f"leaving now: names ch{run_id}-n0…n4 and claims on ch{run_id}.e0…e4@example.org" in err
+    assert command in err, err
+    done = subprocess.run(
+        [str(REGISTRY_CLI), "race", "--cleanup", run_id, "--json"],
+        env=cli_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert await nothing_left(registry, run_id)

@@ -3,19 +3,33 @@ registered (winners, siege heroes), with their profiles and e-mail claims; --kee
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from coodie.results import LWTResult
 
-from registry_tui.core.outcomes import Deleted, NotFound, Registered, UserRecord
+from registry_tui.core.outcomes import Deleted, NotFound, Registered, Unknown, UserRecord
 from registry_tui.core.registry import Registry
+from registry_tui.core.rows import AmbiguousWrite, ConditionalWrite, WriteStep
 from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError
 from registry_tui.proof import HistoryRecorder
 from registry_tui.race import Attack, AttackPlan, RaceFinished, SetupProgress, run_attack
 from registry_tui.race.churn import Churn, ChurnPlan
-from registry_tui.race.cleanup import cleanup_run, parse_run_id, remove_registrations
+from registry_tui.race.cleanup import (
+    PAGE_SIZE,
+    cleanup_run,
+    parse_run_id,
+    release_in_doubt,
+    remove_registrations,
+)
+from registry_tui.race.plan import Roster
 from tests.conftest import unique
+from tests.row_faults import PassThroughRows
 
 pytestmark = pytest.mark.db
 
@@ -181,3 +195,100 @@ def test_a_run_id_is_six_or_eight_hex_digits(run_id: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_run_id(run_id)
     assert caught.value.field == "cleanup"
+
+
+# ------------------------------------------------------------------------------------------
+# Attempts whose outcome stayed unknown: their names and e-mail claims are released by identity.
+
+
+class InsertAnswerLost(PassThroughRows):
+    """Every registration INSERT answers "maybe applied" without reaching the node, as a
+    timeout before the request left would: the e-mail claim before it is taken for real, and
+    the name stays free, so the registry can only answer unknown (and keeps the claim)."""
+
+    async def write(self, write: ConditionalWrite) -> LWTResult:
+        if write.step is WriteStep.INSERT_REGISTRATION:
+            raise AmbiguousWrite("the answer was lost")
+        return await super().write(write)
+
+
+async def test_a_race_releases_the_claims_its_unknown_attempts_left(
+    connection: Connection,
+) -> None:
+    before = tables_empty(connection)
+    contenders = Registry(connection, store=InsertAnswerLost(connection))
+    attack = Attack(connection, AttackPlan(races=2, clones=2, concurrency=2), registry=contenders)
+    report = await attack.run()
+    assert report.unresolved == 6  # every attempt unknown, each after taking its claim
+    assert report.cleanup.failed == () and report.cleanup.claims_released == 6
+    assert "6 e-mail claims released" in report.cleanup_summary()
+    assert report.as_document()["cleanup"]["claims_released"] == 6
+    assert tables_empty(connection) == before
+
+
+async def test_cleanup_by_run_id_releases_the_claims_of_unknown_attempts(
+    connection: Connection, registry: Registry
+) -> None:
+    before = tables_empty(connection)
+    contenders = Registry(connection, store=InsertAnswerLost(connection))
+    plan = AttackPlan(races=2, clones=1, concurrency=2, keep=True)
+    report = await Attack(connection, plan, registry=contenders).run()
+    assert report.unresolved == 4 and report.cleanup.kept
+    assert count_rows(connection, "email_claims") == before["email_claims"] + 4
+    done = await cleanup_run(registry, report.run_id)
+    assert (done.removed, done.claims_released, done.failed) == (0, 4, ())
+    assert tables_empty(connection) == before
+
+
+async def test_releasing_by_identity_never_touches_another_identitys_name_or_claim(
+    connection: Connection, registry: Registry
+) -> None:
+    """An attempt in doubt whose name one outsider holds, and whose e-mail another outsider
+    claimed without ever holding a name (an orphan claim, but not the attempt's): both stay."""
+    roster = Roster(AttackPlan(races=1, clones=1))
+    attempt = roster.contender(0, 1)
+    out = await registry.register(attempt.username, unique("x") + "@example.com", "One", "d-main")
+    assert isinstance(out, Registered), out
+    lossy = Registry(connection, store=InsertAnswerLost(connection))
+    orphan = await lossy.register(unique("other"), attempt.email, "Two", "d-main")
+    assert isinstance(orphan, Unknown), orphan
+    done = await release_in_doubt(registry, [attempt])
+    assert (done.removed, done.claims_released, done.failed) == (0, 0, ())
+    holder = await registry.get_user_serial(attempt.username)
+    assert holder is not None and holder.user_id == out.user.user_id
+    owner = await registry.get_email_owner(attempt.email)
+    assert owner is not None and owner.user_id == orphan.user_id
+    # Its own identity may release it: the claim is an orphan.
+    assert await registry.release_orphan_claim(attempt.email, user_id=orphan.user_id)
+    await registry.delete_user(attempt.username)
+
+
+# ------------------------------------------------------------------------------------------
+# `registry race --cleanup RUN_ID` reads every page of registrations, not the first one only.
+
+REGISTRY_CLI = Path(sys.executable).parent / "registry"
+
+
+async def test_cli_cleanup_reads_every_page_of_registrations(
+    connection: Connection, registry: Registry, cli_env: dict[str, str]
+) -> None:
+    before = tables_empty(connection)
+    # More names than one page holds, with other registrations among them in token order.
+    outsiders = [unique("outsider") for _ in range(20)]
+    for name in outsiders:
+        assert isinstance(await registry.register(name, f"{name}@ex.org", "O", "d"), Registered)
+    races = PAGE_SIZE + 50
+    plan = AttackPlan(races=races, clones=1, concurrency=64, keep=True)
+    report = await run_attack(connection, plan)
+    assert report.winners == races and not report.violations
+    done = subprocess.run(
+        [str(REGISTRY_CLI), "race", "--cleanup", report.run_id, "--json"],
+        env=cli_env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    cleanup = json.loads(done.stdout)["cleanup"]
+    assert (cleanup["removed"], cleanup["failed"]) == (races, [])
+    for name in outsiders:  # not the run's: left alone
+        assert isinstance(await registry.get_user(name), UserRecord)
+        await registry.delete_user(name)
+    assert tables_empty(connection) == before

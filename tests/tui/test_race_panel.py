@@ -33,6 +33,7 @@ from textual.widgets import (
 )
 
 from registry_tui.core.config import Settings
+from registry_tui.core.outcomes import Registered
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.race import (
@@ -116,23 +117,36 @@ def shown(screen: RaceScreen, selector: str) -> str:
 
 
 def counters_shown(screen: RaceScreen) -> dict[str, str]:
-    """The counters line as read on the screen: {"attempts": "40/40", "won": "10", ...}."""
+    """The counters as read on the screen: {"attempts": "40/40", "won": "10", ...}."""
     line = shown(screen, "#race-counters")
-    return {name: value.replace(",", "") for name, value in re.findall(r"(\w+) ([\d,/]+)", line)}
+    found = dict(re.findall(r"(\w+) ([\d,/]+)", line))
+    resolved = re.search(r"\(([\d,]+) resolved by SERIAL read\)", line)
+    assert resolved, line
+    found["resolved"] = resolved.group(1)
+    return {name: value.replace(",", "") for name, value in found.items()}
 
 
 def expected_counters(report: AttackReport) -> dict[str, str]:
     c = Counters.of_report(report)
-    return {
+    expected = {
         "attempts": f"{c.attempts}/{c.attempts_total}",
-        "won": str(c.won),
+        "slipped" if c.siege else "won": str(c.won),
         "blocked": str(c.blocked),
-        "slipped": str(c.slipped),
         "unknown": str(c.unknown),
         "violations": str(c.violations),
         "resolved": str(c.resolved),
         "timeouts": str(c.timeouts),
     }
+    if c.siege:
+        expected["holding"] = str(c.held)
+    return expected
+
+
+def counters_add_up(screen: RaceScreen) -> bool:
+    """attempts = won (or slipped) + blocked + unknown, as shown."""
+    c = counters_shown(screen)
+    done = int(c["attempts"].split("/")[0])
+    return done == int(c.get("won", c.get("slipped", "-1"))) + int(c["blocked"]) + int(c["unknown"])
 
 
 def log_lines(screen: RaceScreen) -> list[str]:
@@ -160,8 +174,9 @@ async def test_a_small_land_grab_runs_to_a_clean_audit(run_app: RunApp) -> None:
         assert report.winners == report.races == 10
         assert report.contenders == 40 and report.overwritten == 0
 
-        # What the panel shows is what the engine reported.
+        # What the panel shows is what the engine reported, and it adds up.
         assert counters_shown(screen) == expected_counters(report)
+        assert counters_add_up(screen)
         bar = screen.query_one("#race-progress", ProgressBar)
         assert bar.progress == bar.total == 10
         assert "done" in shown(screen, "#race-phase")
@@ -242,9 +257,14 @@ async def test_the_control_run_overwrites_and_sits_beside_the_protected_run(
         assert re.search(r"overwritten\s+0\s+30", text), text
         assert re.search(r"audit violations\s+0\s+10", text), text
         assert re.search(r"told they won\s+10 for 10 names\s+40 for 10 names", text), text
-        assert "8 contenders were told they won" not in text  # K=3: four per name
-        assert "4 contenders were told they won" in text  # the first violations, listed
         assert re.search(r"history check\s+\d[\d,]* ops, linearizable\s+10 names not", text)
+        # Below the table, the first violations (scrolled to: the audit scrolls).
+        violations = screen.query_one("#race-violations", Static)
+        screen.query_one("#race-audit").scroll_to_widget(violations, animate=False)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "8 contenders were told they won" not in text  # K=3: four per name
+        assert "4 contenders were told they won" in text
 
         # The history's proof, shown to a person: enter on a violating name opens its
         # excerpt as a timeline, one row per client, each bar with what it was told.
@@ -273,6 +293,12 @@ async def test_a_siege_blocks_every_clone(run_app: RunApp) -> None:
         assert (report.contenders, report.clones_blocked, report.clones_slipped) == (12, 12, 0)
         assert report.winners == report.hero_wins == 6 and report.heroes_changed == 0
         assert counters_shown(screen) == expected_counters(report)
+        # Every counter says what it counts, and they add up: 12 clone attempts, 12 blocked,
+        # none slipped; the 6 heroes holding their names are counted apart.
+        counters = shown(screen, "#race-counters")
+        assert "clone attempts 12/12 = slipped 0 + blocked 12 + unknown 0" in counters
+        assert "heroes holding 6" in counters
+        assert counters_add_up(screen)
         raced = [line for line in log_lines(screen) if line.startswith(report.username_prefix)]
         assert len(raced) == 6 and all("held by its hero" in line for line in raced), raced
 
@@ -564,14 +590,17 @@ async def test_churn_in_the_panel_checks_its_history_and_shows_the_verdict(
         await wait_for(
             pilot, lambda: "calls" in shown(screen, "#race-counters"), what="live counters"
         )
-        assert shown(screen, "#race-phase") in ("churning", "checking the history…")
+        assert shown(screen, "#race-phase") in ("churning", "clean-up, check…")
         await wait_for(pilot, lambda: not screen.running, timeout=120, what="the churn's end")
         assert screen.ended == "done"
         verdict = shown(screen, "#race-verdict")
         assert "HISTORY LINEARIZABLE" in verdict, verdict
         assert "linearizable" in shown(screen, "#race-history")
-        log = "\n".join(log_lines(screen))
-        assert "register" in log and "Registered" in log
+        # The audit shows what the churn's calls were answered, not the land-grab rows.
+        audit = screen_text(pilot.app)
+        assert re.search(r"register\s+Registered\s+\d", audit), audit
+        assert re.search(r"clean-up\s+\d+ names removed", audit), audit
+        assert "told they won" not in audit and "plain INSERT" not in audit
         # Start is offered again; the churn left no name of its own behind.
         assert not screen.query_one("#race-start", Button).disabled
         assert screen.check_action("churn", ()) is True
@@ -592,3 +621,222 @@ async def test_plan_line_and_hero_lane_say_what_the_run_does(run_app: RunApp) ->
         title = screen.query_one("#race-lane-heroes").border_title
         assert title is not None and "plain INSERT · Heroes" in str(title)
         assert "IF NOT EXISTS" not in str(title)
+
+
+# ------------------------------------------------------------------------------------------
+# Focus: never on Start unasked, and shown plainly wherever it is.
+
+
+def region_look(app: RegistryApp, widget: object) -> list[tuple[str, str]]:
+    """The text and styles of the screen cells `widget` covers."""
+    region = widget.region  # type: ignore[attr-defined]
+    strips = app.screen._compositor.render_strips()
+    look = []
+    for strip in strips[region.y : region.bottom]:
+        cropped = strip.crop(region.x, region.right)
+        look.extend((segment.text, str(segment.style)) for segment in cropped)
+    return look
+
+
+async def focus_shown(pilot: Pilot[int], screen: RaceScreen) -> list[str]:
+    """Focus each widget of the panel that takes it: each must look different focused."""
+    app = pilot.app
+    names = []
+    for widget in list(screen.focus_chain):
+        other = next(w for w in screen.focus_chain if w is not widget)
+        other.focus()
+        await pilot.pause()
+        blurred = region_look(app, widget)
+        widget.focus()
+        await pilot.pause()
+        assert region_look(app, widget) != blurred, f"focus not shown on {widget!r}"
+        names.append(widget.id or type(widget).__name__)
+    return names
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_focus_is_never_left_on_start_and_is_shown_on_every_widget(
+    run_app: RunApp, size: tuple[int, int]
+) -> None:
+    async with run_app(size=size) as (app, pilot):
+        screen = await open_panel(pilot)
+        start = screen.query_one("#race-start", Button)
+        assert app.focused is screen.query_one("#race-mode", Select)  # not Start
+        # Every widget of the panel that takes focus looks different with it.
+        shown_on = await focus_shown(pilot, screen)
+        assert len(shown_on) >= 8, shown_on  # mode, R, K, C, guard, keep, Start, the log
+
+        await choose(pilot, screen, races=4, clones=2, concurrency=4)
+        assert app.focused is start  # chosen by the test, as a person would
+        await run_to_the_end(pilot, screen)
+        assert app.focused is not start and app.focused is not None
+        assert region_look(app, app.focused)  # somewhere on screen, where it is shown
+        assert "race-audit" in await focus_shown(pilot, screen)  # the audit's view too
+        screen.query_one("#race-audit").focus()
+        await pilot.press("enter")  # meant for something else: no new race
+        await pilot.pause(0.3)
+        assert not screen.running and screen.last_report is not None
+        first = screen.last_report.run_id
+        # A churn's end does the same.
+        screen.churn_plan = ChurnPlan(clients=2, seconds=0.5)
+        await pilot.press("ctrl+j")
+        await wait_for(pilot, lambda: not screen.running and screen.ended, timeout=60)
+        assert app.focused is not start
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert not screen.running and screen.last_report.run_id == first
+
+
+# ------------------------------------------------------------------------------------------
+# The form says what it will do; the panel fits 80x24 and 120x36.
+
+
+def region_lines(app: RegistryApp, widget: object) -> list[str]:
+    region = widget.region  # type: ignore[attr-defined]
+    strips = app.screen._compositor.render_strips()
+    return [strip.crop(region.x, region.right).text for strip in strips[region.y : region.bottom]]
+
+
+async def test_the_guard_list_offers_what_the_cluster_runs_and_names_the_choice(
+    run_app: RunApp,
+) -> None:
+    async with run_app(size=(80, 24)) as (app, pilot):
+        screen = await open_panel(pilot)
+        guard = screen.query_one("#race-guard", Select)
+        log = " ".join(log_lines(screen))
+        # The dev node is one data centre: LOCAL_SERIAL across DCs is absent, and why.
+        assert "No LOCAL_SERIAL guard: this cluster has one data centre" in log, log
+        guard.focus()
+        await pilot.press("enter")  # the list opens
+        await pilot.pause()
+        text = screen_text(app)
+        assert "plain INSERT" in text and "LOCAL_SERIAL" not in text.split("\n", 2)[1]
+        assert not any(line.strip() == "LOCAL_SERIAL" for line in text.splitlines())
+        await pilot.press("escape")
+
+        # The closed box and the plan line name the guard chosen.
+        guard.value = "plain"
+        await pilot.pause()
+        assert "plain INSERT" in "".join(region_lines(app, guard))
+        assert shown(screen, "#race-plan-line").startswith("plain INSERT (control run)")
+
+        # On a cluster of two DCs it is offered; chosen, the box and the plan line say so,
+        # and the open list shows each guard whole on one line.
+        form = screen.query_one("#race-plan")
+        assert form.offer(["dc1", "dc2"]) == ""  # type: ignore[attr-defined]
+        guard.value = "local-dcs"
+        await pilot.pause()
+        assert "LOCAL_SERIAL" in "".join(region_lines(app, guard))
+        line = shown(screen, "#race-plan-line")
+        assert line.startswith("IF NOT EXISTS at LOCAL_SERIAL in dc1 + dc2"), line
+        guard.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        lines = screen_text(app).splitlines()
+        for label in ("IF NOT EXISTS", "LOCAL_SERIAL", "plain INSERT"):
+            assert any(label in row for row in lines[2:6]), (label, lines[:6])
+        await pilot.press("escape")
+        form.offer(["dc1"])  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert guard.value == "global"  # no longer offered: back to the registry's guard
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+async def test_the_panel_fits_narrow_and_wide_terminals(
+    run_app: RunApp, size: tuple[int, int]
+) -> None:
+    async with run_app(size=size) as (app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=12, clones=7, concurrency=4)
+        await run_to_the_end(pilot, screen)
+        await pilot.press("ctrl+r")  # the live view
+        await wait_for(pilot, lambda: screen.query_one("#race-lanes").display, what="lanes")
+        await pilot.pause()
+        # The plan line and every counter whole: wrapped between parts, never cut.
+        for selector in ("#race-plan-line", "#race-counters"):
+            rows = region_lines(app, screen.query_one(selector))
+            assert rows and not any("…" in row for row in rows), rows
+        counters = " ".join(region_lines(app, screen.query_one("#race-counters")))
+        for label in ("attempts 96/96 = won", "blocked", "unknown", "timeouts", "violations"):
+            assert label in counters, counters
+        assert counters_add_up(screen)
+        # The sparkline does not run into its label.
+        row = next(line for line in screen_text(app).splitlines() if "latency" in line)
+        assert re.search(r"latency [▁▂▃▄▅▆▇█]", row), row
+        # Each lane line says which contender it is and who blocked it; two clones blocked
+        # by the same winner are told apart.
+        doppel = [
+            line.strip("│ ")
+            for line in region_lines(app, screen.query_one("#race-lane-doppel"))[1:-1]
+        ]
+        blocked = [line for line in doppel if line.startswith("blocked")]
+        assert blocked, doppel
+        for line in blocked:
+            assert re.match(r"blocked clone \d+ \S+ by (hero|clone \d+)", line), line
+        assert len(set(blocked)) == len(blocked), blocked
+
+
+@pytest.mark.parametrize("presses", [1, 2])
+async def test_ctrl_x_stops_a_churn_cleans_up_and_says_so(
+    run_app: RunApp, registry: Registry, presses: int
+) -> None:
+    async with run_app(size=(80, 24)) as (app, pilot):
+        screen = await open_panel(pilot)
+        screen.churn_plan = ChurnPlan(clients=8, seconds=120)
+        await pilot.press("ctrl+j")
+        await wait_for(
+            pilot, lambda: sum(screen._churn_answers.values()) > 20, timeout=30, what="calls"
+        )
+        for _ in range(presses):
+            await pilot.press("ctrl+x")
+        await wait_for(pilot, lambda: not screen.running, timeout=60, what="the stop")
+        assert screen.ended == "stopped" and screen.last_churn is not None
+        report, check = screen.last_churn
+        assert report.stopped and report.elapsed_s < 60 and report.cleanup_failed == []
+        verdict = shown(screen, "#race-verdict")
+        assert f"Stopped churn {report.run_id}" in verdict, verdict
+        if presses == 1:  # the history so far is checked
+            assert check is not None and check.verdict == "linearizable"
+            assert "(history checked)" in verdict and "HISTORY LINEARIZABLE" in verdict
+        else:  # the check skipped, never the clean-up
+            assert check is None and "HISTORY NOT CHECKED" in verdict
+        log = " ".join(log_lines(screen))
+        assert "Stopping: calls in flight finish" in log
+        for i in range(report.plan.names):
+            assert await registry.get_user_serial(f"ch{report.run_id}-n{i}") is None
+            assert await registry.get_email_owner(f"ch{report.run_id}.e{i}@example.org") is None
+        assert not attack_workers(app)
+
+
+async def test_a_failed_siege_says_what_it_left_and_how_to_remove_it(
+    run_app: RunApp, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its second name is someone else's already: the heroes' setup fails after the first
+    hero took its name. The panel says what may stay and the command; that command removes
+    the hero, not the someone."""
+    from registry_tui.race import plan as plan_module
+
+    namespace = uuid.uuid4()
+    run_id = namespace.hex[:8]
+
+    class FixedNamespace:  # the run's id known in advance; every other uuid is real
+        uuid4 = staticmethod(lambda: namespace)
+        uuid5 = staticmethod(uuid.uuid5)
+        UUID = uuid.UUID
+
+    monkeypatch.setattr(plan_module, "uuid", FixedNamespace)
+    squatter = await registry.register(f"siege-{run_id}-00001", f"s{run_id}@ex.org", "S", "d")
+    assert isinstance(squatter, Registered), squatter
+    async with run_app(size=(80, 24)) as (_app, pilot):
+        screen = await open_panel(pilot)
+        await choose(pilot, screen, races=2, clones=1, concurrency=1, mode="siege")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.ended == "failed", timeout=30, what="the failure")
+        text = " ".join(log_lines(screen))
+        assert "ended before its clean-up: names siege-" in text, text
+        assert f"`registry race --cleanup {run_id}` removes them" in text, text
+        done = await cleanup_run(Registry(screen.database.registry.connection), run_id)
+    assert (done.removed, done.failed) == (1, ())  # the hero of the first name
+    holder = await registry.get_user_serial(f"siege-{run_id}-00001")
+    assert holder is not None and holder.user_id == squatter.user.user_id
+    await registry.delete_user(f"siege-{run_id}-00001")

@@ -34,6 +34,7 @@ from textual.widgets import (
     Input,
     ProgressBar,
     RichLog,
+    Select,
     Sparkline,
     Static,
 )
@@ -59,7 +60,7 @@ from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 from registry_tui.tui.widgets.banner import Banner
-from registry_tui.tui.widgets.race_feed import RaceFeed, RaceResult, result_line
+from registry_tui.tui.widgets.race_feed import RaceFeed, RaceResult, fit, result_line
 from registry_tui.tui.widgets.race_lanes import RaceLane
 from registry_tui.tui.widgets.race_plan import SIZES, PlanForm, describe
 from registry_tui.tui.widgets.race_report import RaceAudit, verdict
@@ -142,6 +143,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._attack_running: Attack | None = None
         self._churn_running: Churn | None = None
         self.last_report: AttackReport | None = None
+        # The last churn, while it is the newest run: the audit shows it, not the races.
+        self.last_churn: tuple[ChurnReport, CheckReport | None] | None = None
         self.reports: dict[bool, AttackReport] = {}  # protected? -> the last report of that kind
         self.ended: str = ""  # how the last attack ended: "done", "stopped", "failed"
         self.stats = RepaintStats()
@@ -155,6 +158,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._churning = False
         self._churn_answers: Counter[str] = Counter()
         self._churn_since = 0.0
+        self._running_guard = "global"
 
     # ---------------------------------------------------------------- layout
 
@@ -180,7 +184,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
                     with Horizontal(id="race-lanes"):
                         yield RaceLane(
                             Text("IF NOT EXISTS · Heroes", HERO),
-                            "Heroes land here, one line per attempt.",
+                            "Heroes land here.",
                             id="race-lane-heroes",
                             classes="race-lane",
                         )
@@ -191,7 +195,11 @@ class RaceScreen(ReportsFailures, Screen[None]):
                             classes="race-lane",
                         )
                     yield RichLog(
-                        max_lines=LOG_MAX_LINES, min_width=20, markup=False, id="race-log"
+                        max_lines=LOG_MAX_LINES,
+                        min_width=20,
+                        markup=False,
+                        wrap=True,  # notes wrap; a result line is cut (no_wrap) instead
+                        id="race-log",
                     )
                 yield RaceAudit(id="race-audit")
         yield Footer(compact=True)
@@ -199,13 +207,41 @@ class RaceScreen(ReportsFailures, Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#race-log", RichLog).border_title = Text("Results per username")
         self.query_one("#race-audit", RaceAudit).border_title = Text("Audit")
-        log = self.query_one("#race-log", RichLog)
-        log.write(Text("Each race: one hero, K Doppel-9 clones, one username, one instant.", MUTED))
-        log.write(Text("Choose the plan above, then ctrl+s.", MUTED))
+        why = self._offer_guards()
+
+        def hints() -> None:  # once laid out: wrapped at the log's own width
+            intro = "Each race: one hero, K Doppel-9 clones, one username, one instant."
+            self._note_in_log(Text(intro, MUTED))
+            self._note_in_log(Text("Choose the plan above, then ctrl+s.", MUTED))
+            if why:
+                self._note_in_log(Text(why, MUTED))
+
+        self.call_after_refresh(hints)
         self._ticker = self.set_interval(REPAINT_S, self._repaint, pause=True)
         self._show_plan(*self.query_one(PlanForm).read())
         self._paint()
-        self.query_one("#race-start", Button).focus()
+        # Never open on Start: an Enter meant for something else would start a race. The
+        # first field of the plan; Enter there opens its list.
+        self.query_one("#race-mode", Select).focus()
+
+    def _offer_guards(self) -> str:
+        """Offer the guards the connected cluster can run; why any other is absent."""
+        form = self.query_one(PlanForm)
+        if not self.database.connected:
+            form.offer(form.data_centres)
+            return ""  # nothing known of the cluster yet: nothing to explain
+        return form.offer(self.database.registry.connection.data_centres())
+
+    def on_resize(self) -> None:
+        # The plan line and the counters wrap to the new width (each part kept whole).
+        self.call_after_refresh(self._relayout)
+
+    def _relayout(self) -> None:
+        if not self.running:
+            self._show_plan(*self.query_one(PlanForm).read())
+        else:
+            self._show_running_plan()
+        self._paint()
 
     # ---------------------------------------------------------------- the plan
 
@@ -220,7 +256,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         line = self.query_one("#race-plan-line", Static)
         line.set_class(bool(errors), "-error")
         if plan is not None:
-            line.update(describe(plan))
+            form = self.query_one(PlanForm)
+            line.update(describe(plan, form.guarantee, form.data_centres, line.size.width))
             if not self.feed.run_id:
                 self._paint()  # "attempts 0/N" follows the plan until a run starts
             return
@@ -273,6 +310,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             self.notify("Not connected yet.", severity="warning", markup=False)
             return
         self.feed.reset(plan)
+        self.last_churn = None
         self._buffer.clear()
         self.stats = RepaintStats()
         self.running, self.stopping, self.ended = True, False, ""
@@ -281,19 +319,35 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.query_one("#race-log", RichLog).clear()
         for lane in self.query(RaceLane):
             lane.clear()
+        guard = self.query_one(PlanForm).guarantee
+        self._running_guard = guard
         # The hero lane names the write the heroes race with: the control run has no guard.
         self.query_one("#race-lane-heroes", RaceLane).border_title = (
-            Text("IF NOT EXISTS · Heroes", HERO)
-            if plan.protected
-            else Text("plain INSERT · Heroes", DOPPEL)
+            Text("plain INSERT · Heroes", DOPPEL)
+            if not plan.protected
+            else Text("LOCAL_SERIAL · Heroes", HERO)
+            if guard == "local-dcs"
+            else Text("IF NOT EXISTS · Heroes", HERO)
         )
         self._set_controls()
         self.query_one("#race-views", ContentSwitcher).current = "race-live"
-        self.query_one("#race-plan-line", Static).update(describe(plan))
+        self._show_running_plan()
         self._paint()
         assert self._ticker is not None
         self._ticker.resume()
-        self._worker = self._attack(plan, self.query_one(PlanForm).guarantee)
+        self._worker = self._attack(plan, guard)
+
+    def _show_running_plan(self) -> None:
+        """The plan line while a run goes on: the run's, whatever the form says meanwhile."""
+        line = self.query_one("#race-plan-line", Static)
+        if self._churning:
+            plan = self.churn_plan
+            line.update(
+                Text(f"churn · {plan.clients} clients · {plan.seconds:g} s · {plan.mix} mix", HERO)
+            )
+        elif self.feed.plan is not None:
+            dcs = self.query_one(PlanForm).data_centres
+            line.update(describe(self.feed.plan, self._running_guard, dcs, line.size.width))
 
     # ---------------------------------------------------------------- churn
 
@@ -311,9 +365,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._churn_answers = Counter()
         self._churn_since = time.monotonic()
         self._audit_note = None
-        log = self.query_one("#race-log", RichLog)
-        log.clear()
-        log.write(
+        self.query_one("#race-log", RichLog).clear()
+        self._note_in_log(
             Text(
                 f"Churn: {plan.clients} clients on {plan.names} names and {plan.emails} e-mails "
                 f"(mixed case) for {plan.seconds:g} s: register, SERIAL reads, delete by "
@@ -324,9 +377,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
         )
         self._set_controls()
         self.query_one("#race-views", ContentSwitcher).current = "race-live"
-        self.query_one("#race-plan-line", Static).update(
-            Text(f"churn · {plan.clients} clients · {plan.seconds:g} s · {plan.mix} mix", HERO)
-        )
+        self._show_running_plan()
         assert self._ticker is not None
         self._ticker.resume()
         self._worker = self._churn(plan, self.query_one(PlanForm).guarantee)  # type: ignore[assignment]
@@ -334,10 +385,12 @@ class RaceScreen(ReportsFailures, Screen[None]):
     @work(group=ATTACK_GROUP, exclusive=True, exit_on_error=False)
     async def _churn(
         self, plan: ChurnPlan, guarantee: str
-    ) -> tuple[ChurnReport, CheckReport] | Failure:
+    ) -> tuple[ChurnReport, CheckReport | None] | Failure:
         return await guarded(self._run_churn(plan, guarantee))
 
-    async def _run_churn(self, plan: ChurnPlan, guarantee: str) -> tuple[ChurnReport, CheckReport]:
+    async def _run_churn(
+        self, plan: ChurnPlan, guarantee: str
+    ) -> tuple[ChurnReport, CheckReport | None]:
         connection = self.database.registry.connection
         recorder = HistoryRecorder()
 
@@ -355,42 +408,62 @@ class RaceScreen(ReportsFailures, Screen[None]):
             churn = Churn([Registry(connection)], plan, recorder, on_answer=answered)
             self._churn_running = churn
             report = await churn.run()
+        if churn.audit_skipped:
+            return report, None
         check = await asyncio.to_thread(check_history, recorder.history())
         return report, check
 
-    def _churn_finished(self, report: ChurnReport, check: CheckReport) -> None:
-        log = self.query_one("#race-log", RichLog)
-        for (op, answer), count in sorted(report.answers.items()):
-            log.write(Text(f"{op:<11} {answer:<16} {count:>7,}", MUTED))
-        summary = (
-            f"churn {report.run_id}: {check.operations:,} operations on {len(check.keys):,} "
-            f"keys (names, e-mails, profiles)"
-        )
+    def _churn_finished(self, report: ChurnReport, check: CheckReport | None) -> None:
+        note = None
+        if report.stopped or check is None:
+            checked = "history checked" if check is not None else "history not checked"
+            note = Text.assemble(
+                ("Stopped", "bold"),
+                f" churn {report.run_id} after {report.elapsed_s:.1f} of "
+                f"{report.plan.seconds:g} s ({checked}); clean-up: {report.cleanup_summary()}.",
+            )
         self._churning = False
-        self._ended("done", None)
-        self.query_one("#race-audit", RaceAudit).show_check(check, summary)
+        self.last_churn = (report, check)
         self.query_one("#race-views", ContentSwitcher).current = "race-audit"
+        self._ended("stopped" if note is not None else "done", note)
 
     def _paint_churn(self) -> None:
         plan, answers = self.churn_plan, self._churn_answers
         elapsed = min(time.monotonic() - self._churn_since, plan.seconds)
+        if self.last_churn is not None and not self._churning:
+            elapsed = self.last_churn[0].elapsed_s  # the churn's own clock, once it ended
         what = "stopping…" if self.stopping else "churning"
         if elapsed >= plan.seconds and not self.stopping:
-            what = "checking the history…"
+            what = "clean-up, check…"
+        if not self.running:
+            what = self.ended or "done"
         self.query_one("#race-phase", Static).update(Text(what, "bold"))
         self.query_one("#race-progress", ProgressBar).update(total=plan.seconds, progress=elapsed)
         calls = sum(answers.values())
         self.query_one("#race-rate", Static).update(
             Text(f"{calls / max(elapsed, 0.1):,.0f}/s", MUTED)
         )
-        shown = ("register Registered", "register UsernameTaken", "register EmailTaken",
-                 "delete Deleted", "update Updated", "update VersionConflict")  # fmt: skip
-        line = Text(f"calls {calls:,}", "bold")
-        for key in shown:
-            line.append(f"  {key.split()[1]} {answers[key]:,}", MUTED)
+        # What the calls were answered (reads and calls that found nobody are in "calls" only).
+        groups = (
+            ("register", ("Registered", "UsernameTaken", "EmailTaken")),
+            ("delete", ("Deleted",)),
+            ("edit", ("Updated", "VersionConflict")),
+        )
+        op_of = {"edit": "update"}
+        parts = [Text.assemble(("calls ", MUTED), (f"{calls:,}", "bold"))]
+        for label, kinds in groups:
+            part = Text(f"{label}: ", MUTED)
+            for index, kind in enumerate(kinds):
+                if index:
+                    part.append(" ", MUTED)
+                part.append(f"{kind} ", MUTED)
+                part.append(f"{answers[f'{op_of.get(label, label)} {kind}']:,}", "bold")
+            parts.append(part)
         unknown = sum(n for k, n in answers.items() if k.endswith(" Unknown"))
-        line.append(f"  unknown {unknown:,}", DOPPEL if unknown else MUTED)
-        self.query_one("#race-counters", Static).update(line)
+        shown_unknown = (f"{unknown:,}", DOPPEL if unknown else OK)
+        parts.append(Text.assemble(("unknown ", MUTED), shown_unknown))
+        counters = self.query_one("#race-counters", Static)
+        counters.update(fit(parts, counters.size.width))
 
     @work(group=ATTACK_GROUP, exclusive=True, exit_on_error=False)
     async def _attack(self, plan: AttackPlan, guarantee: str) -> AttackReport | Failure:
@@ -428,7 +501,9 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.stopping = True
         attack = self._attack_running
         keeps = self.feed.plan is not None and (self.feed.plan.keep or not self.feed.plan.protected)
-        if self._churning or attack is None or self.stop_presses == 3:
+        if self._churning:
+            self._stop_churn()
+        elif attack is None or self.stop_presses == 3:
             self.stop_presses = 3
             self._worker.cancel()
         elif self.stop_presses == 1:
@@ -455,16 +530,42 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self._set_controls()
         self._paint()
 
+    def _stop_churn(self) -> None:
+        """As an attack's stop: calls in flight finish, then the clean-up and the history
+        check; again: no check, the clean-up still runs; a third time: leave now."""
+        assert self._worker is not None
+        churn = self._churn_running
+        if churn is None or self.stop_presses >= 3:
+            self.stop_presses = 3
+            self._worker.cancel()
+            return
+        if self.stop_presses == 1:
+            churn.stop()
+            keep = churn.plan.keep
+            then = "nothing is removed (keep)" if keep else "what it registered is removed"
+            self._note_in_log(
+                Text(
+                    f"Stopping: calls in flight finish, then {then} and the history so far is "
+                    "checked. ctrl+x again skips the check.",
+                    MUTED,
+                )
+            )
+        else:
+            churn.stop(skip_audit=True)
+            self._note_in_log(
+                Text(
+                    "Skipping the history check"
+                    + ("" if churn.plan.keep else "; still removing what the churn registered")
+                    + f". ctrl+x again leaves now: {churn.left_behind()}.",
+                    MUTED,
+                )
+            )
+
     def _left_behind(self) -> str:
         """What a run cancelled outright leaves, and how to remove it."""
         churn, attack = self._churn_running, self._attack_running
         if churn is not None and self._churning:
-            if churn.plan.keep:
-                return "its names stay (keep)."
-            return (
-                f"names ch{churn.run_id}-n… may stay registered: "
-                f"`registry race --cleanup {churn.run_id}` removes them."
-            )
+            return churn.left_behind() + "."
         if attack is None:
             return "nothing was registered."
         if attack.plan.keep or not attack.plan.protected:
@@ -489,7 +590,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             self._churning = False
             if isinstance(outcome, Failure):
                 self.report_failure(outcome, "finish the churn")
-                detail = outcome.message
+                detail = f"{outcome.message}; ended before its clean-up: {self._left_behind()}"
             elif event.state is WorkerState.CANCELLED:
                 detail = "stopped; " + self._left_behind()
             else:
@@ -498,7 +599,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
             self._ended("stopped", Text(f"Churn: {printable(detail)}", DOPPEL))
         elif isinstance(outcome, Failure):
             self.report_failure(outcome, "finish the attack")
-            self._ended("failed", Text(f"Attack failed: {printable(outcome.message)}", DOPPEL))
+            detail = f"{outcome.message}; ended before its clean-up: {self._left_behind()}"
+            self._ended("failed", Text(f"Attack failed: {printable(detail)}", DOPPEL))
         elif event.state is WorkerState.CANCELLED:
             t = self.feed.tally
             self._ended(
@@ -572,7 +674,11 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.dismiss()
 
     def _show_audit(self) -> None:
-        self.query_one("#race-audit", RaceAudit).show(
+        audit = self.query_one("#race-audit", RaceAudit)
+        if self.last_churn is not None:
+            audit.show_churn(*self.last_churn, self._audit_note)
+            return
+        audit.show(
             self.last_report, self.reports.get(True), self.reports.get(False), self._audit_note
         )
 
@@ -597,12 +703,14 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.stats.add(count, (time.perf_counter() - started) * 1000)
 
     def on_screen_resume(self) -> None:
+        if not self.running:
+            self._offer_guards()  # connected since, or to another cluster
         if self._stale:
             self._paint()
 
     def _paint(self) -> None:
         self._stale = False
-        if self._churning:
+        if self._churning or self.last_churn is not None:
             self._paint_churn()
             self._write_log()
             return
@@ -612,7 +720,8 @@ class RaceScreen(ReportsFailures, Screen[None]):
         counters = feed.counters
         if plan is not None and not feed.run_id:  # before the first run: the plan's size
             counters = replace(counters, attempts_total=plan.contenders)
-        self.query_one("#race-counters", Static).update(counters.render(protected=protected))
+        shown = self.query_one("#race-counters", Static)
+        shown.update(counters.render(shown.size.width, protected=protected))
 
         what, done, total = feed.progress()
         phase = self.query_one("#race-phase", Static)
@@ -641,20 +750,36 @@ class RaceScreen(ReportsFailures, Screen[None]):
             summary.append(f"recent p50 {p50:.0f} · max {worst:.0f} ms", MUTED)
         self.query_one("#race-latency", Static).update(summary)
 
-        won = tally.hero_won + tally.setup_done
-        self.query_one("#race-lane-heroes", RaceLane).show(
-            feed.heroes, Text(f" won {won:,} · blocked {tally.hero_blocked:,} ", HERO)
-        )
         siege = plan is not None and plan.mode == "siege"
+        prefix = feed.username_prefix
+        self.query_one("#race-lane-heroes", RaceLane).show(
+            feed.heroes,
+            Text(f" holding {tally.setup_done:,} ", HERO)
+            if siege
+            else Text(f" won {tally.hero_won:,} · blocked {tally.hero_blocked:,} ", HERO),
+            prefix,
+        )
         self.query_one("#race-lane-doppel", RaceLane).show(
             feed.clones,
             Text.assemble(
                 (f" blocked {tally.clone_blocked:,} · ", OK),
                 # A clone's land-grab win is fair; in a siege it is a slip.
-                (f"won {tally.clone_won:,} ", DOPPEL if siege and tally.clone_won else "bold"),
+                (f"slipped {tally.clone_won:,} ", DOPPEL if tally.clone_won else OK)
+                if siege
+                else (f"won {tally.clone_won:,} ", "bold"),
             ),
+            prefix,
         )
         self._write_log()
+
+    def _log_width(self) -> int:
+        """The results log's width, also while it is hidden behind the audit."""
+        log = self.query_one("#race-log", RichLog)
+        return log.scrollable_content_region.width or max(20, self.size.width - 5)
+
+    def _note_in_log(self, text: Text) -> None:
+        """A note of the panel's own in the results log, wrapped at the log's width."""
+        self.query_one("#race-log", RichLog).write(text, width=self._log_width())
 
     def _write_log(self) -> None:
         items, skipped = self.feed.take_log()
@@ -666,7 +791,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
             items.insert(0, Text(f"… {skipped:,} results not shown (see the counters)", MUTED))
         plan = self.feed.plan
         # Cut every line at the log's width (the default measures against the console's).
-        width = log.scrollable_content_region.width or None
+        width = self._log_width()
         for item in items:
             if isinstance(item, RaceResult):
                 line = result_line(item, plan)

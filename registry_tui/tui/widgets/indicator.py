@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from registry_tui.tui.link import Link, LinkState
-from registry_tui.tui.text import clip
+from registry_tui.tui.text import HERO, MUTED, clip
 
 _MARKS = {
     LinkState.CONNECTING: ("◌", "connecting"),
@@ -25,8 +25,8 @@ class ConnectionIndicator(Static):
         for state in LinkState:
             self.set_class(state is link.state, f"-{state.value}")
         hosts = clip(", ".join(link.hosts), 28) if link.hosts else ""
-        label = Text.assemble(f"{mark} {word}", (f" · {hosts}" if hosts else "", "dim"))
+        label = Text.assemble(f"{mark} {word}", (f" · {hosts}" if hosts else "", MUTED))
         if link.warning:  # e.g. the local guarantee on a keyspace spanning several DCs
-            label.append(" · unique per DC only", style="bold yellow")
+            label.append(" · unique per DC only", style=HERO)
         self.update(label)
         self.tooltip = " ".join(part for part in (link.warning, link.detail) if part) or None

@@ -46,17 +46,26 @@ PHASE_WORDS = {
 
 @dataclass(frozen=True)
 class Counters:
-    """The panel's counters; at the end they equal the report's (`Counters.of_report`)."""
+    """The panel's counters; at the end they equal the report's (`Counters.of_report`).
+
+    Every attempt is counted once: attempts = won + blocked + unknown. In a siege the
+    attempts are the clones' (a clone's win is a slip past a hero), and the heroes that took
+    their names at setup are counted apart, as `held`."""
 
     attempts: int
     attempts_total: int
-    won: int  # contenders told "won" (siege: the heroes, told at setup, count here)
+    won: int  # attempts told "won" (siege: clones that slipped past a hero)
     blocked: int
-    slipped: int  # siege: clones told "won" on a name a hero held
     unknown: int  # still unknown after the SERIAL read
     resolved: int  # ambiguous attempts a SERIAL read decided
     timeouts: int
     violations: int
+    siege: bool = False
+    held: int = 0  # siege: heroes holding their names since setup
+
+    @property
+    def slipped(self) -> int:
+        return self.won if self.siege else 0
 
     @classmethod
     def of(cls, tally: LiveTally) -> Counters:
@@ -64,49 +73,95 @@ class Counters:
         return cls(
             attempts=tally.contenders_finished,
             attempts_total=tally.contenders_total,
-            won=tally.hero_won + tally.clone_won + (tally.setup_done if siege else 0),
+            won=tally.hero_won + tally.clone_won,
             blocked=tally.hero_blocked + tally.clone_blocked,
-            slipped=tally.clone_won if siege else 0,
             unknown=tally.unknown,
             resolved=tally.resolved,
             timeouts=tally.timeouts,
             violations=tally.violations,
+            siege=siege,
+            held=tally.setup_done if siege else 0,
         )
 
     @classmethod
     def of_report(cls, report: AttackReport) -> Counters:
+        siege = report.mode == "siege"
         return cls(
             attempts=report.contenders,
             attempts_total=report.plan.contenders,
-            won=report.winners,
+            won=report.clone_wins if siege else report.winners,
             blocked=report.heroes_blocked + report.clones_blocked,
-            slipped=report.clones_slipped,
             unknown=report.unresolved,
             resolved=report.unknown_resolved,
             timeouts=report.timeouts,
             violations=len(report.violations),
+            siege=siege,
+            held=report.hero_wins if siege else 0,
         )
 
-    def render(self, *, protected: bool = True) -> Text:
+    def parts(self, *, protected: bool = True) -> list[Text]:
+        """The counters in groups that are never cut apart: what the attempts came to, the
+        siege's heroes, the timeouts and what resolved them, the audit's violations."""
         bad = DOPPEL
         # In a control run every contender is "won": that many winners is the point, in red.
         won_style = OK if protected or not self.attempts else bad
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for label, value, style in (
-            ("attempts", f"{self.attempts:,}/{self.attempts_total:,}", "bold"),
-            ("won", f"{self.won:,}", won_style),
-            ("blocked", f"{self.blocked:,}", "bold"),
-            ("slipped", f"{self.slipped:,}", bad if self.slipped else OK),
-            ("unknown", f"{self.unknown:,}", bad if self.unknown else OK),
-            ("violations", f"{self.violations:,}", bad if self.violations else OK),
-            ("resolved", f"{self.resolved:,}", "bold"),
-            ("timeouts", f"{self.timeouts:,}", "bold"),
+        if self.siege:
+            won_style = bad if self.won else OK
+        what = "clone attempts" if self.siege else "attempts"
+        outcome = Text(no_wrap=True)
+        outcome.append(f"{what} ", MUTED)
+        outcome.append(f"{self.attempts:,}/{self.attempts_total:,}", "bold")
+        outcome.append(" = ", MUTED)
+        for index, (label, value, style) in enumerate(
+            (
+                ("slipped" if self.siege else "won", self.won, won_style),
+                ("blocked", self.blocked, "bold"),
+                ("unknown", self.unknown, bad if self.unknown else OK),
+            )
         ):
-            if text:
-                text.append("  ")
-            text.append(f"{label} ", MUTED)
-            text.append(value, style)
-        return text
+            if index:
+                outcome.append(" + ", MUTED)
+            outcome.append(f"{label} ", MUTED)
+            outcome.append(f"{value:,}", style)
+        parts = [outcome]
+        if self.siege:
+            parts.append(Text.assemble(("heroes holding ", MUTED), (f"{self.held:,}", HERO)))
+        parts.append(
+            Text.assemble(
+                ("timeouts ", MUTED),
+                (f"{self.timeouts:,}", "bold"),
+                (" (", MUTED),
+                (f"{self.resolved:,}", "bold"),
+                (" resolved by SERIAL read)", MUTED),
+            )
+        )
+        parts.append(
+            Text.assemble(
+                ("violations ", MUTED), (f"{self.violations:,}", bad if self.violations else OK)
+            )
+        )
+        return parts
+
+    def render(self, width: int = 0, *, protected: bool = True) -> Text:
+        """One line, or as many as `width` needs, never cutting a group (0: one line)."""
+        return fit(self.parts(protected=protected), width)
+
+
+def fit(parts: list[Text], width: int, gap: str = "  ·  ") -> Text:
+    """`parts` on one line when it is `width` wide or more (or `width` is 0), else on as
+    many lines as needed, each part whole where it fits."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    used = 0
+    for part in parts:
+        if used and width and used + len(gap) + part.cell_len > width:
+            out.append("\n")
+            used = 0
+        elif used:
+            out.append(gap, MUTED)
+            used += len(gap)
+        out.append_text(part)
+        used += part.cell_len
+    return out
 
 
 @dataclass(frozen=True)
@@ -236,31 +291,37 @@ class RaceFeed:
 # Lines. Usernames and display names come from the database: safe_text only.
 
 
-def lane_line(event: ContenderFinished | SetupProgress) -> Text:
-    """One contender in its lane: outcome first, so a narrow lane still shows what matters."""
+def lane_line(event: ContenderFinished | SetupProgress, prefix: str = "") -> Text:
+    """One contender in its lane: outcome, who it is, the name (without `prefix`, the run's
+    part every name shares, when the lane is narrow), who holds it, then the latency, so a
+    narrow lane cuts only the least useful part."""
     line = Text(no_wrap=True, overflow="ellipsis")
+    name = event.username
+    if prefix and name.startswith(prefix) and len(name) > len(prefix):
+        name = "…" + name[len(prefix) :]
     if isinstance(event, SetupProgress):
         line.append("holds   ", OK)
-        line.append_text(safe_text(event.username, "bold"))
+        line.append_text(safe_text(name, "bold"))
         line.append(" (setup)", MUTED)
         return line
     style = {"won": OK, "blocked": MUTED, "unknown": DOPPEL}[event.outcome]
     line.append(f"{event.outcome:<8}", style)
-    line.append_text(safe_text(event.username, "bold"))
-    if event.resolved:
-        line.append(" SERIAL", "cyan")
-    line.append(f" {event.latency_ms:.0f} ms", MUTED)
-    if event.dc:  # across data centres: where the attempt was coordinated
-        line.append(f" {event.dc}", "cyan")
+    if event.kind == "clone":  # the hero lane holds only heroes: no need to say so
+        line.append(f"{contender_label(event.contender)} ", DOPPEL)
+    line.append_text(safe_text(name, "bold"))
     winner = event.winner
     if event.outcome == "blocked" and winner is not None:
         line.append(" by ")
-        if winner.kind is None:
+        if winner.kind is None or winner.contender is None:
             line.append(str(winner.user_id), DOPPEL)
         else:
-            line.append_text(
-                safe_text(winner.display_name, HERO if winner.kind == "hero" else DOPPEL)
-            )
+            who = contender_label(winner.contender)
+            line.append(who, HERO if winner.kind == "hero" else DOPPEL)
+    if event.resolved:
+        line.append(" SERIAL", "bold")
+    line.append(f" {event.latency_ms:.0f} ms", MUTED)
+    if event.dc:  # across data centres: where the attempt was coordinated
+        line.append(f" {event.dc}", MUTED)
     if event.note:
         line.append("  ")
         line.append_text(safe_text(event.note, MUTED))

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from registry_tui.race import ContenderFinished, SetupProgress
+from registry_tui.tui.text import MUTED
 from registry_tui.tui.widgets.race_feed import lane_line
 
 LaneEvent = ContenderFinished | SetupProgress
@@ -28,17 +29,21 @@ class RaceLane(Static):
 
     def clear(self) -> None:
         self.border_subtitle = None
-        self.update(Text(self.hint, "dim"))
+        self.update(Text(self.hint, MUTED))
 
-    def show(self, events: Sequence[LaneEvent], counts: Text) -> None:
+    def show(self, events: Sequence[LaneEvent], counts: Text, prefix: str = "") -> None:
+        """The newest `events` that fit; `prefix` (the run's part of every name) is left out
+        of the names when the lane is too narrow for whole lines."""
         self.border_subtitle = counts
-        height = self.content_size.height
+        height, width = self.content_size.height, self.content_size.width
         if height <= 0:  # hidden or not laid out yet: the next repaint fills it
             return
         if not events:
-            self.update(Text(self.hint, "dim"))
+            self.update(Text(self.hint, MUTED))
             return
-        newest = islice(events, max(len(events) - height, 0), None)
+        newest = list(islice(events, max(len(events) - height, 0), None))
+        lines = [lane_line(e) for e in newest]
+        if prefix and any(line.cell_len > width for line in lines):
+            lines = [lane_line(e, prefix) for e in newest]
         # One line per contender, cut rather than wrapped, so the newest stays at the bottom.
-        shown = Text("\n", no_wrap=True, overflow="ellipsis").join(lane_line(e) for e in newest)
-        self.update(shown)
+        self.update(Text("\n", no_wrap=True, overflow="ellipsis").join(lines))

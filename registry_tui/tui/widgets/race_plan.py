@@ -3,6 +3,7 @@ engine's own limits (`AttackPlan` is the only rulebook; nothing here repeats a n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,6 +18,7 @@ from textual.widgets import Checkbox, Input, Label, Select
 from registry_tui.core.validation import ValidationError
 from registry_tui.race import CONTROL_TABLE, MODES, RACES_MAX, AttackPlan, Mode
 from registry_tui.tui.text import DOPPEL, HERO, MUTED
+from registry_tui.tui.widgets.race_feed import fit
 
 
 @dataclass(frozen=True)
@@ -33,13 +35,25 @@ SIZES = (
     SizeField("concurrency", "concurrency", "C", "C: races in flight at once"),
 )
 DEFAULT_PLAN = AttackPlan()
-# The guarantee raced: the registry's (global; split across two DCs when the cluster has
-# them), LOCAL_SERIAL split across two DCs (each DC can crown its own winner), or the control.
-GUARDS = (
-    ("IF NOT EXISTS", "global"),
-    ("IF NOT EXISTS · LOCAL_SERIAL across DCs", "local-dcs"),
-    ("plain INSERT", "plain"),
-)
+# The guarantee raced: the registry's (global: SERIAL; split across two DCs when the cluster
+# has them), LOCAL_SERIAL split across two DCs (each DC can crown its own winner), or the
+# control. Labels short enough for the closed box (it shows the whole label, never a cut one).
+GUARD_LABELS = {
+    "global": "IF NOT EXISTS",
+    "local-dcs": "LOCAL_SERIAL",
+    "plain": "plain INSERT",
+}
+GUARDS = tuple((label, value) for value, label in GUARD_LABELS.items())
+
+
+def offered_guards(data_centres: Sequence[str]) -> tuple[list[tuple[str, str]], str]:
+    """The guards this cluster can run, and why any other is not offered ("" if none)."""
+    if len(data_centres) > 1:
+        return list(GUARDS), ""
+    offered = [(label, value) for label, value in GUARDS if value != "local-dcs"]
+    where = f"one data centre ({data_centres[0]})" if data_centres else "no data centre known"
+    why = f"No LOCAL_SERIAL guard: this cluster has {where}, where it is the same as SERIAL."
+    return offered, why
 
 
 def whole(text: str) -> int:
@@ -69,25 +83,36 @@ class PlanLimit(Validator):
         return self.failure(problem.message, value) if problem else self.success()
 
 
-def describe(plan: AttackPlan) -> Text:
-    """The plan in a line: the guard, how many attempts, and where they land."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if plan.protected:
-        text.append("IF NOT EXISTS", HERO)
+def describe(
+    plan: AttackPlan, guard: str = "global", data_centres: Sequence[str] = (), width: int = 0
+) -> Text:
+    """The plan in a line (or two, when `width` is narrower): the guard chosen, how many
+    attempts, and where they land."""
+    split = " + ".join(data_centres[:2])
+    what = Text(no_wrap=True)
+    if not plan.protected:
+        what.append("plain INSERT", DOPPEL)
+        what.append(" (control run)", MUTED)
+    elif guard == "local-dcs":
+        what.append("IF NOT EXISTS at LOCAL_SERIAL", HERO)
+        what.append(f" in {split}: a winner per DC possible", MUTED)
     else:
-        text.append("plain INSERT", DOPPEL)
+        what.append("IF NOT EXISTS at SERIAL", HERO)
+        if len(data_centres) > 1:
+            what.append(f", split over {split}", MUTED)
     names = "fresh names" if plan.mode == "land-grab" else "names heroes hold"
-    text.append(f" · {plan.mode}: ", MUTED)
-    text.append(f"{plan.races:,} {names} × {plan.contenders_per_race} = ")
-    text.append(f"{plan.contenders:,} attempts", "bold")
-    text.append(f", {plan.concurrency} in flight", MUTED)
+    size = Text(no_wrap=True)
+    size.append(f"{plan.mode}: ", MUTED)
+    size.append(f"{plan.races:,} {names} × {plan.contenders_per_race} = ")
+    size.append(f"{plan.contenders:,} attempts", "bold")
+    flight = Text(f"{plan.concurrency} in flight", MUTED)
     if plan.protected and plan.keep:
-        text.append(" · on the registry: the winners stay registered (keep)", MUTED)
+        where = Text("on the registry; the winners stay registered (keep)", MUTED)
     elif plan.protected:
-        text.append(" · on the registry, then removed by identity", MUTED)
+        where = Text("on the registry, then removed by identity", MUTED)
     else:
-        text.append(f" · scratch table {CONTROL_TABLE}, never the registry", MUTED)
-    return text
+        where = Text(f"on scratch table {CONTROL_TABLE}, never the registry", MUTED)
+    return fit([what, size, flight, where], width, gap=" · ")
 
 
 class PlanForm(Horizontal):
@@ -102,13 +127,19 @@ class PlanForm(Horizontal):
     TOOLTIPS: ClassVar[dict[str, str]] = {
         "mode": "land-grab: fresh names, exactly one contender wins each. "
         "siege: names heroes already hold, every clone must be blocked.",
-        "guard": "IF NOT EXISTS: the registry's path (SERIAL; contenders split across two "
-        "data centres when the cluster has them). LOCAL_SERIAL across DCs: each DC runs its "
-        "own Paxos, so two can crown a winner. plain INSERT: the control run, on a scratch "
-        "table, where the last write wins.",
+        "guard": "IF NOT EXISTS: the registry's path, at SERIAL (contenders split across two "
+        "data centres when the cluster has them). LOCAL_SERIAL: IF NOT EXISTS with each of "
+        "two DCs running its own Paxos, so two can crown a winner (offered on a cluster of "
+        "two DCs). plain INSERT: the control run, on a scratch table, where the last write "
+        "wins.",
         "keep": "Keep the winners registered after the audit. Unticked, the race removes what "
         "it registered (by identity), leaving the registry as it found it.",
     }
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id)
+        self._offered = [value for _, value in GUARDS]
+        self.data_centres: list[str] = []  # the connected cluster's, as last offered
 
     def compose(self) -> ComposeResult:
         mode: Select[str] = Select(
@@ -142,6 +173,21 @@ class PlanForm(Horizontal):
         keep = Checkbox("keep", value=False, compact=True, id="race-keep")
         keep.tooltip = self.TOOLTIPS["keep"]
         yield keep
+
+    def offer(self, data_centres: Sequence[str]) -> str:
+        """Offer the guards the cluster can run; returns why any other is absent."""
+        self.data_centres = list(data_centres)
+        guard = self.query_one("#race-guard", Select)
+        offered, why = offered_guards(data_centres)
+        chosen = guard.value
+        values = [value for _, value in offered]
+        if self._offered != values:
+            self._offered = values
+            with guard.prevent(Select.Changed):
+                guard.set_options(offered)
+                guard.value = chosen if chosen in values else "global"
+        guard.tooltip = self.TOOLTIPS["guard"] + (f"\n{why}" if why else "")
+        return why
 
     @property
     def guarantee(self) -> str:

@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from registry_tui.proof import CheckReport, KeyVerdict
 from registry_tui.race import AttackReport
+from registry_tui.race.churn import ChurnReport
 from registry_tui.safe_text import safe_text
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 
@@ -133,6 +134,20 @@ def violation_lines(report: AttackReport) -> Text:
     return out
 
 
+def churn_table(report: ChurnReport) -> Table:
+    """What a churn's calls were answered, and what its clean-up did."""
+    table = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("call", style=MUTED, no_wrap=True)
+    table.add_column("answer", no_wrap=True, overflow="ellipsis")
+    table.add_column("count", justify="right", no_wrap=True)
+    for (op, answer), count in sorted(report.answers.items()):
+        style = DOPPEL if answer in ("Unknown", "error") else ""
+        table.add_row(op, Text(answer, style), f"{count:,}")
+    done = Text(report.cleanup_summary(), DOPPEL if report.cleanup_failed else OK)
+    table.add_row("clean-up", done, "")
+    return table
+
+
 class RaceAudit(VerticalScroll):
     """The verdict of the last run, the side-by-side comparison, the first violations, and
     the names whose history no order explains (enter opens one as a timeline)."""
@@ -183,17 +198,33 @@ class RaceAudit(VerticalScroll):
             return
         self._show_check_lines(latest.history, latest.history_summary())
 
-    def show_check(self, check: CheckReport, about: str) -> None:
-        """A churn's verdict: its history check, with nothing to compare it to."""
-        verdict_line = Text.assemble(
-            ("HISTORY ", "bold"),
-            ("LINEARIZABLE", OK)
-            if check.verdict == "linearizable"
-            else (check.verdict.upper(), DOPPEL),
-            (f"  {about}", MUTED),
-        )
-        self.query_one("#race-verdict", Static).update(verdict_line)
+    def show_churn(
+        self, report: ChurnReport, check: CheckReport | None, note: Text | None = None
+    ) -> None:
+        """A churn's verdict: its history check, and what its calls were answered (not the
+        land-grab comparison, which says nothing about it)."""
+        about = f"  churn {report.run_id}: {report.operations:,} calls"
+        if check is None:
+            head = Text.assemble(("HISTORY NOT CHECKED", DOPPEL), (about, MUTED))
+        else:
+            about += f", {check.operations:,} operations on {len(check.keys):,} keys"
+            head = Text.assemble(
+                ("HISTORY ", "bold"),
+                ("LINEARIZABLE", OK)
+                if check.verdict == "linearizable"
+                else (check.verdict.upper(), DOPPEL),
+                (about, MUTED),
+            )
+        if note is not None:
+            head = Text.assemble(head, "\n", note)
+        self.query_one("#race-verdict", Static).update(head)
+        self.query_one("#race-comparison", Static).update(churn_table(report))
         self.query_one("#race-violations", Static).display = False
+        if check is None:
+            self.query_one("#race-history", Static).display = False
+            self.query_one("#race-history-keys", OptionList).display = False
+            self._violating = []
+            return
         summary = (
             f"{check.linearizable:,} linearizable, {check.violations:,} not, "
             f"{check.unknown:,} undecided; {check.stale_reads:,} stale plain reads; "
