@@ -45,6 +45,7 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
+from registry_tui.core.trace import TracedStatement, tracing
 from registry_tui.core.validation import ValidationError, normalize_username
 from registry_tui.proof import Budget, CheckReport, HistoryRecorder, check_history
 from registry_tui.race.cleanup import remove_registrations
@@ -63,6 +64,7 @@ from registry_tui.race.events import (
     RaceStarted,
     SetupProgress,
 )
+from registry_tui.race.paxos import PaxosSummary, Sampler, TracedAttempt, read_attempts
 from registry_tui.race.plan import (
     HERO,
     AttackPlan,
@@ -132,9 +134,11 @@ class Attack:
         *,
         registry: Registry | None = None,
         across: tuple[tuple[str, Registry], tuple[str, Registry]] | None = None,
+        trace_sample: int = 0,
     ) -> None:
         """`across`: two (data centre, registry) pairs, each registry on a connection local to
-        its DC; contenders alternate between them (the hero and even clones on the first)."""
+        its DC; contenders alternate between them (the hero and even clones on the first).
+        `trace_sample`: trace one attempt in N (0: none); see `race.paxos`."""
         self.connection = connection
         self.plan = plan
         self._contenders_registry = registry or Registry(connection)
@@ -163,6 +167,10 @@ class Attack:
         # Every operation on a raced name, for the linearizability check after the audit.
         self.recorder = HistoryRecorder()
         self.history: CheckReport | None = None
+        self._sampler = Sampler(trace_sample)
+        self._sent: list[tuple[int, str, int, _Attempt, list[TracedStatement]]] = []
+        self.traced: list[TracedAttempt] = []  # read once the races are over
+        self.paxos: PaxosSummary | None = None
 
     # ----------------------------------------------------------------------------------------
     # Who races
@@ -215,6 +223,9 @@ class Attack:
         else:
             await self._for_each(self.plan.races, self._run_race, stoppable=True)
         race_s = time.perf_counter() - started
+        if self._sent:
+            self.traced = await read_attempts(self.connection.session, self._sent)
+            self.paxos = PaxosSummary.of(self._sampler.every, self.traced)
 
         raced = self.raced()
         started = time.perf_counter()
@@ -400,6 +411,10 @@ class Attack:
         )
         if self._control is not None:
             attempt = await self._overwrite(contender)
+        elif self._sampler.pick():
+            with tracing() as sent:
+                attempt = await self._register(contender)
+            self._sent.append((contender.race, contender.username, contender.index, attempt, sent))
         else:
             attempt = await self._register(contender)
         self._record(handle, attempt)

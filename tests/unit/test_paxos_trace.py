@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from registry_tui.cli.traces import statement_label
 from registry_tui.proof.paxos import (
     APPLIED,
     COMMIT,
@@ -22,6 +21,7 @@ from registry_tui.proof.paxos import (
     read_trace,
     render_timeline,
 )
+from registry_tui.race.paxos import Sampler, statement_label
 
 DATA = Path(__file__).parent / "data" / "paxos"
 
@@ -238,3 +238,10 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([3, 1, 2], 50) == 2
     assert percentile([1, 2, 3, 4], 50) == 2
     assert percentile([1, 2, 3, 4], 100) == 4
+
+
+def test_the_sampler_picks_one_attempt_in_n_from_the_first() -> None:
+    sampler = Sampler(3)
+    assert [sampler.pick() for _ in range(7)] == [True, False, False, True, False, False, True]
+    assert not any(Sampler(0).pick() for _ in range(5))
+    assert all(Sampler(1).pick() for _ in range(5))
