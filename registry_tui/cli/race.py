@@ -141,8 +141,9 @@ def race_command(
         int,
         typer.Option(
             "--trace-sample",
-            help="Trace one attempt in N, winners and losers alike (0: none), and report the "
-            "Paxos round trips per winning and per losing attempt. Tracing costs the server "
+            help="Trace every attempt of one race in N (so one attempt in N, winners and losers "
+            "alike; 0: none), and report the Paxos round trips per winning and per losing "
+            "attempt. Tracing costs the server "
             "work: see docs/benchmarks.md.",
             min=0,
             max=1_000_000,
@@ -684,7 +685,7 @@ def _guarantee(report: AttackReport) -> str:
 def _print_paxos(paxos: PaxosSummary) -> None:
     from registry_tui.cli import output
 
-    output.emit_text(f"Paxos, one attempt in {paxos.every} traced (round trips per attempt):")
+    output.emit_text(f"Paxos, one race in {paxos.every} traced (round trips per attempt):")
     for label, trips in (("winners", paxos.winners), ("losers", paxos.losers)):
         output.emit_text(
             f"  {label:<8} {trips.attempts:>5} traced  p50 {trips.p50:g}  max {trips.max}"

@@ -135,10 +135,12 @@ class Attack:
         registry: Registry | None = None,
         across: tuple[tuple[str, Registry], tuple[str, Registry]] | None = None,
         trace_sample: int = 0,
+        trace_races: int | None = None,
     ) -> None:
         """`across`: two (data centre, registry) pairs, each registry on a connection local to
         its DC; contenders alternate between them (the hero and even clones on the first).
-        `trace_sample`: trace one attempt in N (0: none); see `race.paxos`."""
+        `trace_sample`: trace every attempt of one race in N (0: none), at most `trace_races`
+        races; see `race.paxos`."""
         self.connection = connection
         self.plan = plan
         self._contenders_registry = registry or Registry(connection)
@@ -167,7 +169,7 @@ class Attack:
         # Every operation on a raced name, for the linearizability check after the audit.
         self.recorder = HistoryRecorder()
         self.history: CheckReport | None = None
-        self._sampler = Sampler(trace_sample)
+        self._sampler = Sampler(trace_sample, trace_races)
         self._sent: list[tuple[int, str, int, _Attempt, list[TracedStatement]]] = []
         self.traced: list[TracedAttempt] = []  # read once the races are over
         self.paxos: PaxosSummary | None = None
@@ -411,7 +413,7 @@ class Attack:
         )
         if self._control is not None:
             attempt = await self._overwrite(contender)
-        elif self._sampler.pick():
+        elif self._sampler.pick(contender.race):
             with tracing() as sent:
                 attempt = await self._register(contender)
             self._sent.append((contender.race, contender.username, contender.index, attempt, sent))

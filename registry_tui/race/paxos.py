@@ -1,6 +1,7 @@
 """Sampled race attempts traced as Paxos rounds (`registry race --trace-sample N`).
 
-One attempt in N, winners and losers alike, registers with tracing on; once the races are over
+One race in N has every contender register with tracing on (so one attempt in N, winners and
+losers alike, and each traced name shows all its attempts side by side); once the races are over
 (tracing the attempts is the server's work, reading the traces is ours, after the timed part)
 each traced statement's events are read back and turned into rounds by `proof.paxos`. The
 summary gives the round trips per winning and per losing attempt (p50 / max)."""
@@ -140,19 +141,19 @@ class PaxosSummary:
 
 
 class Sampler:
-    """One attempt in `every`, by the order attempts start (0: none)."""
+    """Every attempt of one race in `every` (0: none): winners and losers alike, one attempt
+    in N overall, and each traced name with all its contenders side by side."""
 
-    def __init__(self, every: int) -> None:
+    def __init__(self, every: int, races: int | None = None) -> None:
         if every < 0:
-            raise ValueError("the trace sample is 0 (none) or one attempt in N")
+            raise ValueError("the trace sample is 0 (none) or one race in N")
         self.every = every
-        self._count = 0
+        self.races = races  # at most this many races traced (None: no limit)
 
-    def pick(self) -> bool:
-        if not self.every:
+    def pick(self, race: int) -> bool:
+        if not self.every or race % self.every:
             return False
-        self._count += 1
-        return self._count % self.every == 1 or self.every == 1
+        return self.races is None or race // self.every < self.races
 
 
 async def read_attempts(

@@ -240,8 +240,12 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([1, 2, 3, 4], 100) == 4
 
 
-def test_the_sampler_picks_one_attempt_in_n_from_the_first() -> None:
+def test_the_sampler_traces_every_attempt_of_one_race_in_n() -> None:
     sampler = Sampler(3)
-    assert [sampler.pick() for _ in range(7)] == [True, False, False, True, False, False, True]
-    assert not any(Sampler(0).pick() for _ in range(5))
-    assert all(Sampler(1).pick() for _ in range(5))
+    assert [sampler.pick(race) for race in range(7)] == [
+        True, False, False, True, False, False, True
+    ]  # fmt: skip
+    assert not any(Sampler(0).pick(race) for race in range(5))
+    assert all(Sampler(1).pick(race) for race in range(5))
+    limited = Sampler(2, races=2)
+    assert [race for race in range(10) if limited.pick(race)] == [0, 2]
