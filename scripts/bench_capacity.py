@@ -141,6 +141,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     lwt = session.prepare(f"INSERT INTO {ks}.capacity_probe (k, v) VALUES (?, ?) IF NOT EXISTS")
     registry = Registry(connection)
     run = uuid.uuid4().hex[:8]
+    hot_cas = session.prepare(f"UPDATE {ks}.capacity_probe SET v = ? WHERE k = ? IF v = ?")
     pids = layout_pids(args.layout)
     if not pids:
         raise SystemExit(f"no running Cassandra JVM of the {args.layout} layout was found")
@@ -169,6 +170,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             results[kind].append(
                 {"ops": count, "failures": failures, "wall_s": wall, "cpu_s": cpu, "lat": latencies}
             )
+    hot = [
+        await hot_key(session, hot_cas, plain, f"{run}-hot-{n}", n, args.hot_s) for n in args.hot
+    ]
     idle_after = idle_rate(pids, args.idle)
     idle = (idle_before + idle_after) / 2
     connection.close()
@@ -195,7 +199,55 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "nodes": len(pids),
             }
         )
-    return {"args": {k: str(v) for k, v in vars(args).items()}, "summary": summary}
+    return {"args": {k: str(v) for k, v in vars(args).items()}, "summary": summary, "hot": hot}
+
+
+async def hot_key(
+    session: Any, cas: Any, plain: Any, key: str, clients: int, seconds: float
+) -> dict[str, Any]:
+    """`clients` writers on one key for `seconds`: each compares-and-sets v from the value it
+    last saw (a rejected write returns the current one). Successful writes/s, rejections,
+    timeouts: one partition's Paxos does not get faster with more writers or more nodes."""
+    await bridge(session.execute_async(plain, (key, 0)))
+    applied = rejected = timeouts = 0
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+
+    async def writer() -> None:
+        nonlocal applied, rejected, timeouts
+        seen = 0
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            try:
+                rows = await bridge(session.execute_async(cas, (seen + 1, key, seen)))
+            except Exception:  # a CAS timeout under contention: counted
+                timeouts += 1
+                continue
+            row = list(rows[0].values()) if isinstance(rows[0], dict) else list(rows[0])
+            if row[0]:
+                applied += 1
+                seen += 1
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                rejected += 1
+                seen = row[1] if len(row) > 1 and row[1] is not None else seen
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(writer() for _ in range(clients)))
+    wall = time.monotonic() - t0
+    latencies.sort()
+    row = {
+        "clients": clients,
+        "applied_per_s": round(applied / wall, 1),
+        "rejected": rejected,
+        "timeouts": timeouts,
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)], 1)
+        if latencies
+        else None,
+    }
+    print(json.dumps({"hot_key": row}))
+    return row
 
 
 def with_own_node(args: argparse.Namespace) -> dict[str, Any]:
@@ -222,6 +274,13 @@ def main() -> int:
     parser.add_argument(
         "--workloads", type=lambda s: s.split(","), default=["plain", "lwt", "registration"]
     )
+    parser.add_argument(
+        "--hot",
+        type=lambda s: [int(x) for x in s.split(",") if x],
+        default=[1, 4, 16],
+        help="writers on one hot key, e.g. 1,4,16 (empty: skip)",
+    )
+    parser.add_argument("--hot-s", type=float, default=10.0, help="seconds per hot-key step")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     result = with_own_node(args) if args.layout == "one" else asyncio.run(main_async(args))
