@@ -693,6 +693,8 @@ def _print_paxos(paxos: PaxosSummary) -> None:
         )
     if paxos.unknown:
         output.emit_text(f"  unknown  {paxos.unknown:>5} traced")
+    if paxos.incomplete:
+        output.emit_text(f"  {paxos.incomplete} trace(s) incomplete (left out): see --json")
 
 
 def _print_summary(report: AttackReport) -> None:

@@ -21,8 +21,11 @@ from cassandra import ConsistencyLevel
 from cassandra.query import SimpleStatement
 from cassandra.util import unix_time_from_uuid1
 
-# How long the server may take to write a statement's trace (it writes in the background).
-TRACE_WAIT_S = 5.0
+# How long the server may take to write a statement's trace (it writes in the background, and
+# later under load), and how many reads 0.3 s apart must find no new event before it is taken
+# as complete (one was not enough in races: remote replicas' lines were still missing).
+TRACE_WAIT_S = 8.0
+SETTLED_READS = 2
 
 
 @dataclass
@@ -101,6 +104,7 @@ def _read_blocking(session: Any, traced: TracedStatement, wait_s: float) -> RawT
             break
         time.sleep(0.1)
     events: list[RawTraceEvent] = []
+    stable = 0
     while True:  # replicas write their lines in the background: read until none is new
         rows = session.execute(SimpleStatement(_EVENTS_CQL, consistency_level=one), (trace_id,))
         now = [
@@ -113,11 +117,11 @@ def _read_blocking(session: Any, traced: TracedStatement, wait_s: float) -> RawT
             )
             for r in rows
         ]
-        if (events and len(now) == len(events)) or time.monotonic() >= deadline:
-            events = now
-            break
+        stable = stable + 1 if now and len(now) == len(events) else 0
         events = now
-        time.sleep(0.25)
+        if stable >= SETTLED_READS or time.monotonic() >= deadline:
+            break
+        time.sleep(0.3)
     return RawTrace(traced.statement, coordinator, duration, tuple(events))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from registry_tui.core.trace import RawTrace, TracedStatement, read_trace_events
-from registry_tui.proof.paxos import PaxosTrace, TraceEvent, percentile, read_trace
+from registry_tui.proof.paxos import NO_RESULT, PaxosTrace, TraceEvent, percentile, read_trace
 
 # Trace reads in flight at once after a race (each polls system_traces until complete).
 READ_CONCURRENCY = 8
@@ -71,6 +71,13 @@ class TracedAttempt:
         return sum(trace.round_trips for _, trace in self.statements)
 
     @property
+    def complete(self) -> bool:
+        """Every conditional statement's trace shows its rounds and the coordinator's verdict
+        (a trace read before every replica had written its lines shows less)."""
+        conditional = [t for label, t in self.statements if " IF " in f" {label} "]
+        return bool(conditional) and all(t.paxos and t.result != NO_RESULT for t in conditional)
+
+    @property
     def contended(self) -> int:
         return sum(trace.contended for _, trace in self.statements)
 
@@ -82,6 +89,7 @@ class TracedAttempt:
             "outcome": self.outcome,
             "latency_ms": round(self.latency_ms, 3),
             "round_trips": self.round_trips,
+            "complete": self.complete,
             "statements": [{"statement": s, **t.to_dict()} for s, t in self.statements],
         }
 
@@ -120,15 +128,18 @@ class PaxosSummary:
     winners: RoundTrips
     losers: RoundTrips
     unknown: int
+    incomplete: int = 0  # traces missing a verdict or rounds: left out of the figures
 
     @classmethod
     def of(cls, every: int, attempts: Iterable[TracedAttempt]) -> PaxosSummary:
         listed = list(attempts)
+        whole = [a for a in listed if a.complete]
         return cls(
             every,
-            RoundTrips.of([a for a in listed if a.outcome == "won"]),
-            RoundTrips.of([a for a in listed if a.outcome == "blocked"]),
+            RoundTrips.of([a for a in whole if a.outcome == "won"]),
+            RoundTrips.of([a for a in whole if a.outcome == "blocked"]),
             sum(1 for a in listed if a.outcome not in ("won", "blocked")),
+            sum(1 for a in listed if not a.complete and a.outcome in ("won", "blocked")),
         )
 
     def as_document(self) -> dict[str, Any]:
@@ -137,6 +148,7 @@ class PaxosSummary:
             "winners": self.winners.as_document(),
             "losers": self.losers.as_document(),
             "unknown": self.unknown,
+            "incomplete": self.incomplete,
         }
 
 

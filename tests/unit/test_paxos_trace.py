@@ -249,3 +249,21 @@ def test_the_sampler_traces_every_attempt_of_one_race_in_n() -> None:
     assert all(Sampler(1).pick(race) for race in range(5))
     limited = Sampler(2, races=2)
     assert [race for race in range(10) if limited.pick(race)] == [0, 2]
+
+
+def test_an_attempt_whose_trace_lacks_a_verdict_is_left_out_of_the_figures() -> None:
+    from registry_tui.race.paxos import PaxosSummary, TracedAttempt
+
+    won, lost = recorded("v2_cluster_winner"), recorded("v2_cluster_loser")
+    cut = read_trace(single_node("Preparing b with read", "Promising read/write ballot b"))
+    claim, name = "INSERT email_claims IF NOT EXISTS", "INSERT user_registrations IF NOT EXISTS"
+    whole_win = TracedAttempt(0, "n", 1, "won", 1.0, ((claim, won), (name, won)))
+    whole_loss = TracedAttempt(0, "n", 2, "blocked", 1.0, ((claim, won), (name, lost)))
+    cut_loss = TracedAttempt(0, "n", 3, "blocked", 1.0, ((claim, won), (name, cut)))
+    nothing = TracedAttempt(0, "n", 4, "blocked", 1.0, ((claim, read_trace([])),))
+    assert whole_win.complete and whole_loss.complete
+    assert not cut_loss.complete and not nothing.complete
+    summary = PaxosSummary.of(1, [whole_win, whole_loss, cut_loss, nothing])
+    assert (summary.winners.attempts, summary.winners.p50) == (1, 6)
+    assert (summary.losers.attempts, summary.losers.max) == (1, 4)
+    assert summary.incomplete == 2
