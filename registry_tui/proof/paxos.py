@@ -165,10 +165,12 @@ def _ordered(events: Sequence[TraceEvent]) -> list[tuple[int, TraceEvent]]:
     """Each event with its time since the first.
 
     The time UUIDs of trace events carry milliseconds; `source_elapsed` carries microseconds
-    since the replica began its part of the trace. Within one run of a replica's lines (its
-    elapsed count never goes back), each line's true start lies in [at - elapsed, at + 1 ms -
-    elapsed]: the latest lower bound of the run is its start, and start + elapsed each line's
-    time to the microsecond. Without time UUIDs, the events keep their order."""
+    since the replica began its part of the trace (a replica may begin more than one part, e.g.
+    for a late answer, each counting from zero). A line logged at true time A + elapsed, where
+    A is its part's start, has a time UUID in (A + elapsed - 1 ms, A + elapsed]: so
+    at - elapsed lies within 1 ms below A. Lines whose at - elapsed fall within 1 ms of each
+    other are one part; its start is the latest of them, and start + elapsed each line's time
+    to the microsecond. Without time UUIDs, the events keep their order."""
     if not events or any(e.at_us is None for e in events):
         return [(e.source_elapsed_us, e) for e in events]
     by_source: dict[str, list[int]] = {}
@@ -176,16 +178,17 @@ def _ordered(events: Sequence[TraceEvent]) -> list[tuple[int, TraceEvent]]:
         by_source.setdefault(e.source, []).append(i)
     when: dict[int, int] = {}
     for indices in by_source.values():
-        indices.sort(key=lambda i: (events[i].at_us or 0, events[i].source_elapsed_us))
-        run: list[int] = []
+        lower = {i: (events[i].at_us or 0) - events[i].source_elapsed_us for i in indices}
+        indices.sort(key=lambda i: lower[i])
+        part: list[int] = []
         for i in [*indices, -1]:
-            if run and (i < 0 or events[i].source_elapsed_us < events[run[-1]].source_elapsed_us):
-                start = max((events[j].at_us or 0) - events[j].source_elapsed_us for j in run)
-                for j in run:
+            if part and (i < 0 or lower[i] - lower[part[0]] >= 1000):
+                start = max(lower[j] for j in part)
+                for j in part:
                     when[j] = start + events[j].source_elapsed_us
-                run = []
+                part = []
             if i >= 0:
-                run.append(i)
+                part.append(i)
     first = min(when.values())
     timed = sorted((when[i] - first, i) for i in range(len(events)))
     return [(at, events[i]) for at, i in timed]

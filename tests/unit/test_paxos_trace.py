@@ -267,3 +267,19 @@ def test_an_attempt_whose_trace_lacks_a_verdict_is_left_out_of_the_figures() -> 
     assert (summary.winners.attempts, summary.winners.p50) == (1, 6)
     assert (summary.losers.attempts, summary.losers.max) == (1, 4)
     assert summary.incomplete == 2
+
+
+def test_recorded_v1_traces_winner_four_rounds_loser_three_and_a_contended_loser() -> None:
+    winner = recorded("v1_cluster_winner")
+    assert (winner.variant, winner.result, winner.round_trips) == ("v1", APPLIED, 4)
+    assert names(winner) == [PREPARE, READ, PROPOSE, COMMIT]
+    loser = recorded("v1_cluster_loser")
+    assert (names(loser), loser.result, loser.round_trips) == (
+        [PREPARE, READ, PROPOSE],
+        REJECTED,
+        3,
+    )
+    contended = recorded("v1_cluster_contended_loser")
+    assert names(contended) == [PREPARE, REPAIR, PREPARE, READ, PROPOSE, PREPARE, READ, PROPOSE]
+    assert contended.rounds[4].outcome == "pre-empted" and contended.contended == 1
+    assert contended.round_trips == 8
