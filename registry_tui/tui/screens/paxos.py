@@ -59,6 +59,10 @@ def attempt_column(attempt: TracedAttempt, longest_us: int) -> Text:
         f"{attempt.round_trips} round trips · {attempt.latency_ms:.0f} ms\n",
         MUTED,
     )
+    if not attempt.complete:
+        # A statement that timed out has no verdict; under load the server also drops trace
+        # events: say so rather than show fewer rounds as if they were all.
+        text.append("no verdict traced: timeout or dropped\n", DOPPEL)
     for label, trace in attempt.statements:
         text.append(_statement_title(label), "bold")
         text.append(f" {_verdict(trace)}\n", MUTED)
