@@ -225,9 +225,12 @@ class Attack:
         else:
             await self._for_each(self.plan.races, self._run_race, stoppable=True)
         race_s = time.perf_counter() - started
+        # The traces are read while the audit runs (the server needs a moment to write them);
+        # if the audit fails, its failure is the one reported, never the reading's.
+        reading = None
         if self._sent:
-            self.traced = await read_attempts(self.connection.session, self._sent)
-            self.paxos = PaxosSummary.of(self._sampler.every, self.traced)
+            reading = asyncio.ensure_future(read_attempts(self.connection.session, self._sent))
+            reading.add_done_callback(lambda t: t.cancelled() or t.exception())
 
         raced = self.raced()
         started = time.perf_counter()
@@ -251,6 +254,9 @@ class Attack:
         if self.plan.protected and not self.plan.keep:
             self._emit(PhaseChanged("cleanup"))
             cleanup = await remove_registrations(self._auditor, self._held, self.username)
+        if reading is not None:
+            self.traced = await reading
+            self.paxos = PaxosSummary.of(self._sampler.every, self.traced)
         report = replace(
             self._report(race_s, audit_s),
             cleanup=cleanup,

@@ -46,13 +46,10 @@ async def read_statements(
     session: Any, sent: Sequence[TracedStatement]
 ) -> list[tuple[str, PaxosTrace]]:
     """Each traced statement's label and rounds, in the order they were sent (a statement
-    the server never answered has no trace and is left out)."""
-    found = []
-    for statement in sent:
-        raw = await read_trace_events(session, statement)
-        if raw is not None:
-            found.append((statement_label(raw.statement), paxos_trace(raw)))
-    return found
+    the server never answered has no trace and is left out). Read side by side: each read
+    waits for the server to finish writing its trace."""
+    raws = await asyncio.gather(*(read_trace_events(session, statement) for statement in sent))
+    return [(statement_label(raw.statement), paxos_trace(raw)) for raw in raws if raw is not None]
 
 
 @dataclass(frozen=True)

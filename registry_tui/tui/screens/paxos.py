@@ -29,7 +29,7 @@ from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 # The race panel traces every attempt of one race in this many, at most TRACE_RACES races (the
 # traces are read after the races, before the audit: a cap keeps a big attack's audit prompt).
 TRACE_SAMPLE = 10
-TRACE_RACES = 20
+TRACE_RACES = 5
 BAR_CELLS = 12  # the longest round of the name fills this many cells
 COLUMN = 34  # cells per contender: the view scrolls sideways past the screen's width
 _SHORT = {"prepare+read": "prep+read", "not awaited": "async"}
