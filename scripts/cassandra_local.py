@@ -346,7 +346,7 @@ class Node:
         except OSError:
             return False
 
-    def write_config(self, auth: bool, paxos: str) -> Path:
+    def write_config(self, auth: bool, paxos: str, purging: str | None = None) -> Path:
         for sub in ("data", "commitlog", "hints", "saved_caches", "logs", "conf"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         snitch = "SimpleSnitch" if self.dc is None else "GossipingPropertyFileSnitch"
@@ -379,6 +379,9 @@ class Node:
             # The server's own alarm: Paxos v2 logs each linearizability violation it detects
             # ("Linearizability violation ..." at ERROR); `violations` reads them back.
             "paxos_on_linearizability_violations: log",
+            # `up --paxos-purging repaired`: Paxos state purged once repaired, which lets a
+            # v2 commit run at ANY (SCYLLA_LWT_COMMIT=any); unset: the server's default.
+            *([f"paxos_state_purging: {purging}"] if purging else []),
             "cas_contention_timeout: "
             + os.environ.get("REGISTRY_CAS_CONTENTION_TIMEOUT", "1000ms"),
             "write_request_timeout: 2000ms",
@@ -431,10 +434,12 @@ class Node:
             "org.apache.cassandra.service.CassandraDaemon",
         ]
 
-    def start(self, java: str, lib: Path, auth: bool, paxos: str, heap: str) -> None:
+    def start(
+        self, java: str, lib: Path, auth: bool, paxos: str, heap: str, purging: str | None = None
+    ) -> None:
         if self.pid() is not None:
             return
-        cmd = self.command(java, lib, self.write_config(auth, paxos), heap)
+        cmd = self.command(java, lib, self.write_config(auth, paxos, purging), heap)
         out = open(self.logdir / "node.out", "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
             cmd,
@@ -452,7 +457,9 @@ class Node:
                 break
             time.sleep(0.02)
         self.pidfile.write_text(str(proc.pid))
-        (self.home / "started.json").write_text(json.dumps({"auth": auth, "paxos": paxos}))
+        (self.home / "started.json").write_text(
+            json.dumps({"auth": auth, "paxos": paxos, "purging": purging})
+        )
 
     def wait_ready(self, budget: float = START_BUDGET_S) -> float:
         start = time.monotonic()
@@ -542,7 +549,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     fetched = time.monotonic() - t0
     heap = args.heap or ("768m" if layout == "single" else "512m")
     for node in nodes:
-        node.start(java, lib, auth=args.auth or node.auth, paxos=args.paxos, heap=heap)
+        node.start(
+            java,
+            lib,
+            auth=args.auth or node.auth,
+            paxos=args.paxos,
+            heap=heap,
+            purging=args.paxos_purging,
+        )
         waited = node.wait_ready()
         where = f" ({node.dc})" if node.dc else ""
         say(
@@ -665,7 +679,14 @@ def cmd_node(args: argparse.Namespace) -> int:
         started = node.home / "started.json"
         if started.exists():
             settings.update(json.loads(started.read_text()))
-        node.start(find_java17(), ensure_jars(), settings["auth"], settings["paxos"], "512m")
+        node.start(
+            find_java17(),
+            ensure_jars(),
+            settings["auth"],
+            settings["paxos"],
+            "512m",
+            settings.get("purging"),
+        )
         say(f"node {node.index} answers after {node.wait_ready():.1f}s")
     elif action == "stop-node":
         node.stop()
@@ -713,6 +734,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--paxos", choices=("v1", "v2"), default="v2")
     up.add_argument("--heap", default=None, help="JVM heap per node, e.g. 768m")
+    up.add_argument(
+        "--paxos-purging",
+        choices=("legacy", "gc_grace", "repaired"),
+        default=None,
+        help="paxos_state_purging (repaired: a v2 commit may run at ANY)",
+    )
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop nodes, keep the data")
     down.add_argument("--layout", choices=("all", *LAYOUTS), default="all")

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         RaceEvent,
     )
     from registry_tui.race.churn import ChurnPlan, ChurnReport
+    from registry_tui.race.paxos import PaxosSummary
     from registry_tui.race.report import Cleanup
 
 RECENT_LINES = 6  # per lane in the live view
@@ -136,6 +137,18 @@ def race_command(
             metavar="RUN_ID",
         ),
     ] = None,
+    trace_sample: Annotated[
+        int,
+        typer.Option(
+            "--trace-sample",
+            help="Trace every attempt of one race in N (so one attempt in N, winners and losers "
+            "alike; 0: none), and report the Paxos round trips per winning and per losing "
+            "attempt. Tracing costs the server "
+            "work: see docs/benchmarks.md.",
+            min=0,
+            max=1_000_000,
+        ),
+    ] = 0,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object, nothing else.")
     ] = False,
@@ -171,22 +184,38 @@ def race_command(
         ),
     )
     live = not json_output and sys.stdout.isatty()
+    traced: list[Attack] = []  # the attack, for its traced attempts
     try:
         report = with_connection(
             ctx,
             json_output,
             lambda connection: _attack(
-                connection, plan, live=live, across_dcs=across_dcs, history=history
+                connection,
+                plan,
+                live=live,
+                across_dcs=across_dcs,
+                history=history,
+                trace_sample=trace_sample,
+                traced=traced,
             ),
             interrupted="the clean-up did not finish",
         )
     except RaceSetupError as exc:  # the siege cannot start: like a database that cannot serve
         stop(json_output, Failure(ExitCode.UNAVAILABLE, str(exc), unavailable_doc(str(exc))))
 
+    paxos = traced[0].paxos if traced else None
     if json_output:
-        output.emit_json(report.as_document())
+        document = report.as_document()
+        if paxos is not None:
+            document = document | {
+                "paxos": paxos.as_document(),
+                "traced": [a.as_document() for a in traced[0].traced],
+            }
+        output.emit_json(document)
     else:
         _print_summary(report)
+        if paxos is not None:
+            _print_paxos(paxos)
     if report.cleanup.failed:
         output.diagnose(
             f"could not remove {len(report.cleanup.failed)} of the race's registrations "
@@ -241,18 +270,22 @@ async def _attack(
     live: bool,
     across_dcs: bool = False,
     history: Path | None = None,
+    trace_sample: int = 0,
+    traced: list[Attack] | None = None,
 ) -> AttackReport:
     from registry_tui.race import Attack, across_data_centres
 
     if not across_dcs:
-        attack = Attack(connection, plan)
+        attack = Attack(connection, plan, trace_sample=trace_sample)
         with _stop_on_ctrl_c(attack):
             report = await (_run_live(attack) if live else attack.run())
     else:
         async with across_data_centres(connection) as across:
-            attack = Attack(connection, plan, across=across)
+            attack = Attack(connection, plan, across=across, trace_sample=trace_sample)
             with _stop_on_ctrl_c(attack):
                 report = await (_run_live(attack) if live else attack.run())
+    if traced is not None:
+        traced.append(attack)
     _save_history(attack.recorder, history)
     return report
 
@@ -706,6 +739,21 @@ def _guarantee(report: AttackReport) -> str:
     level = "SERIAL" if report.serial == "global" else "LOCAL_SERIAL"
     where = f" across {' + '.join(report.dcs)}" if report.dcs else ""
     return f"{report.serial} ({level}){where}"
+
+
+def _print_paxos(paxos: PaxosSummary) -> None:
+    from registry_tui.cli import output
+
+    output.emit_text(f"Paxos, one race in {paxos.every} traced (round trips per attempt):")
+    for label, trips in (("winners", paxos.winners), ("losers", paxos.losers)):
+        output.emit_text(
+            f"  {label:<8} {trips.attempts:>5} traced  p50 {trips.p50:g}  max {trips.max}"
+            f"  contended rounds {trips.contended_rounds}"
+        )
+    if paxos.unknown:
+        output.emit_text(f"  unknown  {paxos.unknown:>5} traced")
+    if paxos.incomplete:
+        output.emit_text(f"  {paxos.incomplete} trace(s) incomplete (left out): see --json")
 
 
 def _print_summary(report: AttackReport) -> None:

@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from registry_tui.cli import output, render
+from registry_tui.cli import output, render, traces
 from registry_tui.cli.common import JsonOption, exit_with, finish, with_registry
 from registry_tui.cli.confirm import DELETE_DECLINED, IdentityDiffers, can_ask, confirm_delete
-from registry_tui.core.documents import registration_doc
+from registry_tui.core.documents import answer, registration_doc
 from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.outcomes import Invalid, NotFound, Page, UserRecord
+from registry_tui.core.trace import tracing
 from registry_tui.core.validation import (
     ValidationError,
     normalize_username,
@@ -25,6 +26,7 @@ from registry_tui.core.validation import (
     parse_user_listing,
     validate_registration,
 )
+from registry_tui.proof.paxos import PaxosTrace
 from registry_tui.user_columns import SORT_FIELDS, sort_key
 
 if TYPE_CHECKING:
@@ -47,6 +49,12 @@ def register(
         "printed. Its e-mail claim is already its own; it never makes a second identity.",
     ),
     as_json: bool = JsonOption,
+    trace: bool = typer.Option(
+        False,
+        "--trace",
+        help="Send the registration's statements with tracing on and show each one's Paxos "
+        "rounds: who promised and accepted, how long, how many round trips (JSON: 'trace').",
+    ),
 ) -> None:
     """Register a user: INSERT ... IF NOT EXISTS on the username and on the e-mail."""
 
@@ -54,13 +62,29 @@ def register(
         validate_registration(username, email, display_name, dimension)
         return parse_user_id(user_id) if user_id is not None else None
 
-    outcome = with_registry(
-        ctx,
-        as_json,
-        lambda r: r.register(username, email, display_name, dimension, user_id=request()),
-        request=request,
-    )
-    finish(ctx, outcome, as_json, render.render_outcome)
+    traced: list[tuple[str, PaxosTrace]] = []
+
+    async def registering(r: Registry) -> object:
+        if not trace:
+            return await r.register(username, email, display_name, dimension, user_id=request())
+        with tracing() as sent:
+            outcome = await r.register(username, email, display_name, dimension, user_id=request())
+        traced.extend(await traces.read_all(r.connection.session, sent))
+        return outcome
+
+    outcome = with_registry(ctx, as_json, registering, request=request)
+    if not trace or isinstance(outcome, Invalid):
+        finish(ctx, outcome, as_json, render.render_outcome)
+    result = answer(outcome)
+    if as_json:
+        document = result.document
+        if isinstance(document, dict):
+            document = {**document, "trace": traces.traces_document(traced)}
+        output.emit_json(document)
+    else:
+        render.render_outcome(outcome)
+        traces.show_timelines(traced)
+    exit_with(result.exit_code)
 
 
 def list_users(

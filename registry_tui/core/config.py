@@ -36,6 +36,11 @@ class Settings:
     replication: tuple[tuple[str, int], ...] = ()
     # The connection profile these settings start from (--profile / REGISTRY_PROFILE), if any.
     profile: str | None = None
+    # The commit level of a conditional write (SCYLLA_LWT_COMMIT): "quorum" (the guarantee's
+    # commit level, QUORUM or LOCAL_QUORUM) or "any" (the coordinator answers once its own
+    # replica committed; needs Paxos v2 nodes with `paxos_state_purging: repaired`; see
+    # docs/guarantees.md "The commit's round"). Plain reads and writes keep their own level.
+    lwt_commit: str = "quorum"
 
     def with_overrides(self, **changes: object) -> Settings:
         given = {k: v for k, v in changes.items() if v is not None}
@@ -43,6 +48,8 @@ class Settings:
             given["hosts"] = parse_hosts(given["hosts"])
         if "serial" in given and isinstance(given["serial"], str):
             given["serial"] = parse_serial(given["serial"])
+        if "lwt_commit" in given and isinstance(given["lwt_commit"], str):
+            given["lwt_commit"] = parse_lwt_commit(given["lwt_commit"])
         if "replication" in given and isinstance(given["replication"], str):
             given["replication"] = parse_replication(given["replication"])
         return replace(self, **given)  # type: ignore[arg-type]
@@ -55,6 +62,7 @@ class Settings:
 
 
 SERIAL_MODES = ("global", "local")
+LWT_COMMIT_LEVELS = ("quorum", "any")
 _HOST_NAME_RE = re.compile(
     r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.?"
 )
@@ -152,6 +160,17 @@ def _path(env: Mapping[str, str], name: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def parse_lwt_commit(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in LWT_COMMIT_LEVELS:
+        raise ValidationError(
+            "lwt_commit",
+            f"SCYLLA_LWT_COMMIT must be quorum (the default) or any (Paxos v2 nodes with "
+            f"paxos_state_purging: repaired), not {raw!r}",
+        )
+    return value
+
+
 def check_variable(variable: str, raw: str) -> None:
     """Raise the ValidationError `settings_from_env` would raise for `variable` set to `raw`
     (a profile's values are checked this way where they are read, to name file and line)."""
@@ -179,4 +198,5 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         if env.get("SCYLLA_REPLICATION")
         else (),
         profile=env.get("REGISTRY_PROFILE") or None,
+        lwt_commit=parse_lwt_commit(env.get("SCYLLA_LWT_COMMIT") or "quorum"),
     )

@@ -37,6 +37,7 @@ from registry_tui.core.config import Settings
 from registry_tui.core.errors import DatabaseUnavailable, one_line
 from registry_tui.core.models import Models, build_models
 from registry_tui.core.schema import prepare
+from registry_tui.core.trace import TracedStatement, is_conditional, trace_log
 from registry_tui.core.validation import ValidationError, validate_keyspace
 
 _READER_DRIVER = "registry-reads"
@@ -85,6 +86,35 @@ class ReadGate:
 _gates: dict[int, ReadGate] = {}
 
 
+class SessionHook:
+    """The session as coodie's drivers see it, with two per-statement choices: a statement
+    sent inside `core.trace.tracing()` carries the tracing flag (and is recorded there), and a
+    conditional write without a level of its own commits at `lwt_commit` (SCYLLA_LWT_COMMIT)."""
+
+    def __init__(self, session: Session, lwt_commit: int | None) -> None:
+        self._session = session
+        self._lwt_commit = lwt_commit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+    def execute_async(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        prepared = getattr(query, "prepared_statement", None)
+        text = str(getattr(prepared, "query_string", None) or getattr(query, "query_string", query))
+        if (
+            self._lwt_commit is not None
+            and getattr(query, "consistency_level", 0) is None
+            and is_conditional(text)
+        ):
+            query.consistency_level = self._lwt_commit
+        log = trace_log()
+        if log is None:
+            return self._session.execute_async(query, *args, **kwargs)
+        future = self._session.execute_async(query, *args, trace=True, **kwargs)
+        log.append(TracedStatement(text, future))
+        return future
+
+
 class LoopFriendlyDriver(CassandraDriver):
     """coodie 1.9.3's CassandraDriver without its two ways of hurting an event loop:
     - it prepares a statement with the blocking `Session.prepare()` on the loop's thread the
@@ -93,6 +123,10 @@ class LoopFriendlyDriver(CassandraDriver):
     - its callback bridge sets a result on an asyncio future that a cancelled task had already
       abandoned, which asyncio reports as an InvalidStateError traceback on stderr.
     """
+
+    def __init__(self, session: Session, default_keyspace: str, lwt_commit: str = "quorum"):
+        super().__init__(session=session, default_keyspace=default_keyspace)
+        self._session = SessionHook(session, _LWT_COMMIT[lwt_commit])
 
     async def _prepare_off_loop(self, stmt: str) -> None:
         if stmt not in self._prepared:
@@ -174,6 +208,8 @@ _LEVELS = {
     "global": (ConsistencyLevel.QUORUM, ConsistencyLevel.SERIAL, "SERIAL"),
     "local": (ConsistencyLevel.LOCAL_QUORUM, ConsistencyLevel.LOCAL_SERIAL, "LOCAL_SERIAL"),
 }
+# SCYLLA_LWT_COMMIT -> the commit level of a conditional write (None: the guarantee's own).
+_LWT_COMMIT: dict[str, int | None] = {"quorum": None, "any": ConsistencyLevel.ANY}
 
 
 def serial_read_level(settings: Settings) -> str:
@@ -248,16 +284,19 @@ def cluster_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def _register_reader(session: Session, keyspace: str) -> None:
+def _register_reader(session: Session, keyspace: str, lwt_commit: str = "quorum") -> None:
     register_driver(
-        _READER_DRIVER, LoopFriendlyDriver(session=session, default_keyspace=keyspace), default=True
+        _READER_DRIVER,
+        LoopFriendlyDriver(session=session, default_keyspace=keyspace, lwt_commit=lwt_commit),
+        default=True,
     )
 
 
 def serve_reads_from(connection: Connection) -> None:
     """Make `connection` the one that runs coodie's reads (there is one per process). Only
     needed where several connections come and go in one process, as in tests."""
-    _register_reader(connection.session, connection.settings.keyspace)
+    settings = connection.settings
+    _register_reader(connection.session, settings.keyspace, settings.lwt_commit)
 
 
 @dataclass
@@ -369,9 +408,14 @@ async def open_connection(
     cluster, session = await asyncio.to_thread(_connect_blocking, settings)
     name = f"registry-{next(_connection_ids)}"
     # Writers: this connection's own driver object; readers: coodie's default driver.
-    register_driver(name, LoopFriendlyDriver(session=session, default_keyspace=settings.keyspace))
+    register_driver(
+        name,
+        LoopFriendlyDriver(
+            session=session, default_keyspace=settings.keyspace, lwt_commit=settings.lwt_commit
+        ),
+    )
     if serve_reads:
-        _register_reader(session, settings.keyspace)
+        _register_reader(session, settings.keyspace, settings.lwt_commit)
     models = build_models(name, settings.keyspace)
     connection = Connection(settings, cluster, session, models, name)
     if create_schema:

@@ -45,6 +45,7 @@ from registry_tui.core.outcomes import (
 )
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
+from registry_tui.core.trace import TracedStatement, tracing
 from registry_tui.core.validation import ValidationError, normalize_username
 from registry_tui.proof import Budget, CheckReport, HistoryRecorder, check_history
 from registry_tui.race.cleanup import merged, release_in_doubt, remove_registrations
@@ -63,6 +64,7 @@ from registry_tui.race.events import (
     RaceStarted,
     SetupProgress,
 )
+from registry_tui.race.paxos import PaxosSummary, Sampler, TracedAttempt, read_attempts
 from registry_tui.race.plan import (
     HERO,
     AttackPlan,
@@ -136,9 +138,13 @@ class Attack:
         *,
         registry: Registry | None = None,
         across: tuple[tuple[str, Registry], tuple[str, Registry]] | None = None,
+        trace_sample: int = 0,
+        trace_races: int | None = None,
     ) -> None:
         """`across`: two (data centre, registry) pairs, each registry on a connection local to
-        its DC; contenders alternate between them (the hero and even clones on the first)."""
+        its DC; contenders alternate between them (the hero and even clones on the first).
+        `trace_sample`: trace every attempt of one race in N (0: none), at most `trace_races`
+        races; see `race.paxos`."""
         self.connection = connection
         self.plan = plan
         self._contenders_registry = registry or Registry(connection)
@@ -168,6 +174,10 @@ class Attack:
         # Every operation on a raced name, for the linearizability check after the audit.
         self.recorder = HistoryRecorder()
         self.history: CheckReport | None = None
+        self._sampler = Sampler(trace_sample, trace_races)
+        self._sent: list[tuple[int, str, int, _Attempt, list[TracedStatement]]] = []
+        self.traced: list[TracedAttempt] = []  # read once the races are over
+        self.paxos: PaxosSummary | None = None
 
     # ----------------------------------------------------------------------------------------
     # Who races
@@ -220,6 +230,12 @@ class Attack:
         else:
             await self._for_each(self.plan.races, self._run_race, stoppable=True)
         race_s = time.perf_counter() - started
+        # The traces are read while the audit runs (the server needs a moment to write them);
+        # if the audit fails, its failure is the one reported, never the reading's.
+        reading = None
+        if self._sent:
+            reading = asyncio.ensure_future(read_attempts(self.connection.session, self._sent))
+            reading.add_done_callback(lambda t: t.cancelled() or t.exception())
 
         raced = self.raced()
         started = time.perf_counter()
@@ -252,6 +268,9 @@ class Attack:
             if in_doubt:
                 done = await release_in_doubt(self._auditor, in_doubt, self._in_doubt_until)
                 cleanup = merged(cleanup, done)
+        if reading is not None:
+            self.traced = await reading
+            self.paxos = PaxosSummary.of(self._sampler.every, self.traced)
         report = replace(
             self._report(race_s, audit_s),
             cleanup=cleanup,
@@ -417,6 +436,10 @@ class Attack:
         )
         if self._control is not None:
             attempt = await self._overwrite(contender)
+        elif self._sampler.pick(contender.race):
+            with tracing() as sent:
+                attempt = await self._register(contender)
+            self._sent.append((contender.race, contender.username, contender.index, attempt, sent))
         else:
             attempt = await self._register(contender)
         self._record(handle, attempt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -27,7 +28,7 @@ from cassandra import ConsistencyLevel, DriverException
 from cassandra.connection import ConnectionException
 from cassandra.query import SimpleStatement
 
-from registry_tui.core.config import Settings
+from registry_tui.core.config import Settings, parse_lwt_commit
 from registry_tui.core.errors import DatabaseUnavailable
 from registry_tui.core.outcomes import ProfileRecord, UserRecord
 from registry_tui.core.registry import Registry
@@ -41,6 +42,9 @@ from cassandra_local import cql_answers  # noqa: E402
 
 CLUSTER_HOSTS = ("127.0.0.1", "127.0.0.2", "127.0.0.3")
 CLUSTER_PORT = 9142
+# SCYLLA_LWT_COMMIT=any runs the fault tests with conditional writes committed at ANY (the
+# cluster's nodes then need `up --paxos-purging repaired`; see docs/guarantees.md).
+LWT_COMMIT = parse_lwt_commit(os.environ.get("SCYLLA_LWT_COMMIT") or "quorum")
 AUTH_HOST, AUTH_PORT = "127.0.0.1", 9242
 AUTH_USER, AUTH_PASSWORD = "cassandra", "cassandra"
 NODES = (1, 2, 3)
@@ -132,6 +136,7 @@ def cluster_settings() -> Settings:
         port=CLUSTER_PORT,
         keyspace="registry_faults",
         replication_factor=3,
+        lwt_commit=LWT_COMMIT,
     )
 
 
@@ -169,6 +174,7 @@ async def cluster_connection(
         port=cluster_settings.port,
         keyspace=fault_keyspace(tag),
         replication_factor=3,
+        lwt_commit=LWT_COMMIT,
     )
     # Right after another module's faults the cluster is busy healing (hints, compactions,
     # the previous keyspace's drop): creating the schema may time out once or twice.

@@ -58,6 +58,7 @@ from registry_tui.race.churn import Churn, ChurnPlan, ChurnReport
 from registry_tui.safe_text import printable
 from registry_tui.tui.calls import Failure, guarded
 from registry_tui.tui.screens.base import ReportsFailures
+from registry_tui.tui.screens.paxos import TRACE_RACES, TRACE_SAMPLE, PaxosScreen
 from registry_tui.tui.text import DOPPEL, HERO, MUTED, OK
 from registry_tui.tui.widgets.banner import Banner
 from registry_tui.tui.widgets.race_feed import RaceFeed, RaceResult, fit, result_line
@@ -124,6 +125,13 @@ class RaceScreen(ReportsFailures, Screen[None]):
             tooltip="Switch between the live lanes and the audit (protected beside control)",
         ),
         Binding(
+            "enter",
+            "paxos",
+            "Paxos",
+            id="race.paxos",
+            tooltip="The traced names of the last attack: each attempt's Paxos rounds side by side",
+        ),
+        Binding(
             "escape",
             "back",
             "Back",
@@ -145,6 +153,7 @@ class RaceScreen(ReportsFailures, Screen[None]):
         self.last_report: AttackReport | None = None
         # The last churn, while it is the newest run: the audit shows it, not the races.
         self.last_churn: tuple[ChurnReport, CheckReport | None] | None = None
+        self.last_attack: Attack | None = None  # its traced attempts: enter shows them
         self.reports: dict[bool, AttackReport] = {}  # protected? -> the last report of that kind
         self.ended: str = ""  # how the last attack ended: "done", "stopped", "failed"
         self.stats = RepaintStats()
@@ -471,11 +480,16 @@ class RaceScreen(ReportsFailures, Screen[None]):
         if plan.protected and (guarantee == "local-dcs" or len(connection.data_centres()) > 1):
             serial = "local" if guarantee == "local-dcs" else "global"
             return await guarded(self._across(connection, plan, serial))
-        return await guarded(self._run(Attack(connection, plan)))
+        return await guarded(
+            self._run(Attack(connection, plan, trace_sample=TRACE_SAMPLE, trace_races=TRACE_RACES))
+        )
 
     async def _across(self, connection: Connection, plan: AttackPlan, serial: str) -> AttackReport:
         async with across_data_centres(connection, serial=serial) as across:
-            return await self._run(Attack(connection, plan, across=across))
+            attack = Attack(
+                connection, plan, across=across, trace_sample=TRACE_SAMPLE, trace_races=TRACE_RACES
+            )
+            return await self._run(attack)
 
     async def _run(self, attack: Attack) -> AttackReport:
         # The engine's sink runs on this loop, synchronously, thousands of times a second:
@@ -486,11 +500,16 @@ class RaceScreen(ReportsFailures, Screen[None]):
         # 36 passes, 6.6 s of a 24 s attack; frozen, 2.4 s of 12 s). Unfrozen at the end, so
         # nothing is kept for good.
         gc.freeze()
-        self._attack_running = attack
+        self._attack_running = self.last_attack = attack
         try:
             return await attack.run(on_event=self._buffer.append)
         finally:
             gc.unfreeze()
+
+    def action_paxos(self) -> None:
+        attack = self.last_attack
+        traced = attack.traced if attack is not None else []
+        self.app.push_screen(PaxosScreen(traced, attack.paxos if attack is not None else None))
 
     def action_stop(self) -> None:
         """First press: the attack stops as it ends (in-flight races finish, audit, clean-up);
