@@ -643,7 +643,13 @@ class _Board:
         from rich.text import Text
 
         t, plan = self.tally, self.attack.plan
-        guard = "IF NOT EXISTS" if plan.protected else "plain INSERT (control run)"
+        level = "SERIAL" if self.attack.serial == "global" else "LOCAL_SERIAL"
+        split = " + ".join(self.attack.data_centres)
+        guard = (
+            f"IF NOT EXISTS at {level}" + (f" in {split}" if split else "")
+            if plan.protected
+            else "plain INSERT (control run)"
+        )
         title = Text.assemble(
             ("RACE ", "bold"),
             (self.attack.run_id, "bold cyan"),
@@ -653,10 +659,13 @@ class _Board:
         )
 
         heroes = Table.grid(padding=(0, 1))
+        siege = plan.mode == "siege"
         heroes.add_row(
-            Text.assemble(
+            Text.assemble(("holding ", "bold"), (str(t.setup_done), "green"))
+            if siege  # the heroes do not race in a siege: they hold their names from the start
+            else Text.assemble(
                 ("won ", "bold"),
-                (str(t.hero_won + t.setup_done), "green"),
+                (str(t.hero_won), "green"),
                 ("   blocked ", "bold"),
                 str(t.hero_blocked),
             )
@@ -664,12 +673,12 @@ class _Board:
         for line in self.heroes:
             heroes.add_row(line)
         clones = Table.grid(padding=(0, 1))
-        slipped_style = "bold red" if plan.mode == "siege" and t.clone_won else "green"
+        slipped_style = "bold red" if siege and t.clone_won else "green"
         clones.add_row(
             Text.assemble(
                 ("blocked ", "bold"),
                 (str(t.clone_blocked), "green"),
-                ("   won ", "bold"),
+                ("   slipped through " if siege else "   won ", "bold"),
                 (str(t.clone_won), slipped_style),
             )
         )
@@ -717,6 +726,9 @@ def _contender_line(event: ContenderFinished) -> Text:
     from registry_tui.safe_text import safe_text
 
     line = Text(no_wrap=True, overflow="ellipsis")
+    # Who tried, so that two lines about one name never read the same.
+    line.append("hero" if event.kind == "hero" else f"clone {event.contender}", style="bold")
+    line.append("  ")
     line.append_text(safe_text(event.username, "bold"))
     style = {"won": "green", "blocked": "dim", "unknown": "bold red"}[event.outcome]
     line.append(f"  {event.outcome}", style=style)

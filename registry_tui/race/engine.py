@@ -724,11 +724,19 @@ class Attack:
             race_s=race_s,
             audit_s=audit_s,
             latency=LatencySummary.of(self._latencies),
-            serial=(
-                self._across[1][1] if self._across else self._auditor
-            ).connection.settings.serial,
-            dcs=tuple(dc for dc, _ in self._across) if self._across else (),
+            serial=self.serial,
+            dcs=self.data_centres,
         )
+
+    @property
+    def serial(self) -> str:
+        """The guarantee the contenders race under: "global" (SERIAL) or "local"."""
+        return (self._across[1][1] if self._across else self._auditor).connection.settings.serial
+
+    @property
+    def data_centres(self) -> tuple[str, ...]:
+        """The data centres the contenders are split across (none: one connection)."""
+        return tuple(dc for dc, _ in self._across) if self._across else ()
 
 
 async def _all_or_cancel(tasks: list[asyncio.Future[_T]]) -> list[_T]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -427,3 +428,37 @@ def test_cli_cleanup_removes_what_a_kept_run_left(cli_env: dict[str, str]) -> No
     assert human.returncode == 0 and f"run {run_id}: 0 registrations removed" in human.stdout
     bad = run_race_cli(cli_env, "--cleanup", "race-xyz")
     assert bad.returncode == 2 and "--cleanup" in bad.stderr and bad.stdout == ""
+
+
+@pytest.mark.parametrize("mode", ["siege", "land-grab"])
+async def test_the_cli_live_view_counts_what_each_side_did(
+    connection: Connection, mode: str
+) -> None:
+    """`registry race` on a terminal: the guard named with its level, heroes of a siege shown
+    holding their names (not as winners), clones of a siege as blocked or slipped through."""
+    from rich.console import Console
+
+    from registry_tui.cli.race import _Board
+
+    attack = Attack(connection, AttackPlan(races=4, clones=3, concurrency=4, mode=mode))
+    board = _Board(attack)
+    async for event in attack.events():
+        board.on_event(event)
+    console = Console(width=160, record=True, color_system=None)
+    console.print(board.render())
+    text = console.export_text()
+    assert "IF NOT EXISTS at SERIAL" in text, text
+    if mode == "siege":
+        assert "holding 4" in text and "won" not in text, text
+        assert "blocked 12" in text and "slipped through 0" in text, text
+    else:
+        assert "holding" not in text and "slipped" not in text, text
+        (hero_won, hero_blocked), (clone_blocked, clone_won) = (
+            tuple(map(int, pair))
+            for pair in re.findall(r"│ (?:won|blocked) (\d+)   (?:blocked|won) (\d+)", text)
+        )
+        assert hero_won + clone_won == 4 and hero_blocked + clone_blocked == 12, text
+        assert hero_won + hero_blocked == 4, text  # one hero per name
+    lane_lines = [line for line in text.splitlines() if " blocked " in line and " by " in line]
+    named = re.compile(r"│ (hero|clone \d+)  (race|siege)-")
+    assert lane_lines and all(named.search(line) for line in lane_lines), text
