@@ -37,6 +37,7 @@ from registry_tui.core.rows import (
     WRITE_ATTEMPTS,
     AmbiguousWrite,
     ConditionalWrite,
+    Insert,
     RowStore,
     WriteStep,
     aware,
@@ -91,6 +92,10 @@ class Registrar:
         self.store = store
         self.models = models
         self.timeout = timeout
+        # The three statements of a registration's success path, built once.
+        self._claim_insert = Insert(models.email_claim, if_not_exists=True)
+        self._registration_insert = Insert(models.registration, if_not_exists=True)
+        self._birth_insert = Insert(models.profile, timestamp=PROFILE_BIRTH_TIMESTAMP)
 
     async def user_serial(self, username: str) -> UserRecord | None:
         """The registration stored under the key `username`, as Paxos sees it now (the read
@@ -175,7 +180,7 @@ class Registrar:
             try:
                 result = await self.store.write(
                     ConditionalWrite(
-                        WriteStep.CLAIM_EMAIL, claim, lambda t: claim.insert(timeout=t)
+                        WriteStep.CLAIM_EMAIL, claim, lambda t: self._claim_insert.send(claim, t)
                     )
                 )
             except AmbiguousWrite as exc:
@@ -283,7 +288,9 @@ class Registrar:
             try:
                 result = await self.store.write(
                     ConditionalWrite(
-                        WriteStep.INSERT_REGISTRATION, row, lambda t: row.insert(timeout=t)
+                        WriteStep.INSERT_REGISTRATION,
+                        row,
+                        lambda t: self._registration_insert.send(row, t),
                     )
                 )
             except AmbiguousWrite as exc:
@@ -363,9 +370,7 @@ class Registrar:
 
     async def write_first_profile(self, profile: Any) -> bool:
         plain = ConditionalWrite(
-            WriteStep.CREATE_PROFILE,
-            profile,
-            lambda t: _saved(profile.save(timestamp=PROFILE_BIRTH_TIMESTAMP, timeout=t)),
+            WriteStep.CREATE_PROFILE, profile, lambda t: self._birth_insert.send(profile, t)
         )
         for _ in range(WRITE_ATTEMPTS):
             try:

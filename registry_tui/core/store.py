@@ -13,6 +13,8 @@ Facts this module encodes (see the README's "Guarantees"):
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import itertools
 import socket
 import ssl
@@ -85,50 +87,99 @@ class ReadGate:
 _gates: dict[int, ReadGate] = {}
 
 
+class _Completions:
+    """Answers from the driver's I/O thread handed to one event loop, many per wake-up.
+
+    One `call_soon_threadsafe` per answer costs the I/O thread a write to the loop's self-pipe
+    and the loop a wake-up and a read; with many requests in flight, answers arrive close
+    together, so they queue here and the loop settles all that arrived since its last turn.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._ready: collections.deque[tuple[asyncio.Future[Any], Any, bool]] = collections.deque()
+        self._scheduled = False
+
+    def push(self, result: asyncio.Future[Any], value: Any, failed: bool) -> None:
+        """From any thread. A wake-up is asked for unless one is pending and has not begun
+        to drain: that drain starts after this append, so it will see the answer."""
+        self._ready.append((result, value, failed))
+        if not self._scheduled:
+            self._scheduled = True
+            # A closed loop raises RuntimeError: nobody awaits this answer any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._drain)
+
+    def _drain(self) -> None:
+        self._scheduled = False  # before popping: an answer appended from now on asks anew
+        ready = self._ready
+        while ready:
+            result, value, failed = ready.popleft()
+            if result.done():  # the awaiting task was cancelled meanwhile
+                continue
+            if failed:
+                result.set_exception(value)
+            else:
+                result.set_result(value)
+
+
 class LoopFriendlyDriver(CassandraDriver):
-    """coodie 1.9.3's CassandraDriver without its two ways of hurting an event loop:
+    """coodie 1.9.3's CassandraDriver without its ways of hurting an event loop:
     - it prepares a statement with the blocking `Session.prepare()` on the loop's thread the
       first time the statement is used: with a slow (paused) node that froze every task of the
       process for seconds (the TUI, the REST API, the race engine);
     - its callback bridge sets a result on an asyncio future that a cancelled task had already
-      abandoned, which asyncio reports as an InvalidStateError traceback on stderr.
+      abandoned, which asyncio reports as an InvalidStateError traceback on stderr;
+    - per request it copies its keyword arguments, binds in Python and copies the rows it got;
+      here a request sends the prepared statement with its values, and answers reach the loop
+      many per wake-up (`_Completions`).
     """
 
-    async def _prepare_off_loop(self, stmt: str) -> None:
-        if stmt not in self._prepared:
-            self._prepared[stmt] = await asyncio.to_thread(self._session.prepare, stmt)
+    _completions: dict[asyncio.AbstractEventLoop, _Completions] | None = None
+
+    async def _prepare_off_loop(self, stmt: str) -> Any:
+        prepared = self._prepared.get(stmt)
+        if prepared is None:
+            prepared = self._prepared[stmt] = await asyncio.to_thread(self._session.prepare, stmt)
+        return prepared
 
     async def execute_async(  # type: ignore[override]
         self,
         stmt: str,
-        params: list[Any],
+        params: list[Any] | tuple[Any, ...],
         consistency: str | None = None,
         timeout: float | None = None,
         fetch_size: int | None = None,
         paging_state: bytes | None = None,
     ) -> list[dict[str, Any]]:
-        if fetch_size is None:  # paged queries already run in a worker thread
-            await self._prepare_off_loop(stmt)
-        return await super().execute_async(
-            stmt,
-            params,
-            consistency=consistency,
-            timeout=timeout,
-            fetch_size=fetch_size,
-            paging_state=paging_state,
-        )
-
-    async def execute_one_async(  # type: ignore[override]
-        self,
-        stmt: str,
-        params: list[Any],
-        consistency: str | None = None,
-        timeout: float | None = None,
-    ) -> Any:
-        await self._prepare_off_loop(stmt)
-        return await super().execute_one_async(
-            stmt, params, consistency=consistency, timeout=timeout
-        )
+        """The one path every statement of this driver takes (paged reads go on to coodie's
+        own, which runs in a worker thread)."""
+        if fetch_size is not None:
+            return await super().execute_async(
+                stmt,
+                list(params),
+                consistency=consistency,
+                timeout=timeout,
+                fetch_size=fetch_size,
+                paging_state=paging_state,
+            )
+        prepared = self._prepared.get(stmt)
+        if prepared is None:
+            prepared = await self._prepare_off_loop(stmt)
+        query: Any = prepared
+        if consistency is not None:
+            query = prepared.bind(params)
+            query.consistency_level = getattr(ConsistencyLevel, consistency)
+            params = None  # type: ignore[assignment]  # bound above
+        profile = self._query_kwargs["execution_profile"]
+        if timeout is None:  # the profile's request_timeout
+            future = self._session.execute_async(query, params, execution_profile=profile)
+        else:
+            future = self._session.execute_async(
+                query, params, timeout=timeout, execution_profile=profile
+            )
+        rows = await self._wrap_future(future)
+        return rows if rows else []  # dicts already: the profile's row factory makes them
 
     @property
     def execution_profile(self) -> ExecutionProfile:
@@ -141,21 +192,24 @@ class LoopFriendlyDriver(CassandraDriver):
 
     def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
+        completions = self._completions_for(loop)
         result: asyncio.Future[Any] = loop.create_future()
-
-        def settle(value: Any, failed: bool) -> None:
-            if result.done():  # the awaiting task was cancelled meanwhile
-                return
-            if failed:
-                result.set_exception(value)
-            else:
-                result.set_result(value)
-
+        push = completions.push
         driver_future.add_callbacks(
-            lambda rows: loop.call_soon_threadsafe(settle, rows, False),
-            lambda exc: loop.call_soon_threadsafe(settle, exc, True),
+            lambda rows: push(result, rows, False), lambda exc: push(result, exc, True)
         )
         return result
+
+    def _completions_for(self, loop: asyncio.AbstractEventLoop) -> _Completions:
+        by_loop = self._completions
+        if by_loop is None:
+            by_loop = self._completions = {}
+        completions = by_loop.get(loop)
+        if completions is None:
+            for old in [other for other in by_loop if other.is_closed()]:
+                del by_loop[old]
+            completions = by_loop[loop] = _Completions(loop)
+        return completions
 
 
 def read_gate() -> ReadGate:
