@@ -191,6 +191,7 @@ def run_adopt(
         "stderr_lines": err.count("\n"),
         "stopped_after_limit": stopped,
     }
+    result["phases"] = [line for line in err.splitlines() if line.endswith("rows/s)")]
     if not stopped and out.strip():
         report = json.loads(out)
         result.update(

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
 from cassandra.query import SimpleStatement
@@ -287,8 +288,35 @@ class _Adoption:
     async def claim_email(self, email: str, owner: _Row, home: str) -> uuid.UUID | None:
         """Claim `email` for `owner` (registered at key `home`). Returns the user_id that
         holds the claim afterwards (None: undecided, e.g. a dry run on a demo keyspace)."""
-        current = None
-        if self.has_claims:
+        claim = self.models.email_claim(
+            email=email,
+            user_id=owner.user_id,
+            username=home,
+            state="active",
+            claimed_at=owner.registered_at,
+            email_typed=owner.email,
+        )
+        current: Any = None
+        if not self.dry_run:
+            # The claim first: on an address nobody claimed (the common case) it is the only
+            # round; refused, it answers the claim that holds the address, as a read would.
+            result = await self.write(self._claim(claim))
+            if result.applied:
+                self.changed.add(owner.user_id)
+                self.progress(f"claimed {email} for {owner.typed}")
+                return owner.user_id
+            existing = result.existing or {}
+            if existing.get("user_id") is None:  # an answer without the row: read it
+                current = await self.store.read_one(
+                    self.models.email_claim, serial=True, email=email
+                )
+            else:
+                current = SimpleNamespace(
+                    user_id=existing["user_id"],
+                    username=existing.get("username") or "",
+                    claimed_at=existing.get("claimed_at"),
+                )
+        elif self.has_claims:
             current = await self.store.read_one(self.models.email_claim, serial=True, email=email)
         if current is not None and current.user_id == owner.user_id:
             return owner.user_id
@@ -313,17 +341,7 @@ class _Adoption:
             )
         self.changed.add(owner.user_id)
         self.progress(f"claiming {email} for {owner.typed}")
-        claim = self.models.email_claim(
-            email=email,
-            user_id=owner.user_id,
-            username=home,
-            state="active",
-            claimed_at=owner.registered_at,
-            email_typed=owner.email,
-        )
-        result = await self.write(
-            ConditionalWrite(WriteStep.CLAIM_EMAIL, claim, lambda t: claim.insert(timeout=t))
-        )
+        result = await self.write(self._claim(claim))
         if result is None:
             return owner.user_id  # dry run: it would be claimed
         if result.applied:
@@ -331,6 +349,10 @@ class _Adoption:
         existing = result.existing or {}
         holder_id = existing.get("user_id")
         return holder_id if isinstance(holder_id, uuid.UUID) else None
+
+    @staticmethod
+    def _claim(claim: Any) -> ConditionalWrite:
+        return ConditionalWrite(WriteStep.CLAIM_EMAIL, claim, lambda t: claim.insert(timeout=t))
 
     async def ensure_profile(self, owner: _Row) -> None:
         found = await self.store.read_one(self.models.profile, user_id=owner.user_id)
