@@ -9,11 +9,10 @@ left), or with --verbose a line per change; the report (a table, or one JSON doc
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -50,7 +49,7 @@ def adopt_command(
     report = run_command(
         ctx,
         as_json,
-        lambda: asyncio.run(_adopt(command_settings(ctx), dry_run, verbose, concurrency)),
+        lambda: _run(_adopt(command_settings(ctx), dry_run, verbose, concurrency)),
         interrupted="what was adopted stays adopted; run `registry adopt` again to finish",
     )
     if as_json:
@@ -66,6 +65,12 @@ def adopt_command(
         )
         exit_with(ExitCode.REFUSED)
     exit_with(ExitCode.OK)
+
+
+def _run(adoption: Coroutine[Any, Any, AdoptionReport]) -> AdoptionReport:
+    import asyncio
+
+    return asyncio.run(adoption)
 
 
 async def _adopt(
