@@ -455,6 +455,77 @@ async def bench_layers(conn: Connection, n: int, concurrency: int, rounds: int) 
     return runs
 
 
+class _Answered:
+    """A driver response that has its answer already: `add_callbacks` calls back at once."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def add_callbacks(self, callback: Callable[[Any], object], errback: object) -> None:
+        callback(self.rows)
+
+
+async def bench_overhead(conn: Connection, n: int, concurrency: int) -> list[Run]:
+    """Our Python per registration above the raw driver's, without the database and without
+    the driver's own request building: the session answers every request at once ([applied]
+    true). The loop thread's CPU time (best of 3 passes) and Python calls per registration
+    (cProfile's count: the same on a loaded machine as on an idle one)."""
+    import cProfile
+    import pstats
+
+    registry = Registry(conn)
+    session, ks = conn.session, conn.settings.keyspace
+    prepared = [session.prepare(cql) for cql in registration_cql(ks)]
+    execute = raw_executor(session)
+    await registry.register("overhead-warm-up", "overhead-warm-up@bench.galaxy", "W", "D")
+    run_id, counter = uuid.uuid4().hex[:6], [0]
+
+    def user() -> tuple[str, str, str, str]:
+        counter[0] += 1
+        name = f"v{run_id}-{counter[0]:06d}"
+        return name, f"{name}@bench.galaxy", "Overhead", "Dimension-1"
+
+    async def ours(_: int) -> None:
+        outcome = await registry.register(*user())
+        assert isinstance(outcome, Registered), outcome
+
+    async def raw(_: int) -> None:
+        name, email, display, dim = user()
+        values = registration_params(name, email, display, dim, uuid.uuid4(), utc_now())
+        for statement, params in zip(prepared, values, strict=True):
+            await execute(statement, params)
+
+    answered = _Answered([{"[applied]": True}])
+    session.execute_async = lambda *args, **kwargs: answered  # type: ignore[method-assign]
+    try:
+        runs = []
+        for label, attempt in (("ours: Registry.register", ours), ("raw driver", raw)):
+            best = float("inf")
+            for _ in range(3):
+                cpu0 = time.thread_time()
+                await timed_pool(label, n, concurrency, attempt)
+                best = min(best, (time.thread_time() - cpu0) * 1e6 / n)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await timed_pool(label, n // 10, concurrency, attempt)
+            profiler.disable()
+            calls = pstats.Stats(profiler).total_calls / (n // 10)  # type: ignore[attr-defined]
+            runs.append(
+                Run(
+                    f"overhead, answers at once: {label}",
+                    n,
+                    0.0,
+                    extra={
+                        "loop_cpu_us_per_op": round(best, 1),
+                        "python_calls_per_op": round(calls),
+                    },
+                )
+            )
+        return runs
+    finally:
+        del session.execute_async  # the session's own method again
+
+
 # ----------------------------------------------------------------------------------------------
 # 2. Listing
 
@@ -862,6 +933,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
             results["sections"]["register"] = [r.as_document() for r in reg_runs]
             runs += reg_runs
+        if "overhead" in sections:
+            overhead_runs = await bench_overhead(conn, args.overhead_n, args.concurrency)
+            results["sections"]["overhead"] = [r.as_document() for r in overhead_runs]
+            runs += overhead_runs
         if "layers" in sections:
             layer_runs = await bench_layers(conn, args.layers_n, args.concurrency, args.rounds)
             results["sections"]["layers"] = [r.as_document() for r in layer_runs]
@@ -927,13 +1002,16 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        help="comma-separated: register,layers,list,tui,race,cli (and race-recording, startup: "
-        "only when named)",
+        help="comma-separated: register,layers,list,tui,race,cli (and overhead, race-recording, "
+        "startup: only when named)",
     )
     parser.add_argument(
         "--layers-n", type=int, default=4000, help="registrations per layer (client CPU)"
     )
     parser.add_argument("--n", type=int, default=2000, help="registrations per path")
+    parser.add_argument(
+        "--overhead-n", type=int, default=20000, help="overhead: registrations per pass"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=8, help="rounds the N are split into")
     parser.add_argument(
