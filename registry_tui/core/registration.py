@@ -15,6 +15,7 @@ that its name is not held by it.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -92,10 +93,19 @@ class Registrar:
         self.store = store
         self.models = models
         self.timeout = timeout
-        # The three statements of a registration's success path, built once.
-        self._claim_insert = Insert(models.email_claim, if_not_exists=True)
-        self._registration_insert = Insert(models.registration, if_not_exists=True)
-        self._birth_insert = Insert(models.profile, timestamp=PROFILE_BIRTH_TIMESTAMP)
+
+    # The three statements of a registration's success path, built once, on first use.
+    @functools.cached_property
+    def _claim_insert(self) -> Insert:
+        return Insert(self.models.email_claim, if_not_exists=True)
+
+    @functools.cached_property
+    def _registration_insert(self) -> Insert:
+        return Insert(self.models.registration, if_not_exists=True)
+
+    @functools.cached_property
+    def _birth_insert(self) -> Insert:
+        return Insert(self.models.profile, timestamp=PROFILE_BIRTH_TIMESTAMP)
 
     async def user_serial(self, username: str) -> UserRecord | None:
         """The registration stored under the key `username`, as Paxos sees it now (the read
