@@ -13,8 +13,6 @@ Facts this module encodes (see the README's "Guarantees"):
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import itertools
 import socket
 import ssl
@@ -87,42 +85,6 @@ class ReadGate:
 _gates: dict[int, ReadGate] = {}
 
 
-class _Completions:
-    """Answers from the driver's I/O thread handed to one event loop, many per wake-up.
-
-    One `call_soon_threadsafe` per answer costs the I/O thread a write to the loop's self-pipe
-    and the loop a wake-up and a read; with many requests in flight, answers arrive close
-    together, so they queue here and the loop settles all that arrived since its last turn.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._ready: collections.deque[tuple[asyncio.Future[Any], Any, bool]] = collections.deque()
-        self._scheduled = False
-
-    def push(self, result: asyncio.Future[Any], value: Any, failed: bool) -> None:
-        """From any thread. A wake-up is asked for unless one is pending and has not begun
-        to drain: that drain starts after this append, so it will see the answer."""
-        self._ready.append((result, value, failed))
-        if not self._scheduled:
-            self._scheduled = True
-            # A closed loop raises RuntimeError: nobody awaits this answer any more.
-            with contextlib.suppress(RuntimeError):
-                self._loop.call_soon_threadsafe(self._drain)
-
-    def _drain(self) -> None:
-        self._scheduled = False  # before popping: an answer appended from now on asks anew
-        ready = self._ready
-        while ready:
-            result, value, failed = ready.popleft()
-            if result.done():  # the awaiting task was cancelled meanwhile
-                continue
-            if failed:
-                result.set_exception(value)
-            else:
-                result.set_result(value)
-
-
 class LoopFriendlyDriver(CassandraDriver):
     """coodie 1.9.3's CassandraDriver without its ways of hurting an event loop:
     - it prepares a statement with the blocking `Session.prepare()` on the loop's thread the
@@ -131,11 +93,8 @@ class LoopFriendlyDriver(CassandraDriver):
     - its callback bridge sets a result on an asyncio future that a cancelled task had already
       abandoned, which asyncio reports as an InvalidStateError traceback on stderr;
     - per request it copies its keyword arguments, binds in Python and copies the rows it got;
-      here a request sends the prepared statement with its values, and answers reach the loop
-      many per wake-up (`_Completions`).
+      here a request sends the prepared statement with its values.
     """
-
-    _completions: dict[asyncio.AbstractEventLoop, _Completions] | None = None
 
     async def _prepare_off_loop(self, stmt: str) -> Any:
         prepared = self._prepared.get(stmt)
@@ -181,6 +140,17 @@ class LoopFriendlyDriver(CassandraDriver):
         rows = await self._wrap_future(future)
         return rows if rows else []  # dicts already: the profile's row factory makes them
 
+    async def execute_one_async(  # type: ignore[override]
+        self,
+        stmt: str,
+        params: list[Any],
+        consistency: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """The first column of the first row (coodie's count()), by the same one path."""
+        rows = await self.execute_async(stmt, params, consistency=consistency, timeout=timeout)
+        return next(iter(rows[0].values())) if rows else None
+
     @property
     def execution_profile(self) -> ExecutionProfile:
         """What every request of this driver runs with: coodie's copy of the session's
@@ -192,24 +162,21 @@ class LoopFriendlyDriver(CassandraDriver):
 
     def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
-        completions = self._completions_for(loop)
         result: asyncio.Future[Any] = loop.create_future()
-        push = completions.push
+
+        def settle(value: Any, failed: bool) -> None:
+            if result.done():  # the awaiting task was cancelled meanwhile
+                return
+            if failed:
+                result.set_exception(value)
+            else:
+                result.set_result(value)
+
         driver_future.add_callbacks(
-            lambda rows: push(result, rows, False), lambda exc: push(result, exc, True)
+            lambda rows: loop.call_soon_threadsafe(settle, rows, False),
+            lambda exc: loop.call_soon_threadsafe(settle, exc, True),
         )
         return result
-
-    def _completions_for(self, loop: asyncio.AbstractEventLoop) -> _Completions:
-        by_loop = self._completions
-        if by_loop is None:
-            by_loop = self._completions = {}
-        completions = by_loop.get(loop)
-        if completions is None:
-            for old in [other for other in by_loop if other.is_closed()]:
-                del by_loop[old]
-            completions = by_loop[loop] = _Completions(loop)
-        return completions
 
 
 def read_gate() -> ReadGate:
