@@ -163,6 +163,32 @@ async def measured(
     return run
 
 
+async def profiled(
+    count: int, concurrency: int, attempt: Callable[[int], Awaitable[object]], top: int
+) -> list[str]:
+    """One more round of `attempt` under cProfile (the loop's thread only; the driver's I/O
+    thread is not seen): the `top` entries by own time, as cProfile prints them."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await timed_pool("profiled", count, concurrency, attempt)
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.strip_dirs().sort_stats("tottime").print_stats(top)
+    lines = text.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("ncalls")), 0)
+    return (
+        [f"{count} operations, {stats.total_tt:.3f} s profiled"]
+        + [  # type: ignore[attr-defined]
+            line.rstrip() for line in lines[start:] if line.strip()
+        ]
+    )
+
+
 def combine(name: str, parts: list[Run]) -> Run:
     """One path's rounds as one run: total rate, pooled latencies, per-round spread."""
     total = Run(name, sum(p.count for p in parts), sum(p.seconds for p in parts))
@@ -232,6 +258,7 @@ async def bench_register(
     rounds: int = 8,
     warmup_s: float = 30.0,
     settle_s: float = 8.0,
+    profile_top: int = 0,
 ) -> list[Run]:
     registry = Registry(conn)
     models = conn.models
@@ -330,6 +357,16 @@ async def bench_register(
     )
     ours_parts, raw_parts = parts[paths[0][0]], parts[paths[1][0]]
     paired = [o.per_second / r.per_second for o, r in zip(ours_parts, raw_parts, strict=True)]
+    ours_run.extra["ratio_vs_raw_per_round"] = [round(x, 3) for x in paired]
+    ours_run.extra["client_cpu_ms_per_round"] = [
+        p.extra["client_cpu_ms_per_op"] for p in ours_parts
+    ]
+    raw_run.extra["client_cpu_ms_per_round"] = [p.extra["client_cpu_ms_per_op"] for p in raw_parts]
+    if profile_top:
+        for label, attempt in (("ours", ours), ("raw", raw)):
+            ours_run.extra[f"profile_top_{label}"] = await profiled(
+                per_round, concurrency, attempt, profile_top
+            )
     ours_run.extra.update(
         node_settle_s=settled,
         node_settle_between_rounds_s=round(sum(settle_waits), 1),
@@ -416,6 +453,77 @@ async def bench_layers(conn: Connection, n: int, concurrency: int, rounds: int) 
         )
         runs.append(run)
     return runs
+
+
+class _Answered:
+    """A driver response that has its answer already: `add_callbacks` calls back at once."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self.rows = rows
+
+    def add_callbacks(self, callback: Callable[[Any], object], errback: object) -> None:
+        callback(self.rows)
+
+
+async def bench_overhead(conn: Connection, n: int, concurrency: int) -> list[Run]:
+    """Our Python per registration above the raw driver's, without the database and without
+    the driver's own request building: the session answers every request at once ([applied]
+    true). The loop thread's CPU time (best of 3 passes) and Python calls per registration
+    (cProfile's count: the same on a loaded machine as on an idle one)."""
+    import cProfile
+    import pstats
+
+    registry = Registry(conn)
+    session, ks = conn.session, conn.settings.keyspace
+    prepared = [session.prepare(cql) for cql in registration_cql(ks)]
+    execute = raw_executor(session)
+    await registry.register("overhead-warm-up", "overhead-warm-up@bench.galaxy", "W", "D")
+    run_id, counter = uuid.uuid4().hex[:6], [0]
+
+    def user() -> tuple[str, str, str, str]:
+        counter[0] += 1
+        name = f"v{run_id}-{counter[0]:06d}"
+        return name, f"{name}@bench.galaxy", "Overhead", "Dimension-1"
+
+    async def ours(_: int) -> None:
+        outcome = await registry.register(*user())
+        assert isinstance(outcome, Registered), outcome
+
+    async def raw(_: int) -> None:
+        name, email, display, dim = user()
+        values = registration_params(name, email, display, dim, uuid.uuid4(), utc_now())
+        for statement, params in zip(prepared, values, strict=True):
+            await execute(statement, params)
+
+    answered = _Answered([{"[applied]": True}])
+    session.execute_async = lambda *args, **kwargs: answered  # type: ignore[method-assign]
+    try:
+        runs = []
+        for label, attempt in (("ours: Registry.register", ours), ("raw driver", raw)):
+            best = float("inf")
+            for _ in range(3):
+                cpu0 = time.thread_time()
+                await timed_pool(label, n, concurrency, attempt)
+                best = min(best, (time.thread_time() - cpu0) * 1e6 / n)
+            profiler = cProfile.Profile()
+            profiler.enable()
+            await timed_pool(label, n // 10, concurrency, attempt)
+            profiler.disable()
+            calls = pstats.Stats(profiler).total_calls / (n // 10)  # type: ignore[attr-defined]
+            runs.append(
+                Run(
+                    f"overhead, answers at once: {label}",
+                    n,
+                    0.0,
+                    extra={
+                        "loop_cpu_us_per_op": round(best, 1),
+                        "python_calls_per_op": round(calls),
+                    },
+                )
+            )
+        return runs
+    finally:
+        del session.execute_async  # the session's own method again
 
 
 # ----------------------------------------------------------------------------------------------
@@ -633,6 +741,71 @@ async def bench_race(conn: Connection, races: int, clones: int, concurrency: int
     return runs
 
 
+async def bench_race_recording(
+    conn: Connection, races: int, clones: int, concurrency: int, rounds: int
+) -> list[Run]:
+    """The race engine records every attempt into a history (and checks it after the audit):
+    the same protected race with that recorder and with one that keeps nothing, in
+    alternating rounds; attempts/s, client CPU per attempt, and the check's own time."""
+    from registry_tui.proof import HistoryRecorder
+    from registry_tui.race import AttackPlan
+    from registry_tui.race.engine import Attack
+
+    class KeepsNothing(HistoryRecorder):
+        def invoke(self, *args: Any, **kwargs: Any) -> int:
+            return 0
+
+        def complete(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+        def discard(self, handle: int) -> None:
+            return None
+
+    plan = AttackPlan(races=races, clones=clones, concurrency=concurrency, protected=True)
+    parts: dict[bool, list[Run]] = {True: [], False: []}
+    for r in range(rounds):
+        for recording in (True, False) if r % 2 == 0 else (False, True):
+            attack = Attack(conn, plan)
+            if not recording:
+                attack.recorder = KeepsNothing()
+            cpu0 = time.process_time()
+            started = time.perf_counter()
+            report = (await attack.run()).as_document()
+            wall = time.perf_counter() - started
+            cpu = time.process_time() - cpu0
+            check_s = attack.history.seconds if attack.history is not None else 0.0
+            parts[recording].append(
+                Run(
+                    "race recording",
+                    report["contenders"],
+                    wall,
+                    extra={
+                        "attempts_per_s": report["attempts_per_s"],
+                        "client_cpu_ms_per_attempt": round(cpu * 1000 / report["contenders"], 3),
+                        "check_s": round(check_s, 3),
+                        "operations_recorded": len(attack.recorder),
+                        "violations": report["violations"],
+                    },
+                )
+            )
+    runs = []
+    for recording, label in ((True, "history recorded"), (False, "nothing recorded")):
+        done = parts[recording]
+        run = Run(
+            f"race {races} x {clones + 1}, C={concurrency}, {label}",
+            sum(p.count for p in done),
+            sum(p.seconds for p in done),
+        )
+        for key in ("attempts_per_s", "client_cpu_ms_per_attempt", "check_s"):
+            values = [p.extra[key] for p in done]
+            run.extra[f"{key}_per_round"] = values
+            run.extra[f"{key}_median"] = round(statistics.median(values), 3)
+        run.extra["operations_recorded"] = [p.extra["operations_recorded"] for p in done]
+        run.extra["violations"] = sum(p.extra["violations"] for p in done)
+        runs.append(run)
+    return runs
+
+
 # ----------------------------------------------------------------------------------------------
 # 5. CLI start-up
 
@@ -651,6 +824,56 @@ def bench_cli(repeats: int) -> Run:
         times,
         extra={"median_ms": round(statistics.median(times), 1)},
     )
+
+
+STARTUP_COMMANDS = (
+    ("--help",),
+    ("--version",),
+    ("users", "list", "--limit", "1"),
+    ("users", "get", "nobody-here"),
+    ("users", "list", "--limit", "1", "--json"),
+)
+
+
+def bench_startup(repeats: int, keyspace: str, other: str | None) -> list[Run]:
+    """Each command as a user runs it, a fresh process each time: wall time and the process's
+    CPU time (user + system, robust to other work on the machine), medians. With `other`
+    (another `registry` executable, e.g. an older checkout's), the two run alternately."""
+    ours = str(Path(sys.executable).parent / "registry")
+    commands = [("registry", ours)] + ([("other", other)] if other else [])
+    env = dict(os.environ, SCYLLA_KEYSPACE=keyspace)
+    for _, executable in commands:  # the keyspace exists and the files are compiled
+        subprocess.run([executable, "users", "list", "--limit", "1"], env=env, capture_output=True)
+    runs = []
+    for args in STARTUP_COMMANDS:
+        walls: dict[str, list[float]] = {label: [] for label, _ in commands}
+        cpus: dict[str, list[float]] = {label: [] for label, _ in commands}
+        for i in range(repeats):
+            order = commands if i % 2 == 0 else commands[::-1]
+            for label, executable in order:
+                before = os.times()
+                t0 = time.perf_counter()
+                subprocess.run([executable, *args], env=env, capture_output=True)
+                walls[label].append((time.perf_counter() - t0) * 1000)
+                after = os.times()
+                cpus[label].append(
+                    (after.children_user - before.children_user)
+                    + (after.children_system - before.children_system)
+                )
+        for label, _ in commands:
+            runs.append(
+                Run(
+                    f"start-up ({label}): registry {' '.join(args)}",
+                    repeats,
+                    sum(walls[label]) / 1000,
+                    walls[label],
+                    extra={
+                        "wall_ms_median": round(statistics.median(walls[label]), 1),
+                        "cpu_ms_median": round(statistics.median(cpus[label]) * 1000, 1),
+                    },
+                )
+            )
+    return runs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -679,6 +902,11 @@ def print_table(runs: list[Run]) -> None:
             f"{r.percentile(0.5):>7.2f} {r.percentile(0.95):>7.2f} {r.percentile(0.99):>7.2f}"
         )
         for key, value in r.extra.items():
+            if key.startswith("profile_top_"):
+                print(f"    {key}:")
+                for line in value:
+                    print(f"      {line}")
+                continue
             print(f"    {key}: {value}")
 
 
@@ -695,10 +923,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         if "register" in sections:
             reg_runs = await bench_register(
-                conn, args.n, args.concurrency, args.rounds, args.warmup_s, args.settle_s
+                conn,
+                args.n,
+                args.concurrency,
+                args.rounds,
+                args.warmup_s,
+                args.settle_s,
+                args.profile_top,
             )
             results["sections"]["register"] = [r.as_document() for r in reg_runs]
             runs += reg_runs
+        if "overhead" in sections:
+            overhead_runs = await bench_overhead(conn, args.overhead_n, args.concurrency)
+            results["sections"]["overhead"] = [r.as_document() for r in overhead_runs]
+            runs += overhead_runs
         if "layers" in sections:
             layer_runs = await bench_layers(conn, args.layers_n, args.concurrency, args.rounds)
             results["sections"]["layers"] = [r.as_document() for r in layer_runs]
@@ -711,6 +949,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                 "runs": [r.as_document() for r in list_runs],
             }
             runs += list_runs
+        if "race-recording" in sections:
+            rec_runs = await bench_race_recording(
+                conn, args.races, args.clones, args.race_concurrency, args.rounds
+            )
+            results["sections"]["race-recording"] = [r.as_document() for r in rec_runs]
+            runs += rec_runs
         if "race" in sections:
             race_runs = await bench_race(conn, args.races, args.clones, args.race_concurrency)
             results["sections"]["race"] = [r.as_document() for r in race_runs]
@@ -740,6 +984,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     dropping.close()
         results["sections"]["tui"] = [r.as_document() for r in tui_runs]
         runs += tui_runs
+    if "startup" in sections:
+        startup_runs = bench_startup(args.cli_repeats, args.keyspace, args.startup_other)
+        results["sections"]["startup"] = [r.as_document() for r in startup_runs]
+        runs += startup_runs
     if "cli" in sections:
         cli_run = bench_cli(args.cli_repeats)
         results["sections"]["cli"] = cli_run.as_document()
@@ -752,11 +1000,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--only", help="comma-separated: register,layers,list,tui,race,cli")
+    parser.add_argument(
+        "--only",
+        help="comma-separated: register,layers,list,tui,race,cli (and overhead, race-recording, "
+        "startup: only when named)",
+    )
     parser.add_argument(
         "--layers-n", type=int, default=4000, help="registrations per layer (client CPU)"
     )
     parser.add_argument("--n", type=int, default=2000, help="registrations per path")
+    parser.add_argument(
+        "--overhead-n", type=int, default=20000, help="overhead: registrations per pass"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=8, help="rounds the N are split into")
     parser.add_argument(
@@ -767,6 +1022,16 @@ def main() -> int:
     )
     parser.add_argument(
         "--warmup-s", type=float, default=30.0, help="seconds of unrecorded registrations"
+    )
+    parser.add_argument(
+        "--profile-top",
+        type=int,
+        default=0,
+        help="after the rounds, profile one round of ours and of raw: this many top entries",
+    )
+    parser.add_argument(
+        "--startup-other",
+        help="startup: another `registry` executable to time alternately with this one",
     )
     parser.add_argument("--list-users", type=int, default=100_000)
     parser.add_argument("--page-size", type=int, default=1000)

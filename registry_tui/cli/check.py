@@ -12,7 +12,7 @@ key could not be decided within its budget.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,23 +20,19 @@ from registry_tui.cli import output
 from registry_tui.cli.common import exit_with, run_command, stop
 from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.failures import Failure
-from registry_tui.proof import (
-    LINEARIZABLE,
-    UNDECIDED,
-    VIOLATION,
-    Budget,
-    CheckReport,
-    HistoryError,
-    KeyVerdict,
-    check_history,
-    read_jsonl,
-    render_excerpt,
-)
+
+if TYPE_CHECKING:  # the checker loads only when a history is checked
+    from registry_tui.proof import CheckReport, KeyVerdict
 
 KEYS_LISTED = 50  # keys listed by verdict in the text report
 TIMELINE_WIDTH_MAX = 120
 
-EXIT_CODES = {LINEARIZABLE: ExitCode.OK, VIOLATION: ExitCode.REFUSED, UNDECIDED: ExitCode.UNKNOWN}
+
+def _exit_code(verdict: str) -> ExitCode:
+    from registry_tui.proof import LINEARIZABLE, UNDECIDED, VIOLATION
+
+    codes = {LINEARIZABLE: ExitCode.OK, VIOLATION: ExitCode.REFUSED, UNDECIDED: ExitCode.UNKNOWN}
+    return codes[verdict]
 
 
 def check_command(
@@ -46,14 +42,14 @@ def check_command(
         bool, typer.Option("--json", help="Print the report as one JSON object.")
     ] = False,
     budget: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--budget",
             min=1,
             help="Search steps per key (0.1 to 1 µs each, and ~150 bytes at most); a key that "
-            "needs more is reported unknown, never linearizable.",
+            "needs more is reported unknown, never linearizable (default: the checker's own).",
         ),
-    ] = Budget().steps,
+    ] = None,
     time_limit: Annotated[
         float | None,
         typer.Option("--time-limit", min=0.001, help="Seconds per key, on top of --budget."),
@@ -63,6 +59,9 @@ def check_command(
     ] = 5,
 ) -> None:
     """Check a recorded history for linearizability, key by key (no database needed)."""
+    from registry_tui.proof import Budget, HistoryError, check_history, read_jsonl
+
+    limits = Budget(seconds=time_limit) if budget is None else Budget(budget, time_limit)
     try:
         history = read_jsonl(file)
     except HistoryError as exc:
@@ -71,16 +70,18 @@ def check_command(
     report = run_command(
         ctx,
         as_json,
-        lambda: check_history(history, budget=Budget(steps=budget, seconds=time_limit)),
+        lambda: check_history(history, budget=limits),
     )
     if as_json:
         output.emit_json(report.to_json())
     else:
         _show(report, excerpts)
-    exit_with(EXIT_CODES[report.verdict])
+    exit_with(_exit_code(report.verdict))
 
 
 def _show(report: CheckReport, excerpts: int) -> None:
+    from registry_tui.proof import LINEARIZABLE, render_excerpt
+
     listed = [k for k in report.keys if k.verdict != LINEARIZABLE]
     for verdict in listed[:KEYS_LISTED]:
         output.emit_text(_key_line(verdict))

@@ -8,7 +8,6 @@ Light on purpose: the driver and coodie load only when a command connects.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -121,6 +120,8 @@ def with_connection(
     def body() -> T:
         if request is not None:
             request()
+        import asyncio  # loaded by commands that connect, not by --help
+
         return asyncio.run(connected(command_settings(ctx)))
 
     return run_command(ctx, as_json, body, interrupted=interrupted)

@@ -6,9 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Group
-from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +17,8 @@ from registry_tui.core.validation import ValidationError
 from registry_tui.safe_text import safe_text
 
 if TYPE_CHECKING:
+    from rich.panel import Panel
+
     from registry_tui.core.registry import Registry
     from registry_tui.core.seed import SeedEvent, SeedReport
 
@@ -62,6 +61,15 @@ async def run_seed_command(
     as_json: bool,
     random_seed: int | None = None,
 ) -> SeedReport:
+    from rich.panel import Panel
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from registry_tui.core.seed import run_seed
 
     console = output.stderr() if as_json else output.stdout()
@@ -108,6 +116,9 @@ async def run_seed_command(
 
 
 def race_panel(report: SeedReport) -> Panel:
+    from rich.console import Group
+    from rich.panel import Panel
+
     table = Table(expand=True, show_lines=False)
     table.add_column("IF-NOT-EXISTS hero", style="yellow", ratio=1)
     table.add_column("Doppel-9 cloner", style="red", ratio=1)

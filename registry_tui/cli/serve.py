@@ -6,7 +6,6 @@ of the CLI neither needs nor loads them.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 from collections.abc import Callable
 from contextlib import suppress
@@ -84,6 +83,8 @@ def serve_command(
 
 
 def _serve(ctx: typer.Context, host: str, port: int, token: str | None) -> None:
+    import asyncio
+
     try:
         import uvicorn
 

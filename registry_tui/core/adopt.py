@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, TypeVar
 
 from cassandra.query import SimpleStatement
 
@@ -54,6 +55,12 @@ from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError, normalize_email, normalize_username
 
 SCAN_PAGE = 500
+# Rows adopted at once. Every step of a row is decided from what the database holds and
+# touches only that row's name, e-mail or profile, so rows are independent within a phase.
+ADOPT_CONCURRENCY = 32
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,53 @@ class _Row:
 Progress = Callable[[str], None]
 
 
+def _ignore(*_: object) -> None:
+    return None
+
+
+@dataclass
+class Watch:
+    """How a caller follows an adoption: `steps` hears each phase begin and end (a few lines),
+    `rows` each change made to a row (a line per write: `registry adopt --verbose`), and
+    `phase(name, total)` then `advance(count)` drive one progress bar, phase by phase."""
+
+    steps: Progress = _ignore
+    rows: Progress = _ignore
+    phase: Callable[[str, int], None] = _ignore
+    advance: Callable[[int], None] = _ignore
+
+
+async def _each(
+    items: Sequence[T],
+    concurrency: int,
+    step: Callable[[T], Awaitable[R]],
+    advance: Callable[[int], None],
+) -> list[R]:
+    """step(item) for every item, at most `concurrency` at once; the results in the items'
+    order (so reports do not depend on timing). After a failure no item is started; the ones
+    in flight end, then the first failure is raised: a re-run decides every step again."""
+    results: list[Any] = [None] * len(items)
+    position = 0
+    failures: list[Exception] = []
+
+    async def worker() -> None:
+        nonlocal position
+        while not failures and position < len(items):
+            index = position
+            position += 1
+            try:
+                results[index] = await step(items[index])
+            except Exception as exc:
+                failures.append(exc)
+                return
+            advance(1)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(items)))))
+    if failures:
+        raise failures[0]
+    return results
+
+
 async def _scan(connection: Connection) -> list[_Row]:
     """Every registration row, read page by page through the driver (a maintenance scan)."""
     query = f"SELECT * FROM {connection.settings.keyspace}.{REGISTRATIONS}"
@@ -164,6 +218,7 @@ class _Adoption:
     def __init__(
         self, connection: Connection, store: RowStore, dry_run: bool, progress: Progress
     ) -> None:
+        # `progress`: one line per change to a row.
         self.connection = connection
         self.models = connection.models
         self.store = store
@@ -233,8 +288,35 @@ class _Adoption:
     async def claim_email(self, email: str, owner: _Row, home: str) -> uuid.UUID | None:
         """Claim `email` for `owner` (registered at key `home`). Returns the user_id that
         holds the claim afterwards (None: undecided, e.g. a dry run on a demo keyspace)."""
-        current = None
-        if self.has_claims:
+        claim = self.models.email_claim(
+            email=email,
+            user_id=owner.user_id,
+            username=home,
+            state="active",
+            claimed_at=owner.registered_at,
+            email_typed=owner.email,
+        )
+        current: Any = None
+        if not self.dry_run:
+            # The claim first: on an address nobody claimed (the common case) it is the only
+            # round; refused, it answers the claim that holds the address, as a read would.
+            result = await self.write(self._claim(claim))
+            if result.applied:
+                self.changed.add(owner.user_id)
+                self.progress(f"claimed {email} for {owner.typed}")
+                return owner.user_id
+            existing = result.existing or {}
+            if existing.get("user_id") is None:  # an answer without the row: read it
+                current = await self.store.read_one(
+                    self.models.email_claim, serial=True, email=email
+                )
+            else:
+                current = SimpleNamespace(
+                    user_id=existing["user_id"],
+                    username=existing.get("username") or "",
+                    claimed_at=existing.get("claimed_at"),
+                )
+        elif self.has_claims:
             current = await self.store.read_one(self.models.email_claim, serial=True, email=email)
         if current is not None and current.user_id == owner.user_id:
             return owner.user_id
@@ -259,17 +341,7 @@ class _Adoption:
             )
         self.changed.add(owner.user_id)
         self.progress(f"claiming {email} for {owner.typed}")
-        claim = self.models.email_claim(
-            email=email,
-            user_id=owner.user_id,
-            username=home,
-            state="active",
-            claimed_at=owner.registered_at,
-            email_typed=owner.email,
-        )
-        result = await self.write(
-            ConditionalWrite(WriteStep.CLAIM_EMAIL, claim, lambda t: claim.insert(timeout=t))
-        )
+        result = await self.write(self._claim(claim))
         if result is None:
             return owner.user_id  # dry run: it would be claimed
         if result.applied:
@@ -277,6 +349,10 @@ class _Adoption:
         existing = result.existing or {}
         holder_id = existing.get("user_id")
         return holder_id if isinstance(holder_id, uuid.UUID) else None
+
+    @staticmethod
+    def _claim(claim: Any) -> ConditionalWrite:
+        return ConditionalWrite(WriteStep.CLAIM_EMAIL, claim, lambda t: claim.insert(timeout=t))
 
     async def ensure_profile(self, owner: _Row) -> None:
         found = await self.store.read_one(self.models.profile, user_id=owner.user_id)
@@ -303,11 +379,16 @@ async def adopt(
     *,
     dry_run: bool = False,
     store: RowStore | None = None,
-    progress: Progress = lambda line: None,
+    progress: Progress | None = None,
+    watch: Watch | None = None,
+    concurrency: int = ADOPT_CONCURRENCY,
 ) -> AdoptionReport:
-    """Bring the connection's keyspace to schema v2 (see the module's docstring)."""
+    """Bring the connection's keyspace to schema v2 (see the module's docstring). `progress`
+    hears every line (phases and rows); `watch` tells them apart and drives a progress bar."""
+    if watch is None:
+        watch = Watch(steps=progress, rows=progress) if progress is not None else Watch()
     try:
-        return await _adopt(connection, dry_run, store, progress)
+        return await _adopt(connection, dry_run, store, watch, max(1, concurrency))
     except DatabaseUnavailable as exc:
         if "registry adopt" in exc.message:
             raise
@@ -318,7 +399,11 @@ async def adopt(
 
 
 async def _adopt(
-    connection: Connection, dry_run: bool, store: RowStore | None, progress: Progress
+    connection: Connection,
+    dry_run: bool,
+    store: RowStore | None,
+    watch: Watch,
+    concurrency: int,
 ) -> AdoptionReport:
     layout = await detect_layout(connection)  # ForeignSchema: refused, nothing written
     keyspace = connection.settings.keyspace
@@ -327,7 +412,8 @@ async def _adopt(
     report = AdoptionReport(keyspace, layout.kind.value, dry_run)
     if layout.kind is Kind.FRESH:
         raise AdoptionRefused(f"keyspace {keyspace} holds no registry tables: nothing to adopt")
-    job = _Adoption(connection, store or DatabaseRows(connection), dry_run, progress)
+    job = _Adoption(connection, store or DatabaseRows(connection), dry_run, watch.rows)
+    progress = watch.steps
     if not dry_run and layout.kind is not Kind.V2:
         progress("adding the v2 tables and columns (nothing is removed)")
         await sync_v2_tables(connection)
@@ -351,8 +437,8 @@ async def _adopt(
             continue
         groups.setdefault(key, []).append(row)
 
-    holders: list[tuple[str, _Row]] = []  # (home key, row) of every identity kept readable
-    for key in sorted(groups):
+    async def place(key: str) -> tuple[list[Conflict], list[tuple[str, _Row]]]:
+        """One canonical name: who keeps it, and every identity that stays readable."""
         group = groups[key]
         identities: dict[uuid.UUID, list[_Row]] = {}
         for row in group:
@@ -363,18 +449,26 @@ async def _adopt(
         # A later registration already at the canonical key keeps it: moving it away would
         # mean deleting it. The earlier one is listed, as every loser is.
         winner = first[at_key.user_id] if at_key is not None else earliest
-        placed = await job.place_name(key, winner, identities[winner.user_id])
-        if not placed:
-            report.conflicts.append(
-                Conflict("username", winner.key, winner.user_id, key, "held by another user_id")
+        if not await job.place_name(key, winner, identities[winner.user_id]):
+            conflict = Conflict(
+                "username", winner.key, winner.user_id, key, "held by another user_id"
             )
-            continue
-        holders.append((key, winner))
+            return [conflict], []
+        conflicts, kept = [], [(key, winner)]
         for uid, row in first.items():
             if uid == winner.user_id:
                 continue
-            report.conflicts.append(Conflict("username", row.typed, uid, key, winner.typed))
-            holders.append((row.key, row))  # stays readable at its key; its e-mail is held too
+            conflicts.append(Conflict("username", row.typed, uid, key, winner.typed))
+            kept.append((row.key, row))  # stays readable at its key; its e-mail is held too
+        return conflicts, kept
+
+    names = sorted(groups)
+    progress(f"names: {len(names)} to place at their canonical keys")
+    watch.phase("names", len(names))
+    holders: list[tuple[str, _Row]] = []  # (home key, row) of every identity kept readable
+    for conflicts, kept in await _each(names, concurrency, place, watch.advance):
+        report.conflicts.extend(conflicts)
+        holders.extend(kept)
 
     # E-mails: the earliest registration holding an address claims it.
     by_email: dict[str, list[tuple[str, _Row]]] = {}
@@ -387,19 +481,29 @@ async def _adopt(
             )
             continue
         by_email.setdefault(email, []).append((home, row))
-    for email in sorted(by_email):
+
+    async def claim(email: str) -> list[Conflict]:
         claimants = sorted(by_email[email], key=lambda hr: hr[1].order)
         home, first_row = claimants[0]
         holder_id = await job.claim_email(email, first_row, home)
         kept_by = next((r.typed for _, r in claimants if r.user_id == holder_id), "another user")
-        for _, row in claimants:
-            if row.user_id != holder_id:
-                report.conflicts.append(Conflict("email", row.typed, row.user_id, email, kept_by))
+        return [
+            Conflict("email", row.typed, row.user_id, email, kept_by)
+            for _, row in claimants
+            if row.user_id != holder_id
+        ]
+
+    emails = sorted(by_email)
+    progress(f"e-mails: {len(emails)} to claim")
+    watch.phase("e-mails", len(emails))
+    for conflicts in await _each(emails, concurrency, claim, watch.advance):
+        report.conflicts.extend(conflicts)
 
     name_losers = {c.user_id for c in report.conflicts if c.kind == "username"}
-    for _home, row in holders:
-        if row.user_id not in name_losers:
-            await job.ensure_profile(row)
+    owners = [row for _home, row in holders if row.user_id not in name_losers]
+    progress(f"profiles: {len(owners)} to check")
+    watch.phase("profiles", len(owners))
+    await _each(owners, concurrency, job.ensure_profile, watch.advance)
 
     identities_seen = {row.user_id for _, row in holders}
     conflicted = {c.user_id for c in report.conflicts}

@@ -15,6 +15,7 @@ that its name is not held by it.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from registry_tui.core.rows import (
     WRITE_ATTEMPTS,
     AmbiguousWrite,
     ConditionalWrite,
+    Insert,
     RowStore,
     WriteStep,
     aware,
@@ -91,6 +93,19 @@ class Registrar:
         self.store = store
         self.models = models
         self.timeout = timeout
+
+    # The three statements of a registration's success path, built once, on first use.
+    @functools.cached_property
+    def _claim_insert(self) -> Insert:
+        return Insert(self.models.email_claim, if_not_exists=True)
+
+    @functools.cached_property
+    def _registration_insert(self) -> Insert:
+        return Insert(self.models.registration, if_not_exists=True)
+
+    @functools.cached_property
+    def _birth_insert(self) -> Insert:
+        return Insert(self.models.profile, timestamp=PROFILE_BIRTH_TIMESTAMP)
 
     async def user_serial(self, username: str) -> UserRecord | None:
         """The registration stored under the key `username`, as Paxos sees it now (the read
@@ -175,7 +190,7 @@ class Registrar:
             try:
                 result = await self.store.write(
                     ConditionalWrite(
-                        WriteStep.CLAIM_EMAIL, claim, lambda t: claim.insert(timeout=t)
+                        WriteStep.CLAIM_EMAIL, claim, lambda t: self._claim_insert.send(claim, t)
                     )
                 )
             except AmbiguousWrite as exc:
@@ -286,7 +301,9 @@ class Registrar:
             try:
                 result = await self.store.write(
                     ConditionalWrite(
-                        WriteStep.INSERT_REGISTRATION, row, lambda t: row.insert(timeout=t)
+                        WriteStep.INSERT_REGISTRATION,
+                        row,
+                        lambda t: self._registration_insert.send(row, t),
                     )
                 )
             except AmbiguousWrite as exc:
@@ -366,9 +383,7 @@ class Registrar:
 
     async def write_first_profile(self, profile: Any) -> bool:
         plain = ConditionalWrite(
-            WriteStep.CREATE_PROFILE,
-            profile,
-            lambda t: _saved(profile.save(timestamp=PROFILE_BIRTH_TIMESTAMP, timeout=t)),
+            WriteStep.CREATE_PROFILE, profile, lambda t: self._birth_insert.send(profile, t)
         )
         for _ in range(WRITE_ATTEMPTS):
             try:

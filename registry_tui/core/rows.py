@@ -17,6 +17,8 @@ from typing import Any, Protocol, TypeVar
 
 from cassandra import InvalidRequest, Unavailable
 from coodie.aio import Document
+from coodie.cql_builder import build_insert_from_columns
+from coodie.drivers import get_driver
 from coodie.results import LWTResult
 
 from registry_tui.core.config import Settings
@@ -63,8 +65,8 @@ class ConditionalWrite:
     row: Any
     statement: Statement
 
-    async def run(self, timeout: float) -> LWTResult | None:
-        return await self.statement(timeout)
+    def run(self, timeout: float) -> Awaitable[LWTResult | None]:
+        return self.statement(timeout)  # awaited by the caller: one coroutine fewer per write
 
 
 class AmbiguousWrite(Exception):
@@ -123,6 +125,41 @@ class DatabaseRows:
         if result is None:  # coodie returns None only for batched writes; we never batch
             raise RuntimeError("conditional write returned no result")
         return result
+
+
+class Insert:
+    """One INSERT of a coodie document class, the CQL built once by coodie's builder and sent
+    through the class's coodie driver: the statement `Document.insert()` (`if_not_exists`) or
+    `save(timestamp=...)` sends, without redoing per row the work that depends on the class
+    alone (columns, table, keyspace, CQL text, driver lookup). For the registration's hot
+    path; any other write uses the documents' own methods."""
+
+    def __init__(
+        self, model: type[Document], *, if_not_exists: bool = False, timestamp: int | None = None
+    ) -> None:
+        self.columns = tuple(model.model_fields)
+        settings: Any = model.Settings
+        self.cql, _ = build_insert_from_columns(
+            model.table_name(),
+            settings.keyspace,
+            self.columns,
+            [],
+            if_not_exists=if_not_exists,
+            timestamp=timestamp,
+        )
+        self.connection: str = settings.connection
+        self.conditional = if_not_exists
+
+    async def send(self, row: Document, timeout: float) -> LWTResult:
+        values = [getattr(row, column) for column in self.columns]
+        rows = await get_driver(self.connection).execute_async(self.cql, values, timeout=timeout)
+        if not self.conditional or not rows:
+            return LWTResult(applied=True)
+        answer = rows[0]
+        if answer.get("[applied]", True):
+            return LWTResult(applied=True)
+        existing = {key: value for key, value in answer.items() if key != "[applied]"}
+        return LWTResult(applied=False, existing=existing or None)
 
 
 async def resolve(read: Callable[[], Awaitable[T]]) -> T | Unknown:

@@ -99,6 +99,9 @@ class SessionHook:
         return getattr(self._session, name)
 
     def execute_async(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+        log = trace_log()
+        if log is None and self._lwt_commit is None:  # the usual case: nothing to choose
+            return self._session.execute_async(query, *args, **kwargs)
         prepared = getattr(query, "prepared_statement", None)
         text = str(getattr(prepared, "query_string", None) or getattr(query, "query_string", query))
         if (
@@ -107,7 +110,6 @@ class SessionHook:
             and is_conditional(text)
         ):
             query.consistency_level = self._lwt_commit
-        log = trace_log()
         if log is None:
             return self._session.execute_async(query, *args, **kwargs)
         future = self._session.execute_async(query, *args, trace=True, **kwargs)
@@ -116,41 +118,63 @@ class SessionHook:
 
 
 class LoopFriendlyDriver(CassandraDriver):
-    """coodie 1.9.3's CassandraDriver without its two ways of hurting an event loop:
+    """coodie 1.9.3's CassandraDriver without its ways of hurting an event loop:
     - it prepares a statement with the blocking `Session.prepare()` on the loop's thread the
       first time the statement is used: with a slow (paused) node that froze every task of the
       process for seconds (the TUI, the REST API, the race engine);
     - its callback bridge sets a result on an asyncio future that a cancelled task had already
-      abandoned, which asyncio reports as an InvalidStateError traceback on stderr.
+      abandoned, which asyncio reports as an InvalidStateError traceback on stderr;
+    - per request it copies its keyword arguments, binds in Python and copies the rows it got;
+      here a request sends the prepared statement with its values.
     """
 
     def __init__(self, session: Session, default_keyspace: str, lwt_commit: str = "quorum"):
         super().__init__(session=session, default_keyspace=default_keyspace)
         self._session = SessionHook(session, _LWT_COMMIT[lwt_commit])
 
-    async def _prepare_off_loop(self, stmt: str) -> None:
-        if stmt not in self._prepared:
-            self._prepared[stmt] = await asyncio.to_thread(self._session.prepare, stmt)
+    async def _prepare_off_loop(self, stmt: str) -> Any:
+        prepared = self._prepared.get(stmt)
+        if prepared is None:
+            prepared = self._prepared[stmt] = await asyncio.to_thread(self._session.prepare, stmt)
+        return prepared
 
     async def execute_async(  # type: ignore[override]
         self,
         stmt: str,
-        params: list[Any],
+        params: list[Any] | tuple[Any, ...],
         consistency: str | None = None,
         timeout: float | None = None,
         fetch_size: int | None = None,
         paging_state: bytes | None = None,
     ) -> list[dict[str, Any]]:
-        if fetch_size is None:  # paged queries already run in a worker thread
-            await self._prepare_off_loop(stmt)
-        return await super().execute_async(
-            stmt,
-            params,
-            consistency=consistency,
-            timeout=timeout,
-            fetch_size=fetch_size,
-            paging_state=paging_state,
-        )
+        """The one path every statement of this driver takes (paged reads go on to coodie's
+        own, which runs in a worker thread)."""
+        if fetch_size is not None:
+            return await super().execute_async(
+                stmt,
+                list(params),
+                consistency=consistency,
+                timeout=timeout,
+                fetch_size=fetch_size,
+                paging_state=paging_state,
+            )
+        prepared = self._prepared.get(stmt)
+        if prepared is None:
+            prepared = await self._prepare_off_loop(stmt)
+        query: Any = prepared
+        if consistency is not None:
+            query = prepared.bind(params)
+            query.consistency_level = getattr(ConsistencyLevel, consistency)
+            params = None  # type: ignore[assignment]  # bound above
+        profile = self._query_kwargs["execution_profile"]
+        if timeout is None:  # the profile's request_timeout
+            future = self._session.execute_async(query, params, execution_profile=profile)
+        else:
+            future = self._session.execute_async(
+                query, params, timeout=timeout, execution_profile=profile
+            )
+        rows = await self._wrap_future(future)
+        return rows if rows else []  # dicts already: the profile's row factory makes them
 
     async def execute_one_async(  # type: ignore[override]
         self,
@@ -159,10 +183,9 @@ class LoopFriendlyDriver(CassandraDriver):
         consistency: str | None = None,
         timeout: float | None = None,
     ) -> Any:
-        await self._prepare_off_loop(stmt)
-        return await super().execute_one_async(
-            stmt, params, consistency=consistency, timeout=timeout
-        )
+        """The first column of the first row (coodie's count()), by the same one path."""
+        rows = await self.execute_async(stmt, params, consistency=consistency, timeout=timeout)
+        return next(iter(rows[0].values())) if rows else None
 
     @property
     def execution_profile(self) -> ExecutionProfile:

@@ -88,6 +88,8 @@ def _describe(ch: str) -> str:
 
 
 def _refuse_unprintable(field: str, value: str, allow_newlines: bool = False) -> None:
+    if value.isprintable():  # every refused category is unprintable: the common case, in C
+        return
     for ch in value:
         if allow_newlines and ch == "\n":
             continue
@@ -209,13 +211,15 @@ def validate_keyspace(raw: str) -> str:
 def validate_registration(
     username: str, email: str, display_name: str, dimension: str
 ) -> Registration:
+    key, canonical = normalize_username(username), normalize_email(email)
     return Registration(
-        username=normalize_username(username),
-        email=normalize_email(email),
+        username=key,
+        email=canonical,
         display_name=normalize_label("display_name", display_name),
         dimension=normalize_label("dimension", dimension),
-        username_typed=typed_username(username),
-        email_typed=typed_email(email),
+        # As typed_username / typed_email, whose rules were just checked above.
+        username_typed=unicodedata.normalize("NFKC", username),
+        email_typed=unicodedata.normalize("NFKC", email).strip(),
     )
 
 

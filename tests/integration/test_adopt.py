@@ -206,7 +206,12 @@ async def test_the_demo_keyspace_is_seen_as_the_demo_s_and_refuses_writes(
     document = json.loads(proc.stdout)
     assert document["dry_run"] is True and document["rows_seen"] == len(DEMO_ROWS)
     assert document["schema_version"] is None and len(document["conflicts"]) == 2
-    assert "would: moving Guardian-Onyx-889" in proc.stderr
+    # Without --verbose: phase lines and one progress bar, no line per row.
+    assert "would:" not in proc.stderr and "rows read" in proc.stderr
+    verbose = run_cli(connection.settings, "adopt", "--dry-run", "--json", "--verbose")
+    assert verbose.returncode == 1, verbose.stderr
+    assert json.loads(verbose.stdout)["conflicts"] == document["conflicts"]
+    assert "would: moving Guardian-Onyx-889" in verbose.stderr
     await asyncio.to_thread(connection.cluster.refresh_schema_metadata)
     assert (await detect_layout(connection)).kind is Kind.DEMO
 
@@ -534,3 +539,32 @@ async def test_this_project_s_v1_layout_is_adopted(base_settings: Settings) -> N
     finally:
         made.session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
         made.close()
+
+
+class CountsInFlight(PassThroughRows):
+    """Counts the conditional writes in flight at once (each held a moment, so they meet)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.now = self.most = 0
+
+    async def write(self, write: ConditionalWrite) -> Any:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        try:
+            await asyncio.sleep(0.05)
+            return await super().write(write)
+        finally:
+            self.now -= 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_rows_are_adopted_concurrently_and_no_more_at_once_than_asked(
+    demo: tuple[Connection, dict[str, uuid.UUID]], concurrency: int
+) -> None:
+    connection, _ = demo
+    counted = CountsInFlight(connection)
+    report = await adopt(connection, store=counted, concurrency=concurrency)
+    assert counted.most == concurrency  # 5 names, 6 addresses, 5 profiles: enough to fill it
+    assert report.schema_version == "2" and len(report.conflicts) == 2
+    assert sorted(c.username for c in report.conflicts) == ["AGENT-CIPHER-007", "Marshal-Nova-200"]
