@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from registry_tui.cli import output, render, traces
+from registry_tui.cli import output, render
 from registry_tui.cli.common import JsonOption, exit_with, finish, with_registry
 from registry_tui.cli.confirm import DELETE_DECLINED, IdentityDiffers, can_ask, confirm_delete
 from registry_tui.core.documents import answer, registration_doc
 from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.outcomes import Invalid, NotFound, Page, UserRecord
-from registry_tui.core.trace import tracing
 from registry_tui.core.validation import (
     ValidationError,
     normalize_username,
@@ -26,11 +25,11 @@ from registry_tui.core.validation import (
     parse_user_listing,
     validate_registration,
 )
-from registry_tui.proof.paxos import PaxosTrace
 from registry_tui.user_columns import SORT_FIELDS, sort_key
 
 if TYPE_CHECKING:
     from registry_tui.core.registry import Registry
+    from registry_tui.proof.paxos import PaxosTrace
 
 ROWS_PER_TABLE = 200  # `--all` prints the table in chunks so a long listing starts at once
 SORT_MAX = 10_000  # rows `--sort --all` holds to sort: the database cannot sort a listing
@@ -67,6 +66,9 @@ def register(
     async def registering(r: Registry) -> object:
         if not trace:
             return await r.register(username, email, display_name, dimension, user_id=request())
+        from registry_tui.cli import traces  # the driver and the race package: only when asked
+        from registry_tui.core.trace import tracing
+
         with tracing() as sent:
             outcome = await r.register(username, email, display_name, dimension, user_id=request())
         traced.extend(await traces.read_all(r.connection.session, sent))
@@ -75,6 +77,8 @@ def register(
     outcome = with_registry(ctx, as_json, registering, request=request)
     if not trace or isinstance(outcome, Invalid):
         finish(ctx, outcome, as_json, render.render_outcome)
+    from registry_tui.cli import traces
+
     result = answer(outcome)
     if as_json:
         document = result.document

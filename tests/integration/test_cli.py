@@ -283,7 +283,8 @@ def test_help_loads_neither_textual_nor_the_driver() -> None:
         "import sys\n"
         "from registry_tui.cli.app import app\n"
         "try:\n    app(['--help'], prog_name='registry')\nexcept SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'fastapi', 'uvicorn') "
+        "print(sorted(m for m in ('textual', 'cassandra', 'coodie', 'fastapi', 'uvicorn', "
+        "'registry_tui.proof', 'registry_tui.race', 'asyncio') "
         "if m in sys.modules))"
     )
     proc = subprocess.run(
