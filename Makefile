@@ -68,7 +68,7 @@ NETNS := registry-faults
 IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(CURDIR)/.local/cassandra-netns
 test-partitions: install
 	$(PYTHON) scripts/cassandra_local.py netns up
-	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --nodes 3
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --nodes 3 --clock=+0s
 	$(IN_NETNS) $(BIN)/python -m pytest -q tests/partitions; status=$$?; \
 	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py heal; \
 	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py down --layout cluster; \

@@ -828,7 +828,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     fetched = time.monotonic() - t0
     heap = args.heap or ("768m" if layout == "single" else "512m")
     for node in nodes:
-        node.start(java, lib, auth=args.auth or node.auth, paxos=args.paxos, heap=heap)
+        node.start(
+            java, lib, auth=args.auth or node.auth, paxos=args.paxos, heap=heap, clock=args.clock
+        )
         waited = node.wait_ready()
         where = f" ({node.dc})" if node.dc else ""
         say(
@@ -1018,7 +1020,8 @@ def cmd_node(args: argparse.Namespace) -> int:
             bool(settings["auth"]),
             str(settings["paxos"]),
             "512m",
-            clock=args.clock,
+            # A node started under libfaketime restarts under it (at offset 0) unless told.
+            clock=args.clock or ("+0s" if settings.get("clock") else None),
         )
         say(f"node {node.index} answers after {node.wait_ready():.1f}s")
     elif action == "clock-node":
@@ -1075,6 +1078,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     up.add_argument("--paxos", choices=("v1", "v2"), default="v2")
     up.add_argument("--heap", default=None, help="JVM heap per node, e.g. 768m")
+    up.add_argument(
+        "--clock",
+        default=None,
+        help="every node under libfaketime at this offset (e.g. --clock=+0s), so that "
+        "`clock-node` can move any node's clock later without a restart",
+    )
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop nodes, keep the data")
     down.add_argument("--layout", choices=("all", *LAYOUTS), default="all")

@@ -11,21 +11,15 @@ import pytest
 
 from registry_tui.core.store import Connection
 from registry_tui.race.churn import ChurnPlan
-from tests.partitions.workload import ChurnRun, Fault, churn_through, land_grab_through
+from tests.partitions.workload import (
+    ChurnRun,
+    Fault,
+    assert_clean,
+    churn_through,
+    land_grab_through,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("healthy")]
-
-
-def assert_clean(run: ChurnRun) -> None:
-    check = run.check
-    assert run.report.operations > 200, run.report.answers
-    # The checker and the server's Paxos must agree; a difference is a finding.
-    assert (run.row.server > 0) == (check.violations > 0), (run.row.server, check.violations)
-    assert check.violations == 0, [k.to_json() for k in check.violating()[:2]]
-    assert check.verdict == "linearizable", check.to_json()
-    assert run.lost == [], run.lost
-    assert run.duplicated == [], run.duplicated
-    assert run.foreign == [] and run.half == [], (run.foreign, run.half)
 
 
 def failed_answers(run: ChurnRun) -> int:

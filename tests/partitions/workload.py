@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.proof import CheckReport, HistoryRecorder, check_history
+from registry_tui.proof.history import Operation
 from registry_tui.race import Attack, AttackPlan, RaceEvent, RaceStarted
 from registry_tui.race.churn import FIRST_WRITER, Churn, ChurnPlan, ChurnReport
 from tests.faults.conftest import (
@@ -74,12 +75,13 @@ class FaultRow:
     lost: int
     duplicated: int
     seconds: float
+    leftovers: int = 0  # churn: deleted users' profiles a cut-off clean-up left (reported)
 
     def line(self) -> str:
         return (
             f"| {self.fault} | {self.workload} | {self.operations} | {self.acknowledged} | "
             f"{self.unknown} | {self.resolved} | {self.checker} | {self.server} | {self.lost} | "
-            f"{self.duplicated} | {self.seconds:.0f} s |"
+            f"{self.duplicated} | {self.leftovers} | {self.seconds:.0f} s |"
         )
 
 
@@ -91,14 +93,17 @@ def node_rows() -> list[dict[str, object]]:
     return [r for r in rows if r["layout"] == "cluster"]
 
 
-def restore_everything() -> list[str]:
-    """Every link back, every clock real, every node running (those started on a skewed clock
-    are restarted on the real one)."""
+def restore_everything(keep_clocks: bool = True) -> list[str]:
+    """Every link back, every node running, and every clock real: a node under libfaketime
+    gets offset zero and stays under it (`make test-partitions` starts every node so, to move
+    clocks without restarts); keep_clocks=False restarts it on the real clock instead."""
     done = []
     if "every link restored" in launcher("heal"):
         done.append("healed the partition")
     for row in node_rows():
-        if row["clock"] is not None:
+        if row["clock"] is not None and keep_clocks:
+            launcher("clock-node", str(row["node"]), "--", "+0s")
+        elif row["clock"] is not None:
             node = str(row["node"])
             if row["state"] == "paused":
                 launcher("resume-node", node)
@@ -132,6 +137,9 @@ class ChurnRun:
     foreign: list[str]
     half: list[str]
     faults_done: list[str]
+    resurrected: list[str]  # profiles of deleted users found again at the end
+    lost_edits: list[str]  # holders whose profile is older than an acknowledged edit
+    leftovers: list[str]  # profiles a delete reported it could not remove, still there
 
 
 async def churn_through(
@@ -140,6 +148,7 @@ async def churn_through(
     seconds: float,
     faults: Sequence[Fault],
     plan: ChurnPlan | None = None,
+    keep_clocks: bool = True,
 ) -> ChurnRun:
     plan = plan or ChurnPlan(clients=16, seconds=seconds)
     plan = ChurnPlan(**{**plan.__dict__, "keep": True})  # the final reads need the state
@@ -156,10 +165,10 @@ async def churn_through(
     finally:
         if not run.done():
             run.cancel()
-        await asyncio.to_thread(restore_everything)
+        await asyncio.to_thread(restore_everything, keep_clocks)
     await wait_healed(connection)
     await asyncio.sleep(SETTLE_S)
-    holders, owners = await final_reads(churn, registry, recorder, plan.clients + 1)
+    holders, owners, profiles = await final_reads(churn, registry, recorder, plan.clients + 1)
     HISTORIES.mkdir(parents=True, exist_ok=True)
     saved = HISTORIES / f"{slug(fault)}.jsonl"
     recorder.write_jsonl(saved)  # `registry check FILE` checks it again
@@ -194,6 +203,33 @@ async def churn_through(
         if owners.get(email) != uid:
             half.append(f"{key}: claim of {email} held by {owners.get(email)}")
     duplicated = [f"{email}: {keys}" for email, keys in by_email.items() if len(keys) > 1]
+    # A deleted user's profile still there at the end: brought back if the delete said its
+    # clean-up was done; left over (and said so: Deleted.leftovers) if the clean-up was cut off.
+    cleaned = {
+        op.key.split(":", 1)[1]
+        for op in operations
+        if op.f == "delete" and op.kind == "profile" and op.result == "ok"
+    }
+    resurrected = [
+        f"profile of deleted {uid}: version {profiles[uid]}"
+        for uid in sorted(deleted_ok(operations) & cleaned)
+        if profiles.get(uid) is not None
+    ]
+    leftovers = [
+        f"profile of deleted {uid}: version {profiles[uid]}"
+        for uid in sorted(deleted_ok(operations) - cleaned)
+        if profiles.get(uid) is not None
+    ]
+    newest_edit: dict[str, int] = {}
+    for op in operations:
+        if op.f == "update" and op.result == "ok":
+            uid = op.key.split(":", 1)[1]
+            newest_edit[uid] = max(newest_edit.get(uid, 0), int(op.args["expected"]) + 1)
+    lost_edits = [
+        f"{uid}: acknowledged version {version}, found {profiles.get(uid)}"
+        for uid, version in newest_edit.items()
+        if uid in {h[1] for h in holders.values() if h} and (profiles.get(uid) or 0) < version
+    ]
     acknowledged = sum(
         1
         for op in operations
@@ -213,54 +249,107 @@ async def churn_through(
         lost=len(lost),
         duplicated=len(duplicated),
         seconds=elapsed,
+        leftovers=len(leftovers),
     )
     FIGURES.append(row)
     print(
         f"{fault}: {row.line()}\nfaults: {faults_done}\nanswers: {dict(report.answers)}\n"
-        f"verdict {check.verdict}; violating: {[k.to_json() for k in check.violating()[:1]]}"
+        f"verdict {check.verdict}; violating: {[k.to_json() for k in check.violating()[:1]]}\n"
+        f"profiles left over by deletes cut off mid-clean-up (reported to their callers): "
+        f"{leftovers}"
     )
-    return ChurnRun(row, check, report, lost, duplicated, foreign, half, faults_done)
+    return ChurnRun(
+        row,
+        check,
+        report,
+        lost,
+        duplicated,
+        foreign,
+        half,
+        faults_done,
+        resurrected,
+        lost_edits,
+        leftovers,
+    )
+
+
+def assert_clean(run: ChurnRun) -> None:
+    """Linearizable, the server agreeing, and nothing lost, duplicated or brought back."""
+    check = run.check
+    assert run.report.operations > 200, run.report.answers
+    # The checker and the server's Paxos must agree; a difference is a finding.
+    assert (run.row.server > 0) == (check.violations > 0), (run.row.server, check.violations)
+    assert check.violations == 0, [k.to_json() for k in check.violating()[:2]]
+    assert check.verdict == "linearizable", check.to_json()
+    assert run.lost == [], run.lost
+    assert run.duplicated == [], run.duplicated
+    assert run.foreign == [] and run.half == [], (run.foreign, run.half)
+    assert run.resurrected == [], run.resurrected
+    assert run.lost_edits == [], run.lost_edits
+
+
+def deleted_ok(operations: Sequence[Operation]) -> set[str]:
+    """The users a delete was acknowledged for (their profile must stay gone)."""
+    return {
+        op.args["user_id"]
+        for op in operations
+        if op.f == "delete" and op.kind == "name" and op.result == "ok"
+    }
 
 
 async def final_reads(
     churn: Churn, registry: Registry, recorder: HistoryRecorder, process: int
-) -> tuple[dict[str, tuple[str, str] | None], dict[str, str | None]]:
-    """Every name, address and holder's profile read at SERIAL once healed, recorded into the
-    run's history. Returns name key -> (e-mail key, holder id) or None, and e-mail key ->
-    owner id or None."""
+) -> tuple[dict[str, tuple[str, str] | None], dict[str, str | None], dict[str, int | None]]:
+    """Once healed, every name, every address, and the profile of every identity a
+    registration was sent for (held, deleted or never committed) read at SERIAL, recorded into
+    the run's history. Returns name key -> (e-mail key, holder id) or None, e-mail key ->
+    owner id or None, and user id -> profile version or None."""
     holders: dict[str, tuple[str, str] | None] = {}
     owners: dict[str, str | None] = {}
+    profiles: dict[str, int | None] = {}
     for name in churn.names:
         key = churn.name_key(name)
         handle = recorder.invoke(process, "read", key, {})
         holder = await eventually(
-            f"SERIAL read of {name}", lambda n=name: registry.get_user_serial(n)
-        )  # type: ignore[misc]
+            f"SERIAL read of {name}",
+            lambda n=name: registry.get_user_serial(n),  # type: ignore[misc]
+        )
         recorder.complete(handle, "ok", {"holder": str(holder.user_id) if holder else None})
-        if holder is None:
-            holders[key] = None
-            continue
-        holders[key] = (churn.email_key(holder.email), str(holder.user_id))
-        pkey = f"profile:{holder.user_id}"
-        handle = recorder.invoke(process, "read", pkey, {})
-        profile = await eventually(
-            f"profile of {name}",
-            lambda h=holder: registry.get_profile_serial(h.user_id),  # type: ignore[misc]
+        holders[key] = (
+            None if holder is None else (churn.email_key(holder.email), str(holder.user_id))
         )
-        # The first version has no bio (its writer is FIRST_WRITER); an edit's bio is its token.
-        value = (
-            None
-            if profile is None
-            else {"version": profile.version, "writer": profile.bio or FIRST_WRITER}
-        )
-        recorder.complete(handle, "ok", value)
     for email in churn.emails:
         key = churn.email_key(email)
         handle = recorder.invoke(process, "read", key, {})
-        owner = await eventually(f"claim of {email}", lambda e=email: registry.get_email_owner(e))  # type: ignore[misc]
+        owner = await eventually(
+            f"claim of {email}",
+            lambda e=email: registry.get_email_owner(e),  # type: ignore[misc]
+        )
         owners[key] = str(owner.user_id) if owner else None
         recorder.complete(handle, "ok", {"holder": owners[key]})
-    return holders, owners
+    identities = sorted({op.args["user_id"] for op in recorder.operations() if op.f == "register"})
+    semaphore = asyncio.Semaphore(16)
+
+    async def read_profile(uid: str, reader: int) -> None:
+        async with semaphore:
+            handle = recorder.invoke(reader, "read", f"profile:{uid}", {})
+            profile = await eventually(
+                f"profile {uid}",
+                lambda: registry.get_profile_serial(uuid.UUID(uid)),
+            )
+            # The first version has no bio (its writer is FIRST_WRITER); an edit's bio is
+            # its token.
+            value = (
+                None
+                if profile is None
+                else {"version": profile.version, "writer": profile.bio or FIRST_WRITER}
+            )
+            recorder.complete(handle, "ok", value)
+            profiles[uid] = None if profile is None else profile.version
+
+    # One reader process per concurrent read: a process's operations must not overlap.
+    await asyncio.gather(*(read_profile(uid, process + 1 + i) for i, uid in enumerate(identities)))
+    return holders, owners, profiles
 
 
 # ------------------------------------------------------------------------------------------------
@@ -281,6 +370,7 @@ async def land_grab_through(
     fault: str,
     faults: Sequence[Fault],
     races: int = 400,
+    keep_clocks: bool = True,
 ) -> LandGrabRun:
     events: list[RaceEvent] = []
     attack = Attack(connection, AttackPlan(races=races, clones=7, concurrency=16, keep=True))
@@ -299,7 +389,7 @@ async def land_grab_through(
     finally:
         if not task.done():
             task.cancel()
-        await asyncio.to_thread(restore_everything)
+        await asyncio.to_thread(restore_everything, keep_clocks)
     await wait_healed(connection)
     await asyncio.sleep(SETTLE_S)
     attempts = attempts_of(attack, events)
