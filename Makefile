@@ -65,11 +65,12 @@ test-dcs: install
 # host's nodes and ports are untouched), the tests run inside it. Without root, `ip`, `nft` or
 # libfaketime it says what is missing and fails. Measured on 2 shared cores: see README.
 NETNS := registry-faults
-IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(CURDIR)/.local/cassandra-netns
+IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(CURDIR)/.local/cassandra-netns \
+	REGISTRY_START_BUDGET_S=420
 test-partitions: install
 	$(PYTHON) scripts/cassandra_local.py netns up
-	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --nodes 3 --clock=+0s
-	$(IN_NETNS) $(BIN)/python -m pytest -q tests/partitions; status=$$?; \
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --nodes 3 \
+	&& $(IN_NETNS) $(BIN)/python -m pytest -q tests/partitions; status=$$?; \
 	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py heal; \
 	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py down --layout cluster; \
 	$(PYTHON) scripts/cassandra_local.py netns down; exit $$status

@@ -12,6 +12,8 @@ import pytest
 
 from registry_tui.core.store import Connection
 from registry_tui.race.churn import ChurnPlan
+from tests.faults.conftest import alauncher
+from tests.partitions.test_clock_skew import start_skewed
 from tests.partitions.workload import (
     Fault,
     assert_clean,
@@ -38,9 +40,11 @@ SCHEDULE: list[Fault] = [
 
 @pytest.mark.timeout(900)
 async def test_churn_through_every_fault_on_a_schedule(cluster_connection: Connection) -> None:
-    await asyncio.to_thread(restore_everything)
+    await asyncio.to_thread(restore_everything, True)
     clocks = {r["node"]: r["clock"] for r in await asyncio.to_thread(node_rows)}
-    assert clocks.get(2) is not None, "node 2 must run under libfaketime (up --clock=+0s)"
+    if clocks.get(2) is None:  # run alone: node 2 must run under libfaketime
+        await alauncher("stop-node", "2")
+        await start_skewed(2, "+0s")
     try:
         plan = ChurnPlan(clients=16, seconds=66)
         run = await churn_through(
@@ -49,6 +53,7 @@ async def test_churn_through_every_fault_on_a_schedule(cluster_connection: Conne
             66,
             SCHEDULE,
             plan,
+            keep_clocks=True,
         )
     finally:
         await asyncio.to_thread(restore_everything)

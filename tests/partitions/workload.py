@@ -93,10 +93,10 @@ def node_rows() -> list[dict[str, object]]:
     return [r for r in rows if r["layout"] == "cluster"]
 
 
-def restore_everything(keep_clocks: bool = True) -> list[str]:
-    """Every link back, every node running, and every clock real: a node under libfaketime
-    gets offset zero and stays under it (`make test-partitions` starts every node so, to move
-    clocks without restarts); keep_clocks=False restarts it on the real clock instead."""
+def restore_everything(keep_clocks: bool = False) -> list[str]:
+    """Every link back, every node running, and every clock real: a node under libfaketime is
+    restarted on the real clock (keep_clocks: its offset is set to zero instead and it stays
+    under libfaketime, for the next clock test)."""
     done = []
     if "every link restored" in launcher("heal"):
         done.append("healed the partition")
@@ -148,7 +148,7 @@ async def churn_through(
     seconds: float,
     faults: Sequence[Fault],
     plan: ChurnPlan | None = None,
-    keep_clocks: bool = True,
+    keep_clocks: bool = False,
 ) -> ChurnRun:
     plan = plan or ChurnPlan(clients=16, seconds=seconds)
     plan = ChurnPlan(**{**plan.__dict__, "keep": True})  # the final reads need the state
@@ -370,7 +370,7 @@ async def land_grab_through(
     fault: str,
     faults: Sequence[Fault],
     races: int = 400,
-    keep_clocks: bool = True,
+    keep_clocks: bool = False,
 ) -> LandGrabRun:
     events: list[RaceEvent] = []
     attack = Attack(connection, AttackPlan(races=races, clones=7, concurrency=16, keep=True))
