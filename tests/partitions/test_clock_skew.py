@@ -21,7 +21,6 @@ import pytest
 from cassandra.cluster import Cluster
 from cassandra.policies import WhiteListRoundRobinPolicy
 
-from registry_tui.core.config import Settings
 from registry_tui.core.store import Connection
 from registry_tui.race.churn import ChurnPlan
 from tests.faults.conftest import CLUSTER_PORT, alauncher, cql_answers
@@ -68,9 +67,12 @@ async def move(node: int, offset: str) -> float:
 
 
 @pytest.fixture(scope="module")
-async def skewed(cluster_settings: Settings) -> AsyncIterator[int]:
+async def skewed(cluster_connection: Connection) -> AsyncIterator[int]:
     """Node 2 restarted under libfaketime, 30 s behind, for the module; left under it at
-    offset 0 for the combined schedule (the next module), which restarts it on the real clock."""
+    offset 0 for the combined schedule (the next module), which restarts it on the real clock.
+
+    The module's keyspace is made first (cluster_connection), on right clocks: schema changes
+    are not what these tests are about."""
     await asyncio.to_thread(restore_everything)
     await alauncher("stop-node", str(SKEWED))
     try:
