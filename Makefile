@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install db-up db-down seed run clean test test-faults test-dcs lint format cluster-up screenshots charts
+.PHONY: install db-up db-down seed run clean test test-faults test-dcs test-partitions test-clock netns-run lint format cluster-up screenshots charts
 
 install: $(VENV)/.installed
 
@@ -42,7 +42,7 @@ format: install
 	$(BIN)/ruff check --fix registry_tui scripts tests
 
 test: install db-up
-	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs
+	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs --ignore=tests/partitions
 
 # Node faults and authentication: a 3-node cluster (CQL 9142) and an auth node (CQL 9242),
 # started beside the dev node and stopped afterwards.
@@ -59,6 +59,32 @@ test-dcs: install
 	$(PYTHON) scripts/cassandra_local.py up --layout dcs
 	$(BIN)/python -m pytest -q tests/dcs; status=$$?; \
 	$(PYTHON) scripts/cassandra_local.py down --layout dcs; exit $$status
+
+# Network partitions (root, nftables): a private network namespace with a 3-node cluster of
+# its own (state under .local/cassandra-netns; the host's nodes and ports are untouched), the
+# tests run inside it. Without root, `ip`, `nft` or libfaketime it says what is missing and
+# fails. Measured on 2 shared, heavily loaded cores: cluster start 70-85 s, the four partition
+# tests about 3 min, about 5 min in all.
+NETNS := registry-faults
+IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(CURDIR)/.local/cassandra-netns \
+	REGISTRY_START_BUDGET_S=420
+test-partitions: install
+	$(MAKE) --no-print-directory netns-run TESTS=tests/partitions/test_partitions.py
+
+# Clock skew (libfaketime) and the combined schedule, in the same namespace. NOT in .ci/run:
+# unfinished (docs/guarantees.md, Faults: the clock tests check a node's offset with now(),
+# which does not follow a running node's clock jumps).
+test-clock: install
+	$(MAKE) --no-print-directory netns-run \
+	TESTS="tests/partitions/test_clock_skew.py tests/partitions/test_combined.py"
+
+netns-run:
+	$(PYTHON) scripts/cassandra_local.py netns up
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --nodes 3 \
+	&& $(IN_NETNS) $(BIN)/python -m pytest -q $(TESTS); status=$$?; \
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py heal; \
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py down --layout cluster; \
+	$(PYTHON) scripts/cassandra_local.py netns down; exit $$status
 
 # The README's pictures, from the app itself (needs the dev node), and the benchmark charts
 # from a benchmark run's JSON (needs matplotlib: the docs extra).

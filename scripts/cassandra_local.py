@@ -14,6 +14,11 @@ exists. Jars are cached outside the repository; data, configuration and logs liv
     python3 scripts/cassandra_local.py kill-node 2        # SIGKILL
     python3 scripts/cassandra_local.py pause-node 2       # SIGSTOP (resume-node: SIGCONT)
     python3 scripts/cassandra_local.py violations         # what the nodes' Paxos detected
+    python3 scripts/cassandra_local.py netns up           # a private network namespace (root)
+    python3 scripts/cassandra_local.py partition '1|2,3'  # inside it: cut links (nftables)
+    python3 scripts/cassandra_local.py heal               # every link back
+    python3 scripts/cassandra_local.py start-node 2 --clock -30s   # node 2 under libfaketime
+    python3 scripts/cassandra_local.py clock-node 2 +30s  # move its clock while it runs
     python3 scripts/cassandra_local.py down               # stop everything, keep the data
     python3 scripts/cassandra_local.py clean              # stop and delete the data
 """
@@ -57,7 +62,8 @@ LAYOUTS = {
 # announced through GossipingPropertyFileSnitch; the other layouts keep SimpleSnitch.
 DATA_CENTRES = {"dcs": ("dc1", "dc2")}
 RACK = "rack1"
-START_BUDGET_S = 180.0
+# How long a node may take to answer CQL; raised where many nodes share few loaded cores.
+START_BUDGET_S = float(os.environ.get("REGISTRY_START_BUDGET_S", "180"))
 
 JVM17_FLAGS = [
     "-Djdk.attach.allowAttachSelf=true",
@@ -434,12 +440,52 @@ class Node:
             "org.apache.cassandra.service.CassandraDaemon",
         ]
 
+    @property
+    def clock_file(self) -> Path:
+        """The offset libfaketime reads (FAKETIME_TIMESTAMP_FILE), for a node started skewed."""
+        return self.home / "conf" / "faketime"
+
+    def clock(self) -> str | None:
+        """The offset this running node's clock is under ("+30", "-5"), None if it is real."""
+        if self.pid() is None or not self.clock_file.exists():
+            return None
+        return self.clock_file.read_text().strip() or None
+
+    @property
+    def uid(self) -> int | None:
+        """The user this node's JVM runs as: inside the partition namespace each node gets a
+        user of its own, the only mark nftables can match its outgoing connections by (the
+        JVMs do not bind them to their listen address: every one leaves from 127.0.0.1).
+        Elsewhere, None: the launcher's own user."""
+        if os.geteuid() != 0 or not in_private_netns():
+            return None
+        return NODE_UID_BASE + self.index
+
     def start(
-        self, java: str, lib: Path, auth: bool, paxos: str, heap: str, purging: str | None = None
+        self,
+        java: str,
+        lib: Path,
+        auth: bool,
+        paxos: str,
+        heap: str,
+        purging: str | None = None,
+        clock: str | None = None,
     ) -> None:
         if self.pid() is not None:
             return
-        cmd = self.command(java, lib, self.write_config(auth, paxos, purging), heap)
+        conf = self.write_config(auth, paxos, purging)
+        uid = self.uid
+        if uid is not None:
+            lib = readable_jars(lib)
+            give_to(self.home, uid)
+        cmd = self.command(java, lib, conf, heap)
+        env = dict(os.environ)
+        self.clock_file.unlink(missing_ok=True)
+        if clock is not None:
+            env.update(faketime_env(self.clock_file))
+            self.clock_file.write_text(clock_offset(clock) + "\n")
+        if uid is not None:
+            env["HOME"] = str(self.home)
         out = open(self.logdir / "node.out", "ab")  # noqa: SIM115 - handed to the child
         proc = subprocess.Popen(
             cmd,
@@ -448,6 +494,10 @@ class Node:
             stderr=subprocess.STDOUT,
             cwd=self.home,
             start_new_session=True,
+            env=env,
+            user=uid,
+            group=uid,
+            extra_groups=[] if uid is not None else None,
         )
         out.close()
         # Until exec completes, /proc shows this script's command line, not the JVM's.
@@ -458,7 +508,7 @@ class Node:
             time.sleep(0.02)
         self.pidfile.write_text(str(proc.pid))
         (self.home / "started.json").write_text(
-            json.dumps({"auth": auth, "paxos": paxos, "purging": purging})
+            json.dumps({"auth": auth, "paxos": paxos, "purging": purging, "clock": clock})
         )
 
     def wait_ready(self, budget: float = START_BUDGET_S) -> float:
@@ -523,6 +573,246 @@ class Node:
         return None
 
 
+# --------------------------------------------------------------------------------------------
+# Clock skew: one node's wall clock moved by libfaketime (Debian package `faketime`)
+
+FAKETIME_LIBS = (
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+    "/usr/lib/faketime/libfaketime.so.1",
+    "/usr/local/lib/faketime/libfaketime.so.1",
+)
+
+
+def faketime_library() -> str:
+    for candidate in FAKETIME_LIBS:
+        if Path(candidate).exists():
+            return candidate
+    raise LauncherError(
+        "a skewed clock needs libfaketime, which is not installed "
+        "(Debian/Ubuntu: `apt-get install faketime`)"
+    )
+
+
+def clock_offset(text: str) -> str:
+    """'+30s', '-5', '+2m' -> libfaketime's relative offset in whole seconds ('+30', '-5',
+    '+120'); anything else is refused with a message."""
+    raw = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600}
+    body, unit = (raw[:-1], units[raw[-1]]) if raw and raw[-1] in units else (raw, 1)
+    if not body or body[0] not in "+-" or not body[1:].isdigit():
+        raise LauncherError(
+            f"a clock offset is a sign, a whole number and an optional unit (s, m, h), "
+            f"e.g. +30s or -5s; not {text!r}"
+        )
+    seconds = int(body[1:]) * unit
+    if seconds > 10 * 365 * 86400:
+        raise LauncherError(f"a clock offset of {text!r} is more than ten years")
+    return f"{body[0]}{seconds}"
+
+
+def faketime_env(offset_file: Path) -> dict[str, str]:
+    """The environment that puts a JVM's wall clock under `offset_file`'s offset. Monotonic
+    time stays real (the JVM's timers and Cassandra's failure detector rely on it); the file
+    is read again at most every second, so `clock-node` moves a running node's clock."""
+    return {
+        "LD_PRELOAD": faketime_library(),
+        "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        "FAKETIME_CACHE_DURATION": "1",
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Network partitions: nftables rules inside a private network namespace, never the host's
+
+NETNS = os.environ.get("REGISTRY_NETNS", "registry-faults")
+PARTITION_TABLE = "registry_partition"
+# Inside the namespace node N runs as user NODE_UID_BASE + N (no account needed).
+NODE_UID_BASE = 47000
+
+
+def readable_jars(lib: Path) -> Path:
+    """The jars where another user can read them (the cache may sit in root's private home):
+    hard links (or copies) under the state root."""
+    shared = STATE_ROOT / "jars"
+    if not (shared / f"cassandra-all-{CASSANDRA_VERSION}.jar").exists():
+        staging = Path(tempfile.mkdtemp(prefix="jars-", dir=STATE_ROOT))
+        for jar in lib.iterdir():
+            try:
+                os.link(jar, staging / jar.name)
+            except OSError:
+                shutil.copy2(jar, staging / jar.name)
+            (staging / jar.name).chmod(0o644)
+        staging.chmod(0o755)
+        if shared.exists():
+            shutil.rmtree(shared)
+        staging.rename(shared)
+    for folder in (STATE_ROOT, *STATE_ROOT.parents):
+        if folder == Path("/"):
+            break
+        mode = folder.stat().st_mode
+        if not mode & 0o001:
+            raise LauncherError(
+                f"{folder} cannot be entered by other users (mode {oct(mode & 0o777)}): the "
+                "nodes of the partition namespace run as users of their own; choose another "
+                "REGISTRY_CASSANDRA_HOME"
+            )
+    return shared
+
+
+def give_to(home: Path, uid: int) -> None:
+    """Make a node's folder (data, logs, configuration) its user's."""
+    os.chown(home, uid, uid)
+    for root, dirs, files in os.walk(home):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+
+
+def in_private_netns() -> bool:
+    """True when this process runs in the namespace `netns up` made (named NETNS), and so
+    not on the host's network. (/proc/1/ns/net, the boot namespace, may not be readable in a
+    container even as root: the check is positive, on the named namespace itself.)"""
+    try:
+        mine = os.stat("/proc/self/ns/net")
+        named = os.stat(f"/run/netns/{NETNS}")
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (named.st_dev, named.st_ino)
+
+
+def netns_missing() -> list[str]:
+    """What `netns up` and the faults run in the namespace (partitions, clock skew) need and
+    this machine lacks, said for a person."""
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (network namespaces and nftables need it)")
+    if not shutil.which("ip"):
+        missing.append("`ip` (Debian/Ubuntu: `apt-get install iproute2`)")
+    if not shutil.which("nft"):
+        missing.append("`nft` (Debian/Ubuntu: `apt-get install nftables`)")
+    if not any(Path(lib).exists() for lib in FAKETIME_LIBS):
+        missing.append("libfaketime, for the clock-skew tests (`apt-get install faketime`)")
+    return missing
+
+
+def parse_partition(spec: str, total: int) -> list[tuple[int, int]]:
+    """The links a SPEC cuts, as sorted node pairs.
+
+    `1|2,3`: groups split by `|`; every link between two groups is cut, links inside a group
+    stay, a node named nowhere keeps all its links. `bridge 2`: node 2 alone reaches everyone,
+    every other link is cut (with 3 nodes: 1-2 and 2-3 up, 1-3 cut).
+    """
+    text = spec.strip()
+    nodes = range(1, total + 1)
+
+    def node_number(item: str) -> int:
+        item = item.strip()
+        if not item.isdigit() or int(item) not in nodes:
+            raise LauncherError(f"partition {spec!r}: {item!r} is not a node (1..{total})")
+        return int(item)
+
+    if text.startswith("bridge"):
+        middle = node_number(text[len("bridge") :])
+        if total < 3:
+            raise LauncherError("a bridge needs at least three nodes")
+        return [(a, b) for a in nodes for b in nodes if a < b and middle not in (a, b)]
+    groups = [part.split(",") for part in text.split("|")]
+    if len(groups) < 2:
+        raise LauncherError(
+            f"partition {spec!r}: give at least two groups split by '|' (e.g. '1|2,3') "
+            "or 'bridge N'"
+        )
+    members = [[node_number(item) for item in group] for group in groups]
+    flat = [n for group in members for n in group]
+    if len(flat) != len(set(flat)):
+        raise LauncherError(f"partition {spec!r}: a node is named twice")
+    return sorted(
+        (min(a, b), max(a, b))
+        for i, left in enumerate(members)
+        for right in members[i + 1 :]
+        for a in left
+        for b in right
+    )
+
+
+def nft_script(cut: list[tuple[int, int]], storage_port: int) -> str:
+    """One nft transaction that replaces the partition table: both directions of every cut
+    pair, on the storage port only (clients' CQL connections are never touched).
+
+    A node sends its messages only on the connections it opened (internode connections are
+    one-way), and those leave from 127.0.0.1 whatever the node's address: so a link A-B is cut
+    by dropping what A's user sends to B's storage port, and what B's user sends to A's.
+    """
+    rules = []
+    for a, b in cut:
+        for src, dst in ((a, b), (b, a)):
+            rules.append(
+                f"    meta skuid {NODE_UID_BASE + src} ip daddr 127.0.0.{dst} tcp dport "
+                f"{storage_port} drop"
+            )
+    body = "\n".join(rules)
+    return (
+        f"table inet {PARTITION_TABLE}\n"
+        f"delete table inet {PARTITION_TABLE}\n"
+        f"table inet {PARTITION_TABLE} {{\n"
+        "  chain out {\n"
+        "    type filter hook output priority 0; policy accept;\n"
+        f"{body}{chr(10) if body else ''}"
+        "  }\n"
+        "}\n"
+    )
+
+
+def partition_file(layout: str) -> Path:
+    return STATE_ROOT / layout / "partition.json"
+
+
+def current_partition(layout: str) -> dict[str, object] | None:
+    try:
+        return dict(json.loads(partition_file(layout).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _nft(script: str) -> None:
+    if not in_private_netns():
+        raise LauncherError(
+            "partitions are only made inside a private network namespace, never on the "
+            f"host's network: run this under `ip netns exec {NETNS}` (`netns up` creates it; "
+            "`make test-partitions` does both)"
+        )
+    missing = netns_missing()
+    if missing:
+        raise LauncherError("partitions need " + "; ".join(missing))
+    done = subprocess.run(["nft", "-f", "-"], input=script, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise LauncherError(f"nft refused the partition rules: {done.stderr.strip()}")
+
+
+def apply_partition(layout: str, spec: str) -> list[tuple[int, int]]:
+    total, _, storage_port, _ = LAYOUTS[layout]
+    cut = parse_partition(spec, total)
+    _nft(nft_script(cut, storage_port))
+    partition_file(layout).parent.mkdir(parents=True, exist_ok=True)
+    partition_file(layout).write_text(json.dumps({"spec": spec, "cut": cut, "since": time.time()}))
+    return cut
+
+
+def heal_partition(layout: str) -> bool:
+    """Every link back; False when nothing was cut."""
+    was = current_partition(layout) is not None
+    if in_private_netns() and shutil.which("nft"):
+        _nft(f"table inet {PARTITION_TABLE}\ndelete table inet {PARTITION_TABLE}\n")
+    elif was:
+        raise LauncherError(
+            f"a partition is recorded but cannot be healed from here: run `heal` under "
+            f"`ip netns exec {NETNS}`"
+        )
+    partition_file(layout).unlink(missing_ok=True)
+    return was
+
+
 def nodes_for(layout: str) -> list[Node]:
     total = LAYOUTS[layout][0]
     return [Node(layout, i, total) for i in range(1, total + 1)]
@@ -556,6 +846,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             paxos=args.paxos,
             heap=heap,
             purging=args.paxos_purging,
+            clock=args.clock,
         )
         waited = node.wait_ready()
         where = f" ({node.dc})" if node.dc else ""
@@ -603,6 +894,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 pid is not None and state == "running" and cql_answers(node.address, node.cql_port)
             )
             rss = node.rss_mib()
+            cut = (current_partition(layout) or {}).get("cut", [])
+            assert isinstance(cut, list)
             rows.append(
                 {
                     "layout": layout,
@@ -613,6 +906,11 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "state": state,
                     "cql": answers,
                     "rss_mib": round(rss, 1) if rss else None,
+                    # The nodes this one cannot reach (partition), and its clock's offset.
+                    "cut_from": sorted(
+                        b if a == node.index else a for a, b in cut if node.index in (a, b)
+                    ),
+                    "clock": node.clock(),
                 }
             )
     if args.json:
@@ -623,10 +921,64 @@ def cmd_status(args: argparse.Namespace) -> int:
         for r in rows:
             rss = f"{r['rss_mib']:.0f} MiB" if r["rss_mib"] else "-"
             dc = f" dc={r['dc']}" if r["dc"] else ""
+            clock = f" clock={r['clock']}s" if r["clock"] else ""
             print(
                 f"{r['layout']:8} node{r['node']} {r['address']:15} {r['state']:8} "
                 f"cql={'yes' if r['cql'] else 'no ':3} pid={r['pid'] or '-'} rss={rss}{dc}"
+                f"{clock}"
             )
+    if not args.json:
+        for layout in LAYOUTS:
+            state = current_partition(layout)
+            if state is not None:
+                links = ", ".join(f"{a}-{b}" for a, b in state["cut"])  # type: ignore[attr-defined]
+                print(f"{layout:8} partition {state['spec']}: links cut {links or '(none)'}")
+    return 0
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    cut = apply_partition(args.layout, args.spec)
+    links = ", ".join(f"{a}-{b}" for a, b in cut) or "(none)"
+    say(f"{args.layout}: partition {args.spec}: links cut on the storage port: {links}")
+    return 0
+
+
+def cmd_heal(args: argparse.Namespace) -> int:
+    healed = heal_partition(args.layout)
+    say(f"{args.layout}: every link restored" if healed else f"{args.layout}: nothing was cut")
+    return 0
+
+
+def cmd_netns(args: argparse.Namespace) -> int:
+    missing = netns_missing()
+    if missing:
+        raise LauncherError(
+            "network partitions need " + "; ".join(missing) + ". Nothing was started."
+        )
+    exists = Path(f"/run/netns/{NETNS}").exists()
+    if args.action == "check":
+        say(f"namespace {NETNS}: {'present' if exists else 'absent'}; ip and nft found")
+        return 0
+    if args.action == "down":
+        if exists:
+            subprocess.run(["ip", "netns", "delete", NETNS], check=True)
+            say(f"namespace {NETNS} deleted")
+        return 0
+    # up: the jars first (Maven needs the network, the namespace has none), then the
+    # namespace with its loopback up, and proof that nft works in it.
+    ensure_jars()
+    find_java17()
+    if not exists:
+        subprocess.run(["ip", "netns", "add", NETNS], check=True)
+    inside = ["ip", "netns", "exec", NETNS]
+    subprocess.run([*inside, "ip", "link", "set", "lo", "up"], check=True)
+    probe = subprocess.run([*inside, "nft", "list", "tables"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise LauncherError(f"nft does not work inside {NETNS}: {probe.stderr.strip()}")
+    say(
+        f"namespace {NETNS} ready (loopback up, nftables answers); run commands in it with "
+        f"`ip netns exec {NETNS} ...`"
+    )
     return 0
 
 
@@ -675,19 +1027,28 @@ def cmd_node(args: argparse.Namespace) -> int:
     node = _cluster_node(args.index, args.layout)
     action = args.command
     if action == "start-node":
-        settings = {"auth": False, "paxos": "v2"}
+        settings: dict[str, object] = {"auth": False, "paxos": "v2"}
         started = node.home / "started.json"
         if started.exists():
             settings.update(json.loads(started.read_text()))
         node.start(
             find_java17(),
             ensure_jars(),
-            settings["auth"],
-            settings["paxos"],
+            bool(settings["auth"]),
+            str(settings["paxos"]),
             "512m",
             settings.get("purging"),
+            clock=args.clock,
         )
         say(f"node {node.index} answers after {node.wait_ready():.1f}s")
+    elif action == "clock-node":
+        if node.clock() is None:
+            raise LauncherError(
+                f"node {node.index} was not started under libfaketime: stop it, then "
+                f"`start-node {node.index} --clock OFFSET`"
+            )
+        node.clock_file.write_text(clock_offset(args.offset) + "\n")
+        say(f"node {node.index}: clock offset now {node.clock()}s (applied within 1 s)")
     elif action == "stop-node":
         node.stop()
         say(f"node {node.index} stopped")
@@ -740,6 +1101,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="paxos_state_purging (repaired: a v2 commit may run at ANY)",
     )
+    up.add_argument(
+        "--clock",
+        default=None,
+        help="every node under libfaketime at this offset (e.g. --clock=+0s), so that "
+        "`clock-node` can move any node's clock later without a restart",
+    )
     up.set_defaults(func=cmd_up)
     down = sub.add_parser("down", help="stop nodes, keep the data")
     down.add_argument("--layout", choices=("all", *LAYOUTS), default="all")
@@ -767,11 +1134,43 @@ def main(argv: list[str] | None = None) -> int:
     violations.add_argument("--json", action="store_true")
     violations.add_argument("--show", type=int, default=5, help="lines shown (default 5)")
     violations.set_defaults(func=cmd_violations)
-    for name in ("start-node", "stop-node", "kill-node", "pause-node", "resume-node"):
+    for name in (
+        "start-node",
+        "stop-node",
+        "kill-node",
+        "pause-node",
+        "resume-node",
+        "clock-node",
+    ):
         p = sub.add_parser(name, help=f"{name.split('-')[0]} one node of the running layout")
         p.add_argument("index", type=int)
         p.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+        if name == "start-node":
+            p.add_argument(
+                "--clock",
+                default=None,
+                help="start under libfaketime with this wall-clock offset, e.g. -30s, +5s",
+            )
+        if name == "clock-node":
+            p.add_argument("offset", help="the new offset of a node started with --clock")
         p.set_defaults(func=cmd_node)
+    part = sub.add_parser(
+        "partition",
+        help="cut links between nodes on the storage port (inside a private network "
+        "namespace only): '1|2,3', '1,2|3', 'bridge 2'",
+    )
+    part.add_argument("spec")
+    part.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+    part.set_defaults(func=cmd_partition)
+    heal = sub.add_parser("heal", help="restore every link the last partition cut")
+    heal.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+    heal.set_defaults(func=cmd_heal)
+    netns = sub.add_parser(
+        "netns",
+        help=f"the private network namespace ({NETNS}) partitions run in: up, down, check",
+    )
+    netns.add_argument("action", choices=("up", "down", "check"))
+    netns.set_defaults(func=cmd_netns)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -1,0 +1,430 @@
+"""The two workloads run through a fault, and the figures each run leaves for the table in
+docs/guarantees.md.
+
+- churn (registry_tui.race.churn): clients register, read, delete and edit a few names for a
+  while; faults are launcher commands at fixed offsets; everything is healed, then every name,
+  address and holder's profile is read again at SERIAL *into the same history*, so the checker
+  judges the state the cluster ends in as well. Lost (an acknowledged registration that is
+  neither the name's final holder nor the target of a delete) and duplicated (an address held
+  by two names' final holders) are also counted directly from those reads.
+- land-grab (registry_tui.race.Attack): each name raced by 8 contenders; the engine checks its
+  own history; after healing, every attempt whose caller learnt nothing is decided by a SERIAL
+  read and the independent audit of tests/faults counts lost and duplicated registrations.
+
+Both compare the checker with the server's own alarm (paxos_on_linearizability_violations).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
+from registry_tui.proof import CheckReport, HistoryRecorder, check_history
+from registry_tui.proof.history import Operation
+from registry_tui.race import Attack, AttackPlan, RaceEvent, RaceStarted
+from registry_tui.race.churn import FIRST_WRITER, Churn, ChurnPlan, ChurnReport
+from tests.faults.conftest import (
+    REPO,
+    alauncher,
+    audit,
+    eventually,
+    launcher,
+    wait_healed,
+)
+from tests.faults.conftest import restore_cluster as restore_nodes
+from tests.faults.test_node_faults import attempts_of, resolve
+
+sys.path.insert(0, str(REPO / "scripts"))
+
+from cassandra_local import server_violations
+
+# A fault: at this many seconds into the run, this launcher command.
+Fault = tuple[float, tuple[str, ...]]
+
+# After healing, requests the cut-off nodes still hold may run for the servers' timeouts
+# (write 2 s + contention 1 s): only then is a SERIAL read trusted to be the final state.
+SETTLE_S = 5.0
+# Each churn run's history, kept for `registry check` (gitignored).
+HISTORIES = REPO / ".local" / "histories"
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")[:60]
+
+
+@dataclass
+class FaultRow:
+    """One line of the table: what one run did and what was found."""
+
+    fault: str
+    workload: str
+    operations: int
+    acknowledged: int  # writes the caller was told were applied
+    unknown: int  # answers "unknown" (nothing learnt) the callers were given
+    resolved: int  # ambiguous tries whose outcome a SERIAL read decided
+    checker: int  # violating keys found by registry_tui.proof
+    server: int  # violations the nodes' Paxos logged
+    lost: int
+    duplicated: int
+    seconds: float
+    leftovers: int = 0  # churn: deleted users' profiles a cut-off clean-up left (reported)
+
+    def line(self) -> str:
+        return (
+            f"| {self.fault} | {self.workload} | {self.operations} | {self.acknowledged} | "
+            f"{self.unknown} | {self.resolved} | {self.checker} | {self.server} | {self.lost} | "
+            f"{self.duplicated} | {self.leftovers} | {self.seconds:.0f} s |"
+        )
+
+
+FIGURES: list[FaultRow] = []
+
+
+def node_rows() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = json.loads(launcher("status", "--json"))
+    return [r for r in rows if r["layout"] == "cluster"]
+
+
+def restore_everything(keep_clocks: bool = False) -> list[str]:
+    """Every link back, every node running, and every clock real: a node under libfaketime is
+    restarted on the real clock (keep_clocks: its offset is set to zero instead and it stays
+    under libfaketime, for the next clock test)."""
+    done = []
+    if "every link restored" in launcher("heal"):
+        done.append("healed the partition")
+    for row in node_rows():
+        if row["clock"] is not None and keep_clocks:
+            launcher("clock-node", str(row["node"]), "--", "+0s")
+        elif row["clock"] is not None:
+            node = str(row["node"])
+            if row["state"] == "paused":
+                launcher("resume-node", node)
+            launcher("stop-node", node)
+            done.append(f"restarted node {node} on the real clock")
+    return done + restore_nodes()
+
+
+def server_alarm() -> int:
+    return len(server_violations("cluster"))
+
+
+async def run_faults(started: float, faults: Sequence[Fault], done: list[str]) -> None:
+    for at, command in faults:
+        await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+        await alauncher(*command)
+        done.append(f"{time.monotonic() - started:.0f}s {' '.join(command)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Churn
+
+
+@dataclass
+class ChurnRun:
+    row: FaultRow
+    check: CheckReport
+    report: ChurnReport
+    lost: list[str]
+    duplicated: list[str]
+    foreign: list[str]
+    half: list[str]
+    faults_done: list[str]
+    resurrected: list[str]  # profiles of deleted users found again at the end
+    lost_edits: list[str]  # holders whose profile is older than an acknowledged edit
+    leftovers: list[str]  # profiles a delete reported it could not remove, still there
+
+
+async def churn_through(
+    connection: Connection,
+    fault: str,
+    seconds: float,
+    faults: Sequence[Fault],
+    plan: ChurnPlan | None = None,
+    keep_clocks: bool = False,
+) -> ChurnRun:
+    plan = plan or ChurnPlan(clients=16, seconds=seconds)
+    plan = ChurnPlan(**{**plan.__dict__, "keep": True})  # the final reads need the state
+    recorder = HistoryRecorder()
+    registry = Registry(connection)
+    alarms_before = await asyncio.to_thread(server_alarm)
+    churn = Churn([registry], plan, recorder)
+    started = time.monotonic()
+    run = asyncio.ensure_future(churn.run())
+    faults_done: list[str] = []
+    try:
+        await run_faults(started, faults, faults_done)
+        report = await asyncio.wait_for(run, plan.seconds + 300)
+    finally:
+        if not run.done():
+            run.cancel()
+        await asyncio.to_thread(restore_everything, keep_clocks)
+    await wait_healed(connection)
+    await asyncio.sleep(SETTLE_S)
+    holders, owners, profiles = await final_reads(churn, registry, recorder, plan.clients + 1)
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    saved = HISTORIES / f"{slug(fault)}.jsonl"
+    recorder.write_jsonl(saved)  # `registry check FILE` checks it again
+    check = await asyncio.to_thread(check_history, recorder.history())
+    server = await asyncio.to_thread(server_alarm) - alarms_before
+    elapsed = time.monotonic() - started
+
+    operations = recorder.operations()
+    deleted = {
+        op.args["user_id"]
+        for op in operations
+        if op.f == "delete" and op.kind == "name" and op.outcome in ("ok", "unknown")
+    }
+    registered = {op.args["user_id"] for op in operations if op.f == "register"}
+    lost = [
+        f"{op.key} {op.args['user_id']}"
+        for op in operations
+        if op.f == "register"
+        and op.result == "ok"
+        and (holders.get(op.key) or ("", ""))[1] != op.args["user_id"]
+        and op.args["user_id"] not in deleted
+    ]
+    by_email: dict[str, list[str]] = defaultdict(list)
+    foreign, half = [], []
+    for key, holder in holders.items():
+        if holder is None:
+            continue
+        email, uid = holder
+        by_email[email].append(key)
+        if uid not in registered:
+            foreign.append(key)
+        if owners.get(email) != uid:
+            half.append(f"{key}: claim of {email} held by {owners.get(email)}")
+    duplicated = [f"{email}: {keys}" for email, keys in by_email.items() if len(keys) > 1]
+    # A deleted user's profile still there at the end: brought back if the delete said its
+    # clean-up was done; left over (and said so: Deleted.leftovers) if the clean-up was cut off.
+    cleaned = {
+        op.key.split(":", 1)[1]
+        for op in operations
+        if op.f == "delete" and op.kind == "profile" and op.result == "ok"
+    }
+    resurrected = [
+        f"profile of deleted {uid}: version {profiles[uid]}"
+        for uid in sorted(deleted_ok(operations) & cleaned)
+        if profiles.get(uid) is not None
+    ]
+    leftovers = [
+        f"profile of deleted {uid}: version {profiles[uid]}"
+        for uid in sorted(deleted_ok(operations) - cleaned)
+        if profiles.get(uid) is not None
+    ]
+    newest_edit: dict[str, int] = {}
+    for op in operations:
+        if op.f == "update" and op.result == "ok":
+            uid = op.key.split(":", 1)[1]
+            newest_edit[uid] = max(newest_edit.get(uid, 0), int(op.args["expected"]) + 1)
+    lost_edits = [
+        f"{uid}: acknowledged version {version}, found {profiles.get(uid)}"
+        for uid, version in newest_edit.items()
+        if uid in {h[1] for h in holders.values() if h} and (profiles.get(uid) or 0) < version
+    ]
+    acknowledged = sum(
+        1
+        for op in operations
+        if op.result == "ok"
+        and (op.f in ("register", "update") or (op.f == "delete" and op.kind == "name"))
+    )
+    answers = Counter({a: n for (_, a), n in report.answers.items()})
+    row = FaultRow(
+        fault=fault,
+        workload=f"churn {plan.mix}, {plan.clients} clients, {plan.seconds:g} s",
+        operations=check.operations,
+        acknowledged=acknowledged,
+        unknown=answers["Unknown"],
+        resolved=sum(1 for op in operations if op.raw),
+        checker=check.violations,
+        server=server,
+        lost=len(lost),
+        duplicated=len(duplicated),
+        seconds=elapsed,
+        leftovers=len(leftovers),
+    )
+    FIGURES.append(row)
+    print(
+        f"{fault}: {row.line()}\nfaults: {faults_done}\nanswers: {dict(report.answers)}\n"
+        f"verdict {check.verdict}; violating: {[k.to_json() for k in check.violating()[:1]]}\n"
+        f"profiles left over by deletes cut off mid-clean-up (reported to their callers): "
+        f"{leftovers}"
+    )
+    return ChurnRun(
+        row,
+        check,
+        report,
+        lost,
+        duplicated,
+        foreign,
+        half,
+        faults_done,
+        resurrected,
+        lost_edits,
+        leftovers,
+    )
+
+
+def assert_clean(run: ChurnRun) -> None:
+    """Linearizable, the server agreeing, and nothing lost, duplicated or brought back."""
+    check = run.check
+    assert run.report.operations > 200, run.report.answers
+    # The checker and the server's Paxos must agree; a difference is a finding.
+    assert (run.row.server > 0) == (check.violations > 0), (run.row.server, check.violations)
+    assert check.violations == 0, [k.to_json() for k in check.violating()[:2]]
+    assert check.verdict == "linearizable", check.to_json()
+    assert run.lost == [], run.lost
+    assert run.duplicated == [], run.duplicated
+    assert run.foreign == [] and run.half == [], (run.foreign, run.half)
+    assert run.resurrected == [], run.resurrected
+    assert run.lost_edits == [], run.lost_edits
+
+
+def deleted_ok(operations: Sequence[Operation]) -> set[str]:
+    """The users a delete was acknowledged for (their profile must stay gone)."""
+    return {
+        op.args["user_id"]
+        for op in operations
+        if op.f == "delete" and op.kind == "name" and op.result == "ok"
+    }
+
+
+async def final_reads(
+    churn: Churn, registry: Registry, recorder: HistoryRecorder, process: int
+) -> tuple[dict[str, tuple[str, str] | None], dict[str, str | None], dict[str, int | None]]:
+    """Once healed, every name, every address, and the profile of every identity a
+    registration was sent for (held, deleted or never committed) read at SERIAL, recorded into
+    the run's history. Returns name key -> (e-mail key, holder id) or None, e-mail key ->
+    owner id or None, and user id -> profile version or None."""
+    holders: dict[str, tuple[str, str] | None] = {}
+    owners: dict[str, str | None] = {}
+    profiles: dict[str, int | None] = {}
+    for name in churn.names:
+        key = churn.name_key(name)
+        handle = recorder.invoke(process, "read", key, {})
+        holder = await eventually(
+            f"SERIAL read of {name}",
+            lambda n=name: registry.get_user_serial(n),  # type: ignore[misc]
+        )
+        recorder.complete(handle, "ok", {"holder": str(holder.user_id) if holder else None})
+        holders[key] = (
+            None if holder is None else (churn.email_key(holder.email), str(holder.user_id))
+        )
+    for email in churn.emails:
+        key = churn.email_key(email)
+        handle = recorder.invoke(process, "read", key, {})
+        owner = await eventually(
+            f"claim of {email}",
+            lambda e=email: registry.get_email_owner(e),  # type: ignore[misc]
+        )
+        owners[key] = str(owner.user_id) if owner else None
+        recorder.complete(handle, "ok", {"holder": owners[key]})
+    identities = sorted({op.args["user_id"] for op in recorder.operations() if op.f == "register"})
+    semaphore = asyncio.Semaphore(16)
+
+    async def read_profile(uid: str, reader: int) -> None:
+        async with semaphore:
+            handle = recorder.invoke(reader, "read", f"profile:{uid}", {})
+            profile = await eventually(
+                f"profile {uid}",
+                lambda: registry.get_profile_serial(uuid.UUID(uid)),
+            )
+            # The first version has no bio (its writer is FIRST_WRITER); an edit's bio is
+            # its token.
+            value = (
+                None
+                if profile is None
+                else {"version": profile.version, "writer": profile.bio or FIRST_WRITER}
+            )
+            recorder.complete(handle, "ok", value)
+            profiles[uid] = None if profile is None else profile.version
+
+    # One reader process per concurrent read: a process's operations must not overlap.
+    await asyncio.gather(*(read_profile(uid, process + 1 + i) for i, uid in enumerate(identities)))
+    return holders, owners, profiles
+
+
+# ------------------------------------------------------------------------------------------------
+# Land-grab
+
+
+@dataclass
+class LandGrabRun:
+    row: FaultRow
+    clean: bool
+    problems: list[str]
+    faults_done: list[str]
+    races: int
+
+
+async def land_grab_through(
+    connection: Connection,
+    fault: str,
+    faults: Sequence[Fault],
+    races: int = 400,
+    keep_clocks: bool = False,
+) -> LandGrabRun:
+    events: list[RaceEvent] = []
+    attack = Attack(connection, AttackPlan(races=races, clones=7, concurrency=16, keep=True))
+    alarms_before = await asyncio.to_thread(server_alarm)
+    started = time.monotonic()
+    task = asyncio.ensure_future(attack.run(on_event=events.append))
+    faults_done: list[str] = []
+    error: BaseException | None = None
+    try:
+        await run_faults(started, faults, faults_done)
+        assert not task.done() or not faults, "the land-grab ended before its last fault"
+        try:
+            report = await asyncio.wait_for(task, 600)
+        except Exception as exc:  # the engine stops when even its SERIAL reads fail
+            report, error = None, exc
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.to_thread(restore_everything, keep_clocks)
+    await wait_healed(connection)
+    await asyncio.sleep(SETTLE_S)
+    attempts = attempts_of(attack, events)
+    final, resolved = await resolve(connection, attempts)
+    result = await audit(connection, final)
+    history = attack.history
+    server = await asyncio.to_thread(server_alarm) - alarms_before
+    told = Counter(a.told for a in attempts)
+    row = FaultRow(
+        fault=fault,
+        workload=f"land-grab, {races} names x 8 contenders",
+        operations=history.operations if history else len(attempts),
+        acknowledged=told["won"],
+        unknown=told["unknown"] + told["misreported"],
+        resolved=resolved + (report.unknown_resolved if report else 0),
+        checker=history.violations if history else -1,
+        server=server,
+        lost=len(result.lost),
+        duplicated=len(result.duplicated),
+        seconds=time.monotonic() - started,
+    )
+    FIGURES.append(row)
+    problems = list(result.problems)
+    if error is not None:
+        problems.append(f"the engine stopped: {type(error).__name__}: {error}")
+    if history is None:
+        problems.append("the engine checked no history")
+    elif history.violations:
+        problems.append(f"history: {[k.to_json() for k in history.violating()[:1]]}")
+    if report is not None and not report.clean:
+        problems.append(f"engine audit: {[v.describe() for v in report.violations[:3]]}")
+    print(f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}")
+    races_run = len({e.race for e in events if isinstance(e, RaceStarted)})
+    return LandGrabRun(row, not problems, problems, faults_done, races_run)
+
+
+def unique_tag() -> str:
+    return uuid.uuid4().hex[:6]
