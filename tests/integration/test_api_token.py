@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from registry_tui.core.config import Settings
+from registry_tui.core.store import Connection
 from tests.conftest import unique
 
 pytestmark = pytest.mark.db
@@ -22,7 +23,10 @@ REGISTRY = str(Path(sys.executable).parent / "registry")
 
 
 @pytest.fixture
-async def api(base_settings: Settings, keyspace_name: str) -> AsyncIterator[httpx.AsyncClient]:
+async def api(
+    base_settings: Settings, keyspace_name: str, connection: Connection
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over this module's keyspace (`connection` drops it when the module ends)."""
     from registry_tui.api.app import create_app
 
     app = create_app(base_settings.with_overrides(keyspace=keyspace_name), token=TOKEN)
