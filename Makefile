@@ -65,7 +65,8 @@ test-dcs: install
 # tests run inside it. Without root, `ip`, `nft` or libfaketime it says what is missing and
 # fails. Measured on 2 shared, heavily loaded cores: cluster start 70-85 s, the four partition
 # tests about 3 min, about 5 min in all.
-NETNS := registry-faults
+NETNS ?= registry-faults
+export REGISTRY_NETNS := $(NETNS)
 IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(CURDIR)/.local/cassandra-netns \
 	REGISTRY_START_BUDGET_S=420
 test-partitions: install

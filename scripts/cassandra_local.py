@@ -627,7 +627,7 @@ def faketime_env(offset_file: Path) -> dict[str, str]:
 # Network partitions: nftables rules inside a private network namespace, never the host's
 
 NETNS = os.environ.get("REGISTRY_NETNS", "registry-faults")
-PARTITION_TABLE = "registry_partition"
+PARTITION_TABLE = "registry_partition"  # one table per layout: registry_partition_<layout>
 # Inside the namespace node N runs as user NODE_UID_BASE + N (no account needed).
 NODE_UID_BASE = 47000
 
@@ -736,7 +736,13 @@ def parse_partition(spec: str, total: int) -> list[tuple[int, int]]:
     )
 
 
-def nft_script(cut: list[tuple[int, int]], storage_port: int) -> str:
+def partition_table(layout: str) -> str:
+    """The nft table that holds `layout`'s cuts: two layouts in one namespace never heal or
+    replace each other's partition."""
+    return f"{PARTITION_TABLE}_{layout}"
+
+
+def nft_script(cut: list[tuple[int, int]], storage_port: int, table: str = PARTITION_TABLE) -> str:
     """One nft transaction that replaces the partition table: both directions of every cut
     pair, on the storage port only (clients' CQL connections are never touched).
 
@@ -753,9 +759,9 @@ def nft_script(cut: list[tuple[int, int]], storage_port: int) -> str:
             )
     body = "\n".join(rules)
     return (
-        f"table inet {PARTITION_TABLE}\n"
-        f"delete table inet {PARTITION_TABLE}\n"
-        f"table inet {PARTITION_TABLE} {{\n"
+        f"table inet {table}\n"
+        f"delete table inet {table}\n"
+        f"table inet {table} {{\n"
         "  chain out {\n"
         "    type filter hook output priority 0; policy accept;\n"
         f"{body}{chr(10) if body else ''}"
@@ -793,7 +799,7 @@ def _nft(script: str) -> None:
 def apply_partition(layout: str, spec: str) -> list[tuple[int, int]]:
     total, _, storage_port, _ = LAYOUTS[layout]
     cut = parse_partition(spec, total)
-    _nft(nft_script(cut, storage_port))
+    _nft(nft_script(cut, storage_port, partition_table(layout)))
     partition_file(layout).parent.mkdir(parents=True, exist_ok=True)
     partition_file(layout).write_text(json.dumps({"spec": spec, "cut": cut, "since": time.time()}))
     return cut
@@ -803,7 +809,8 @@ def heal_partition(layout: str) -> bool:
     """Every link back; False when nothing was cut."""
     was = current_partition(layout) is not None
     if in_private_netns() and shutil.which("nft"):
-        _nft(f"table inet {PARTITION_TABLE}\ndelete table inet {PARTITION_TABLE}\n")
+        table = partition_table(layout)
+        _nft(f"table inet {table}\ndelete table inet {table}\n")
     elif was:
         raise LauncherError(
             f"a partition is recorded but cannot be healed from here: run `heal` under "

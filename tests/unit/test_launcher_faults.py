@@ -19,6 +19,7 @@ from cassandra_local import (  # noqa: E402
     clock_offset,
     faketime_env,
     nft_script,
+    partition_table,
     parse_partition,
 )
 
@@ -78,6 +79,16 @@ def test_the_rules_drop_both_directions_on_the_storage_port_only() -> None:
 
 def test_healing_is_an_empty_table() -> None:
     assert "drop" not in nft_script([], 7100)
+
+
+def test_each_layout_cuts_in_a_table_of_its_own() -> None:
+    """Two layouts in one namespace (the cluster and the two DCs) never replace or heal each
+    other's partition."""
+    tables = {partition_table(layout) for layout in ("cluster", "dcs")}
+    assert len(tables) == 2
+    assert f"table inet {partition_table('dcs')} {{" in nft_script(
+        [(1, 2)], 7300, partition_table("dcs")
+    )
 
 
 def test_partitions_are_refused_outside_the_private_namespace(
