@@ -14,11 +14,12 @@ with all three nodes under it: load average 86 on 2 cores, start-ups of 5-6 minu
 from __future__ import annotations
 
 import asyncio
+import datetime
 import time
 from collections.abc import AsyncIterator
 
 import pytest
-from cassandra.cluster import Cluster
+from cassandra.cluster import Cluster, NoHostAvailable
 from cassandra.policies import WhiteListRoundRobinPolicy
 
 from registry_tui.core.store import Connection
@@ -38,26 +39,42 @@ SKEWED = 2
 
 
 def node_clock_offset(node: int) -> float:
-    """The node's wall clock minus ours, in seconds, from `now()` as that node coordinates it."""
+    """The node's wall clock minus ours, in seconds, from `currentTimestamp()` as that node
+    coordinates it.
+
+    Not `now()` nor a server-assigned write timestamp: those two are monotonic inside a
+    running node (a clock moved back leaves them where they were until real time catches up),
+    while `currentTimestamp()` reads the wall clock as it is."""
     address = f"127.0.0.{node}"
     cluster = Cluster(
         [address],
         port=CLUSTER_PORT,
         load_balancing_policy=WhiteListRoundRobinPolicy([address]),
         protocol_version=5,
+        # A JVM under libfaketime answers slowly on these loaded cores.
+        connect_timeout=20,
+        control_connection_timeout=20,
     )
     try:
         session = cluster.connect()
         before = time.time()
-        row = session.execute("SELECT toUnixTimestamp(now()) AS t FROM system.local").one()
+        row = session.execute("SELECT currentTimestamp() AS t FROM system.local").one()
         after = time.time()
     finally:
         cluster.shutdown()
-    return float(row.t) / 1000 - (before + after) / 2
+    stamp = row.t if row.t.tzinfo else row.t.replace(tzinfo=datetime.timezone.utc)
+    return float(stamp.timestamp()) - (before + after) / 2
 
 
 async def clock_of(node: int) -> float:
-    return await asyncio.to_thread(node_clock_offset, node)
+    for attempt in range(3):
+        try:
+            return await asyncio.to_thread(node_clock_offset, node)
+        except NoHostAvailable:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(5)
+    raise AssertionError("unreachable")
 
 
 async def move(node: int, offset: str) -> float:
