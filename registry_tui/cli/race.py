@@ -799,6 +799,11 @@ def _print_summary(report: AttackReport) -> None:
         ("timeouts", str(report.timeouts), ""),
         ("identities overwritten", str(report.overwritten), bad if report.overwritten else ok),
         ("audit violations", str(len(report.violations)), bad if report.violations else ok),
+        *(
+            [("winners' profiles not written yet", str(report.profiles_unwritten), "yellow")]
+            if report.profiles_unwritten
+            else []
+        ),
         ("attempts/s", f"{report.attempts_per_s:,.0f}", ""),
         ("clean-up after the audit", report.cleanup_summary(), ""),
         (

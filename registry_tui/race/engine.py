@@ -114,6 +114,7 @@ class _RaceRecord:
     told_won: tuple[int, ...]
     unknown: tuple[int, ...] = ()
     in_doubt: tuple[int, ...] = ()
+    blocked: int = 0  # contenders told the name was taken
 
 
 @dataclass
@@ -121,6 +122,7 @@ class _AuditFindings:
     violations: list[Violation] = field(default_factory=list)
     overwritten: int = 0
     heroes_changed: int = 0
+    incomplete: int = 0  # winners whose profile the database would not take in time
 
 
 class Attack:
@@ -414,10 +416,10 @@ class Attack:
         previous = self._records[race]
         held = previous.told_won if previous is not None else ()  # the siege hero
         in_doubt = tuple(a.contender.index for a in attempts if a.in_doubt)
-        self._records[race] = _RaceRecord(
-            told_won=held + told_won, unknown=unknown, in_doubt=in_doubt
-        )
         blocked = sum(a.outcome == "blocked" for a in attempts)
+        self._records[race] = _RaceRecord(
+            told_won=held + told_won, unknown=unknown, in_doubt=in_doubt, blocked=blocked
+        )
         elapsed_ms = (time.perf_counter() - started) * 1000
         self._emit(RaceFinished(race, username, told_won, blocked, len(unknown), elapsed_ms))
         del self._race_ids[race]
@@ -585,9 +587,20 @@ class Attack:
                 pause = min(pause * 2, 1.0)
                 continue
             if current is not None and current.user_id == c.user_id:
-                # Ours after all: give it the profile and the permanent e-mail claim that the
-                # interrupted registration never wrote.
+                # Ours after all: give it the profile that the interrupted registration may
+                # never have written; while the database refuses it, ask again until the
+                # deadline. Still unwritten then, the win stands (the name is ours) and the
+                # registration stays incomplete, as the caller of `register` is told: the
+                # next registration that meets the name writes it (Registrar.repair_holder).
                 done = await self._registry_of(c)[1].complete_registration(current)
+                while (
+                    isinstance(done, Registered) and done.incomplete and time.monotonic() < deadline
+                ):
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 1.0)
+                    done = await self._registry_of(c)[1].complete_registration(current)
+                if isinstance(done, Registered) and done.incomplete:
+                    self._findings.incomplete += 1
                 return ("won" if isinstance(done, Registered) else "unknown"), current
             if current is not None:
                 return "blocked", current
@@ -647,11 +660,14 @@ class Attack:
             problems.append(f"{len(told)} contenders were told they won")
         torn = False
         if stored is None:
-            problems.append(
-                "a contender was told it won, but the name is free"
-                if told
-                else "nobody won and the name is free"
-            )
+            # Nobody told "won" and the name free is no violation when no contender was told
+            # it was taken either (every answer unknown or refused: an outage, not a lie).
+            if told:
+                problems.append("a contender was told it won, but the name is free")
+            elif record.blocked:
+                problems.append(
+                    f"{record.blocked} contender(s) told the name was taken, but it is free"
+                )
         elif owner is None:
             problems.append(f"held by someone outside the race (user_id {stored.user_id})")
         else:
@@ -720,6 +736,7 @@ class Attack:
             timeouts=t.timeouts,
             overwritten=self._findings.overwritten,
             heroes_changed=self._findings.heroes_changed,
+            profiles_unwritten=self._findings.incomplete,
             violations=tuple(sorted(self._findings.violations, key=lambda v: v.username)),
             race_s=race_s,
             audit_s=audit_s,

@@ -117,6 +117,10 @@ class AttackReport:
     history: CheckReport | None = None
     stopped_after: int | None = None  # stopped early: the races that ran (None: all of them)
     audited: bool = True  # False: a second stop skipped the audit (the clean-up still ran)
+    # Winners whose profile's first version the database did not take before the race ended
+    # (told "won", the registration incomplete as `register` says): written by the next
+    # registration that meets the name (Registrar.repair_holder).
+    profiles_unwritten: int = 0
 
     @property
     def mode(self) -> Mode:
@@ -178,6 +182,7 @@ class AttackReport:
             "timeouts": self.timeouts,
             "overwritten": self.overwritten,
             "heroes_changed": self.heroes_changed,
+            "profiles_unwritten": self.profiles_unwritten,
             "violations": len(self.violations),
             "violation_details": details,
             "violation_details_omitted": len(self.violations) - len(details),

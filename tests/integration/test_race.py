@@ -462,3 +462,76 @@ async def test_the_cli_live_view_counts_what_each_side_did(
     lane_lines = [line for line in text.splitlines() if " blocked " in line and " by " in line]
     named = re.compile(r"│ (hero|clone \d+)  (race|siege)-")
     assert lane_lines and all(named.search(line) for line in lane_lines), text
+
+
+# ------------------------------------------------------------------------------------------
+# A database that refuses some writes outright (Unavailable: nothing sent, nothing written)
+
+
+class Refuses(PassThroughRows):
+    """Rows that refuse the first `times` writes of `step` as unavailable; the rest pass."""
+
+    def __init__(self, connection: Connection, step: WriteStep, times: int) -> None:
+        super().__init__(connection)
+        self.step, self.left, self.refused = step, times, 0
+
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is self.step and self.left > 0:
+            self.left -= 1
+            self.refused += 1
+            raise DatabaseUnavailable("injected: not enough replicas")
+        return await super().write(write)
+
+
+async def profiles_of(registry: Registry, events: list[RaceEvent]) -> dict[str, bool]:
+    winners = [e for e in events if isinstance(e, ContenderFinished) and e.outcome == "won"]
+    return {e.username: (await registry.get_profile_serial(e.user_id)) is not None for e in winners}
+
+
+async def test_a_winner_whose_profile_was_refused_gets_it_when_the_engine_resolves(
+    connection: Connection, registry: Registry
+) -> None:
+    """Twice as many profile writes refused as there are winners (each winner's own write
+    and the engine's first try at settling it): the engine asks again until the database takes
+    it, and nothing is reported unwritten."""
+    plan = AttackPlan(races=6, clones=3, concurrency=6, keep=True)
+    rows = Refuses(connection, WriteStep.CREATE_PROFILE, times=12)
+    events: list[RaceEvent] = []
+    report = await run_attack(
+        connection, plan, on_event=events.append, registry=Registry(connection, rows)
+    )
+    assert rows.refused == 12
+    assert report.clean and report.winners == 6
+    assert report.profiles_unwritten == 0
+    profiles = await profiles_of(registry, events)
+    assert len(profiles) == 6 and all(profiles.values()), profiles
+
+
+async def test_a_winner_whose_profile_stays_refused_is_reported_not_hidden(
+    connection: Connection, registry: Registry
+) -> None:
+    """Every profile write refused for the whole race: the winners keep their names (told
+    "won", the name is theirs) and the report counts each profile left unwritten."""
+    plan = AttackPlan(races=4, clones=3, concurrency=4, keep=True)
+    rows = Refuses(connection, WriteStep.CREATE_PROFILE, times=10_000)
+    events: list[RaceEvent] = []
+    report = await run_attack(
+        connection, plan, on_event=events.append, registry=Registry(connection, rows)
+    )
+    assert report.clean and report.winners == 4
+    assert report.profiles_unwritten == 4
+    assert report.as_document()["profiles_unwritten"] == 4
+    assert set((await profiles_of(registry, events)).values()) == {False}
+
+
+async def test_a_race_nobody_could_enter_is_an_outage_not_a_violation(
+    connection: Connection,
+) -> None:
+    """Every registration refused as unavailable: nobody won, nobody was told the name was
+    taken, the name is free. The audit finds no violation; every attempt stays unknown."""
+    plan = AttackPlan(races=2, clones=3, concurrency=2, keep=True)
+    rows = Refuses(connection, WriteStep.INSERT_REGISTRATION, times=10_000)
+    report = await run_attack(connection, plan, registry=Registry(connection, rows))
+    assert rows.refused == 8
+    assert report.winners == 0 and report.unresolved == 8
+    assert report.violations == ()
