@@ -39,6 +39,15 @@ def inside_the_namespace() -> None:
         )
 
 
+@pytest.fixture(scope="module")
+def real_clocks() -> None:
+    """Every node on the real clock before a module makes its keyspace: a schema change while
+    a node's clock is off (or its stamps still ahead after a clock moved back) can leave the
+    nodes disagreeing on the schema ("Table metadata was not refreshed"). Ask for it before
+    `cluster_connection`."""
+    restore_everything()
+
+
 @pytest.fixture
 def healthy(cluster_settings: Settings) -> Iterator[Settings]:
     """No partition, every node up, before the test and after it, whatever it did."""

@@ -84,7 +84,7 @@ async def move(node: int, offset: str) -> float:
 
 
 @pytest.fixture(scope="module")
-async def skewed(cluster_connection: Connection) -> AsyncIterator[int]:
+async def skewed(real_clocks: None, cluster_connection: Connection) -> AsyncIterator[int]:
     """Node 2 restarted under libfaketime, 30 s behind, for the module; left under it at
     offset 0 for the combined schedule (the next module), which restarts it on the real clock.
 

@@ -39,7 +39,9 @@ SCHEDULE: list[Fault] = [
 
 
 @pytest.mark.timeout(900)
-async def test_churn_through_every_fault_on_a_schedule(cluster_connection: Connection) -> None:
+async def test_churn_through_every_fault_on_a_schedule(
+    real_clocks: None, cluster_connection: Connection
+) -> None:
     await asyncio.to_thread(restore_everything, True)
     clocks = {r["node"]: r["clock"] for r in await asyncio.to_thread(node_rows)}
     if clocks.get(2) is None:  # run alone: node 2 must run under libfaketime

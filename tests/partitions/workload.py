@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from registry_tui.core.outcomes import Registered
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
 from registry_tui.proof import CheckReport, HistoryRecorder, check_history
@@ -33,6 +34,8 @@ from registry_tui.race import Attack, AttackPlan, RaceEvent, RaceStarted
 from registry_tui.race.churn import FIRST_WRITER, Churn, ChurnPlan, ChurnReport
 from tests.faults.conftest import (
     REPO,
+    Attempt,
+    _bounded,
     alauncher,
     audit,
     eventually,
@@ -394,6 +397,7 @@ async def land_grab_through(
     await asyncio.sleep(SETTLE_S)
     attempts = attempts_of(attack, events)
     final, resolved = await resolve(connection, attempts)
+    unwritten = await complete_unwritten(connection, final)
     result = await audit(connection, final)
     history = attack.history
     server = await asyncio.to_thread(server_alarm) - alarms_before
@@ -419,11 +423,48 @@ async def land_grab_through(
         problems.append("the engine checked no history")
     elif history.violations:
         problems.append(f"history: {[k.to_json() for k in history.violating()[:1]]}")
+    reported = report.profiles_unwritten if report is not None else 0
+    if len(unwritten) > reported:
+        problems.append(
+            f"{len(unwritten)} winners had no profile, the engine reported {reported}: "
+            f"{unwritten[:5]}"
+        )
     if report is not None and not report.clean:
         problems.append(f"engine audit: {[v.describe() for v in report.violations[:3]]}")
-    print(f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}")
+    print(
+        f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}\n"
+        f"winners' profiles not written in the run (reported, written after healing): "
+        f"{len(unwritten)}"
+    )
     races_run = len({e.race for e in events if isinstance(e, RaceStarted)})
     return LandGrabRun(row, not problems, problems, faults_done, races_run)
+
+
+async def complete_unwritten(connection: Connection, attempts: Sequence[Attempt]) -> list[str]:
+    """After healing, what running the registration again does for a winner whose profile the
+    database refused during the fault (the engine told it "won" and counted it in
+    `profiles_unwritten`): write the profile. Returns the names that needed it."""
+    registry = Registry(connection)
+    needed: list[str] = []
+
+    async def one(a: Attempt) -> None:
+        holder = await eventually(
+            f"SERIAL read of {a.username}", lambda: registry.get_user_serial(a.username)
+        )
+        if holder is None or holder.user_id != a.user_id:
+            return  # the audit reports it as lost
+        profile = await eventually(
+            f"profile of {a.username}", lambda: registry.get_profile_serial(a.user_id)
+        )
+        if profile is None:
+            needed.append(a.username)
+            done = await eventually(
+                f"completing {a.username}", lambda: registry.complete_registration(holder)
+            )
+            assert isinstance(done, Registered) and not done.incomplete, done
+
+    await _bounded(one(a) for a in attempts if a.told == "won")
+    return needed
 
 
 def unique_tag() -> str:
