@@ -1,0 +1,328 @@
+"""dc1 | dc2: every storage link between the two data centres cut (nftables, in the layout's
+own namespace), while clients pinned to each DC race for the same names.
+
+- global (SERIAL, commits at QUORUM of dc1:1 + dc2:1): a Paxos round needs the other DC, so
+  every attempt is refused (unavailable) or reported unknown; nothing is acknowledged. After
+  the heal, a SERIAL read decides every unknown, and the history is linearizable.
+- local (LOCAL_SERIAL, commits at LOCAL_QUORUM): each DC decides alone and keeps accepting, so
+  one name is acknowledged in both. After the heal the checker must find those double winners
+  in the history: this is the proof that it fails on a wrong history of a real partition.
+
+Every attempt and, after the heal, a SERIAL read of every name go into one history for
+registry_tui.proof; the audit of tests/faults reads every name, profile and claim again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import pytest
+
+from registry_tui.core.errors import DatabaseUnavailable, ErrorKind, classify
+from registry_tui.core.outcomes import EmailTaken, Registered, Unknown, UsernameTaken
+from registry_tui.core.registry import Registry
+from registry_tui.core.store import Connection
+from registry_tui.core.validation import normalize_username
+from registry_tui.proof import CheckReport, HistoryRecorder, check_history
+from registry_tui.race.dcs import across_data_centres
+from tests.dc_partition.conftest import ROWS
+from tests.faults.conftest import (
+    REPO,
+    Attempt,
+    AuditResult,
+    alauncher,
+    audit,
+    eventually,
+    scan_at_all,
+)
+from tests.faults.test_node_faults import resolve
+
+sys.path.insert(0, str(REPO / "scripts"))
+
+from cassandra_local import server_violations
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("healed")]
+
+CUT = "1|2"  # dc1's node | dc2's node
+# Contenders per DC for each name: two, so each DC also holds a race of its own.
+PER_DC = 2
+# Names raced at once (each by 2 x PER_DC contenders): modest, the cores are shared.
+WIDTH = 6
+# After the heal, requests still held by a node may run for the servers' timeouts
+# (write 2 s + contention 1 s): only then is a SERIAL read trusted to be the final state.
+SETTLE_S = 5.0
+HISTORIES = REPO / ".local" / "histories"
+
+
+@dataclass
+class DcPartitionRow:
+    """One line of the table: what a run through dc1 | dc2 did and what was found."""
+
+    mode: str
+    operations: int  # in the checked history: attempts sent and the final reads
+    attempts: int
+    acknowledged: int  # told "registered", in either DC
+    unavailable: int  # refused before anything was written
+    unknown: int  # told nothing certain
+    resolved: int  # unknowns a SERIAL read decided after the heal
+    checker: int  # keys the history checker found non-linearizable
+    server: int  # violations the nodes' Paxos logged (their own alarm)
+    double_winners: int  # names acknowledged in both DCs, to different identities
+    lost: int  # acknowledged registrations that do not hold their name after the heal
+    duplicated: int  # names with more than one acknowledged owner (the audit's count)
+    seconds: float
+
+    def line(self) -> str:
+        return (
+            f"| dc1 | dc2, {self.mode} | {self.operations} | {self.attempts} | "
+            f"{self.acknowledged} | {self.unavailable} | {self.unknown} | {self.resolved} | "
+            f"{self.checker} | {self.server} | {self.double_winners} | {self.lost} | "
+            f"{self.duplicated} | {self.seconds:.0f} s |"
+        )
+
+
+@dataclass
+class Try:
+    """One contender's attempt, pinned to a DC, and what it was told."""
+
+    dc: str
+    attempt: Attempt
+    holder: uuid.UUID | None = None  # the identity a refusal said holds the name
+
+
+@dataclass
+class PartitionRun:
+    row: DcPartitionRow
+    tries: list[Try]
+    told: Counter[str]
+    acknowledged_in: dict[str, int]
+    double_winners: list[str]
+    holders: dict[str, uuid.UUID | None]  # after the heal, by SERIAL read
+    final: list[Attempt]
+    result: AuditResult
+    check: CheckReport
+    applied_unknowns: int
+    faults_done: list[str] = field(default_factory=list)
+
+
+def name_key(name: str) -> str:
+    return "name:" + normalize_username(name)
+
+
+async def contend(
+    recorder: HistoryRecorder, process: int, dc: str, registry: Registry, name: str
+) -> Try:
+    """One registration of `name` from `dc`, recorded as churn records its `register`."""
+    uid = uuid.uuid4()
+    email = f"{name}.{dc}.{process}@dc.galaxy"
+    handle = recorder.invoke(process, "register", name_key(name), {"user_id": str(uid)})
+    try:
+        outcome = await registry.register(name, email, "Split", "Dimension-6", user_id=uid)
+    except DatabaseUnavailable as exc:
+        # Refused before the name was written (an ambiguous try answers unknown instead).
+        recorder.discard(handle)
+        del exc
+        return Try(dc, Attempt(name, uid, email, "unavailable"))
+    except Exception as exc:
+        if classify(exc) is ErrorKind.OTHER:
+            raise
+        recorder.complete(handle, "unknown", error=f"{type(exc).__name__}: {exc}")
+        return Try(dc, Attempt(name, uid, email, "misreported"))
+    holder = None
+    if isinstance(outcome, Registered):
+        raw = "unknown: resolved by a SERIAL read" if outcome.resolved_after_timeout else None
+        recorder.complete(handle, "ok", raw=raw)
+        told = "won"
+    elif isinstance(outcome, UsernameTaken):
+        recorder.complete(handle, "failed", {"holder": str(outcome.existing.user_id)})
+        told = "blocked"
+        holder = outcome.existing.user_id
+    elif isinstance(outcome, Unknown):
+        recorder.complete(handle, "unknown", error=outcome.reason)
+        told = "unknown"
+    else:  # every contender has an address of its own: EmailTaken or Invalid is a bug
+        recorder.discard(handle)
+        told = f"misreported: {type(outcome).__name__}"
+        assert not isinstance(outcome, EmailTaken), outcome
+    return Try(dc, Attempt(name, uid, email, told), holder)
+
+
+async def race_through_the_cut(
+    connection: Connection, serial: str, seconds: float, max_names: int
+) -> PartitionRun:
+    """Cut dc1 | dc2, race names from both DCs for `seconds` (at most `max_names`), wait for
+    every attempt's answer, heal, then decide, read back, audit and check."""
+    recorder = HistoryRecorder()
+    tag = uuid.uuid4().hex[:6]
+    tries: list[Try] = []
+    faults_done: list[str] = []
+    alarms_before = len(await asyncio.to_thread(server_violations, "dcs"))
+    async with across_data_centres(connection, serial=serial) as across:
+        sides = [across[0], across[1]]
+        assert {dc for dc, _ in sides} == {"dc1", "dc2"}, sides
+        # Before the cut, each side writes once: its connection knows the keyspace.
+        for dc, registry in sides:
+            warm = await registry.register(
+                f"dp{tag}-warm-{dc}", f"dp{tag}.warm.{dc}@dc.galaxy", "Warm", "Dimension-6"
+            )
+            assert isinstance(warm, Registered), warm
+        started = time.monotonic()
+        await alauncher("partition", "--layout", "dcs", CUT)
+        faults_done.append(f"{time.monotonic() - started:.0f}s partition {CUT}")
+        deadline = time.monotonic() + seconds
+        next_name = iter(range(max_names))
+        process = iter(range(1_000_000))
+
+        async def worker() -> None:
+            for number in next_name:
+                if time.monotonic() >= deadline:
+                    return
+                name = f"dp{tag}-{number}"
+                races = [
+                    contend(recorder, next(process), dc, registry, name)
+                    for _ in range(PER_DC)
+                    for dc, registry in sides
+                ]
+                tries.extend(await asyncio.gather(*races))
+
+        try:
+            await asyncio.gather(*(worker() for _ in range(WIDTH)))
+        finally:
+            cut_for = time.monotonic() - started
+            await alauncher("heal", "--layout", "dcs")
+            faults_done.append(f"{cut_for:.0f}s heal")
+    # Healed: a read at ALL needs both DCs' replicas; then requests still held settle.
+    keyspace = connection.settings.keyspace
+    await scan_at_all(connection, f"SELECT username FROM {keyspace}.user_registrations")
+    await asyncio.sleep(SETTLE_S)
+
+    registry = Registry(connection)  # global: the final word across both DCs
+    names = sorted({t.attempt.username for t in tries})
+    reader = next(process)
+    holders: dict[str, uuid.UUID | None] = {}
+    for name in names:
+        handle = recorder.invoke(reader, "read", name_key(name), {})
+        holder = await eventually(
+            f"SERIAL read of {name}",
+            lambda n=name: registry.get_user_serial(n),  # type: ignore[misc]
+        )
+        holders[name] = holder.user_id if holder else None
+        recorder.complete(handle, "ok", {"holder": str(holder.user_id) if holder else None})
+    attempts = [t.attempt for t in tries]
+    final, resolved = await resolve(connection, attempts)
+    result = await audit(connection, final)
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    recorder.write_jsonl(HISTORIES / f"dc-partition-{serial}.jsonl")  # `registry check FILE`
+    check = await asyncio.to_thread(check_history, recorder.history())
+    server = len(await asyncio.to_thread(server_violations, "dcs")) - alarms_before
+    elapsed = time.monotonic() - started
+
+    told = Counter(t.attempt.told for t in tries)
+    won_in: dict[str, dict[str, set[uuid.UUID]]] = defaultdict(lambda: defaultdict(set))
+    for t in tries:
+        if t.attempt.told == "won":
+            won_in[t.attempt.username][t.dc].add(t.attempt.user_id)
+    double_winners = sorted(
+        name
+        for name, by_dc in won_in.items()
+        if len(by_dc) > 1 and len(set().union(*by_dc.values())) > 1
+    )
+    acknowledged_in = Counter(t.dc for t in tries if t.attempt.told == "won")
+    undecided = [t.attempt for t in tries if t.attempt.told in ("unknown", "misreported")]
+    applied_unknowns = sum(1 for a in undecided if holders.get(a.username) == a.user_id)
+    row = DcPartitionRow(
+        mode=f"{serial} ({'SERIAL' if serial == 'global' else 'LOCAL_SERIAL'})",
+        operations=check.operations,
+        attempts=len(tries),
+        acknowledged=told["won"],
+        unavailable=told["unavailable"],
+        unknown=told["unknown"] + told["misreported"],
+        resolved=resolved,
+        checker=check.violations,
+        server=server,
+        double_winners=len(double_winners),
+        lost=len(result.lost),
+        duplicated=len(result.duplicated),
+        seconds=elapsed,
+    )
+    ROWS.append(row)
+    violating = [k.to_json() for k in check.violating()[:1]]
+    print(
+        f"{row.line()}\nfaults: {faults_done}\nnames raced: {len(names)}; told: {dict(told)}; "
+        f"acknowledged per DC: {dict(acknowledged_in)}; unknowns found applied: "
+        f"{applied_unknowns}\nverdict {check.verdict}; first violating key: {violating}\n"
+        f"audit: {result.problems}; pending claims: {result.pending_claims}"
+    )
+    return PartitionRun(
+        row,
+        tries,
+        told,
+        dict(acknowledged_in),
+        double_winners,
+        holders,
+        final,
+        result,
+        check,
+        applied_unknowns,
+        faults_done,
+    )
+
+
+@pytest.mark.timeout(600)
+async def test_global_refuses_or_reports_unknown_across_the_cut(dc1: Connection) -> None:
+    """SERIAL across dc1 | dc2: no side can win a Paxos round, so no attempt is acknowledged
+    (nor refused as taken, which needs a round too); after the heal, every unknown is decided
+    by a SERIAL read, nothing is lost or doubled, and the history is linearizable."""
+    run = await race_through_the_cut(dc1, "global", seconds=35, max_names=200)
+    assert {t.dc for t in run.tries} == {"dc1", "dc2"}
+    assert run.row.attempts >= 8 * PER_DC, run.told
+    # Nothing certain can be said during the cut but "refused": every answer is one of these.
+    assert set(run.told) <= {"unavailable", "unknown"}, run.told
+    assert run.acknowledged_in == {} and run.double_winners == []
+    assert run.row.resolved == run.row.unknown  # each decided after the heal
+    assert run.result.lost == [] and run.result.duplicated == [], run.result.problems
+    assert run.result.problems == [], run.result.problems
+    assert run.check.violations == 0, [k.to_json() for k in run.check.violating()[:2]]
+    assert run.check.verdict == "linearizable", run.check.to_json()
+    # The checker and the server's Paxos must agree; a difference is a finding.
+    assert (run.row.server > 0) == (run.check.violations > 0), (run.row.server, run.check)
+
+
+@pytest.mark.timeout(600)
+async def test_local_keeps_accepting_in_both_dcs_and_the_checker_finds_the_doubles(
+    dc1: Connection,
+) -> None:
+    """LOCAL_SERIAL across dc1 | dc2: each DC keeps accepting and crowns its own winner of
+    the same name. After the heal the history checker must flag every such name."""
+    run = await race_through_the_cut(dc1, "local", seconds=8, max_names=120)
+    # Both DCs kept accepting through the cut.
+    assert run.acknowledged_in.get("dc1", 0) > 0 and run.acknowledged_in.get("dc2", 0) > 0
+    assert run.double_winners, f"no name was won in both DCs: {run.told}"
+    # The checker finds each double winner on its own from the history, and flags no name
+    # that only one identity was ever told it won.
+    violating = {k.key for k in run.check.violating()}
+    assert {name_key(n) for n in run.double_winners} <= violating, run.check.to_json()
+    # No false alarm: a flagged name is one that two identities were seen holding (told they
+    # won, named as holder by a refusal, or found by the final read).
+    seen: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for t in run.tries:
+        if t.attempt.told == "won":
+            seen[t.attempt.username].add(t.attempt.user_id)
+        if t.holder is not None:
+            seen[t.attempt.username].add(t.holder)
+    for name, holder in run.holders.items():
+        if holder is not None:
+            seen[name].add(holder)
+    contested = {name_key(n) for n, ids in seen.items() if len(ids) > 1}
+    assert violating <= contested, sorted(violating - contested)[:5]
+    assert run.check.verdict == "violation"
+    # The audit after the heal sees the same names with two acknowledged owners, and loses
+    # nothing acknowledged in one DC only: one of each double's winners is overwritten.
+    assert set(run.result.duplicated) == set(run.double_winners), run.result.problems
+    lost_names = {entry.split(" ", 1)[0] for entry in run.result.lost}
+    assert lost_names <= set(run.double_winners), sorted(lost_names - set(run.double_winners))
