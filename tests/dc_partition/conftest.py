@@ -54,5 +54,6 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not ROWS:
         return
     terminalreporter.write_sep("-", "DC partition figures")
+    terminalreporter.write_line(ROWS[0].HEADER)
     for row in ROWS:
         terminalreporter.write_line(row.line())

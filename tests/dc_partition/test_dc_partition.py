@@ -63,6 +63,12 @@ HISTORIES = REPO / ".local" / "histories"
 class DcPartitionRow:
     """One line of the table: what a run through dc1 | dc2 did and what was found."""
 
+    HEADER = (
+        "| fault, guarantee | operations | attempts | acknowledged | unavailable | unknown | "
+        "resolved | checker | server | double winners | lost | duplicated | merged rows | "
+        "seconds |"
+    )
+
     mode: str
     operations: int  # in the checked history: attempts sent and the final reads
     attempts: int
@@ -75,6 +81,7 @@ class DcPartitionRow:
     double_winners: int  # names acknowledged in both DCs, to different identities
     lost: int  # acknowledged registrations that do not hold their name after the heal
     duplicated: int  # names with more than one acknowledged owner (the audit's count)
+    merged: int  # name rows holding the cells of two registrations (equal write times)
     seconds: float
 
     def line(self) -> str:
@@ -82,7 +89,7 @@ class DcPartitionRow:
             f"| dc1 | dc2, {self.mode} | {self.operations} | {self.attempts} | "
             f"{self.acknowledged} | {self.unavailable} | {self.unknown} | {self.resolved} | "
             f"{self.checker} | {self.server} | {self.double_winners} | {self.lost} | "
-            f"{self.duplicated} | {self.seconds:.0f} s |"
+            f"{self.duplicated} | {self.merged} | {self.seconds:.0f} s |"
         )
 
 
@@ -93,6 +100,8 @@ class Try:
     dc: str
     attempt: Attempt
     holder: uuid.UUID | None = None  # the identity a refusal said holds the name
+    sent: float = 0.0  # seconds after the cut
+    took: float = 0.0  # seconds until the answer
 
 
 @dataclass
@@ -107,6 +116,10 @@ class PartitionRun:
     result: AuditResult
     check: CheckReport
     applied_unknowns: int
+    slowest: dict[str, float]  # the longest wait for each kind of answer, in seconds
+    # Name rows after the heal whose cells come from two registrations (the user_id of one,
+    # the e-mail of another): the two DCs' inserts merged cell by cell.
+    mixed: list[str]
     faults_done: list[str] = field(default_factory=list)
 
 
@@ -115,9 +128,19 @@ def name_key(name: str) -> str:
 
 
 async def contend(
+    recorder: HistoryRecorder, process: int, dc: str, registry: Registry, name: str, cut: float
+) -> Try:
+    """One registration of `name` from `dc`, recorded as churn records its `register`, and
+    timed (from `cut`, the monotonic time of the cut)."""
+    sent = time.monotonic()
+    done = await _contend(recorder, process, dc, registry, name)
+    done.sent, done.took = sent - cut, time.monotonic() - sent
+    return done
+
+
+async def _contend(
     recorder: HistoryRecorder, process: int, dc: str, registry: Registry, name: str
 ) -> Try:
-    """One registration of `name` from `dc`, recorded as churn records its `register`."""
     uid = uuid.uuid4()
     email = f"{name}.{dc}.{process}@dc.galaxy"
     handle = recorder.invoke(process, "register", name_key(name), {"user_id": str(uid)})
@@ -173,7 +196,8 @@ async def race_through_the_cut(
             assert isinstance(warm, Registered), warm
         started = time.monotonic()
         await alauncher("partition", "--layout", "dcs", CUT)
-        faults_done.append(f"{time.monotonic() - started:.0f}s partition {CUT}")
+        cut = time.monotonic()
+        faults_done.append(f"{cut - started:.0f}s partition {CUT}")
         deadline = time.monotonic() + seconds
         next_name = iter(range(max_names))
         process = iter(range(1_000_000))
@@ -184,7 +208,7 @@ async def race_through_the_cut(
                     return
                 name = f"dp{tag}-{number}"
                 races = [
-                    contend(recorder, next(process), dc, registry, name)
+                    contend(recorder, next(process), dc, registry, name, cut)
                     for _ in range(PER_DC)
                     for dc, registry in sides
                 ]
@@ -216,6 +240,7 @@ async def race_through_the_cut(
     attempts = [t.attempt for t in tries]
     final, resolved = await resolve(connection, attempts)
     result = await audit(connection, final)
+    mixed = await merged_rows(connection, tries)
     HISTORIES.mkdir(parents=True, exist_ok=True)
     recorder.write_jsonl(HISTORIES / f"dc-partition-{serial}.jsonl")  # `registry check FILE`
     check = await asyncio.to_thread(check_history, recorder.history())
@@ -235,6 +260,11 @@ async def race_through_the_cut(
     acknowledged_in = Counter(t.dc for t in tries if t.attempt.told == "won")
     undecided = [t.attempt for t in tries if t.attempt.told in ("unknown", "misreported")]
     applied_unknowns = sum(1 for a in undecided if holders.get(a.username) == a.user_id)
+    slowest = {
+        answer: max(t.took for t in tries if t.attempt.told == answer) for answer in sorted(told)
+    }
+    refused = [t.sent for t in tries if t.attempt.told == "unavailable"]
+    first_refusal = f"{min(refused):.1f}s after the cut" if refused else "never"
     row = DcPartitionRow(
         mode=f"{serial} ({'SERIAL' if serial == 'global' else 'LOCAL_SERIAL'})",
         operations=check.operations,
@@ -248,6 +278,7 @@ async def race_through_the_cut(
         double_winners=len(double_winners),
         lost=len(result.lost),
         duplicated=len(result.duplicated),
+        merged=len(mixed),
         seconds=elapsed,
     )
     ROWS.append(row)
@@ -255,8 +286,11 @@ async def race_through_the_cut(
     print(
         f"{row.line()}\nfaults: {faults_done}\nnames raced: {len(names)}; told: {dict(told)}; "
         f"acknowledged per DC: {dict(acknowledged_in)}; unknowns found applied: "
-        f"{applied_unknowns}\nverdict {check.verdict}; first violating key: {violating}\n"
-        f"audit: {result.problems}; pending claims: {result.pending_claims}"
+        f"{applied_unknowns}\nslowest answer by kind (s): "
+        f"{ {k: round(v, 1) for k, v in slowest.items()} }; first attempt refused as "
+        f"unavailable: sent {first_refusal}\nverdict {check.verdict}; first violating key: {violating}\n"
+        f"audit: {result.problems}; pending claims: {result.pending_claims}\n"
+        f"name rows merged from two registrations: {len(mixed)} {mixed[:3]}"
     )
     return PartitionRun(
         row,
@@ -269,8 +303,27 @@ async def race_through_the_cut(
         result,
         check,
         applied_unknowns,
+        slowest,
+        mixed,
         faults_done,
     )
+
+
+async def merged_rows(connection: Connection, tries: list[Try]) -> list[str]:
+    """Every raced name's row read at ALL, with each cell's write time: the rows whose
+    user_id and e-mail were sent by two different registrations."""
+    email_of = {t.attempt.user_id: t.attempt.email.lower() for t in tries}
+    rows = await scan_at_all(
+        connection,
+        "SELECT username, user_id, email, writetime(user_id) AS written_id, "
+        f"writetime(email) AS written_email FROM {connection.settings.keyspace}.user_registrations",
+    )
+    return [
+        f"{r.username}: user_id {r.user_id} written at {r.written_id}, e-mail {r.email} "
+        f"written at {r.written_email}"
+        for r in rows
+        if r.user_id in email_of and email_of[r.user_id] != r.email.lower()
+    ]
 
 
 @pytest.mark.timeout(600)
@@ -278,15 +331,19 @@ async def test_global_refuses_or_reports_unknown_across_the_cut(dc1: Connection)
     """SERIAL across dc1 | dc2: no side can win a Paxos round, so no attempt is acknowledged
     (nor refused as taken, which needs a round too); after the heal, every unknown is decided
     by a SERIAL read, nothing is lost or doubled, and the history is linearizable."""
-    run = await race_through_the_cut(dc1, "global", seconds=35, max_names=200)
+    run = await race_through_the_cut(dc1, "global", seconds=30, max_names=150)
     assert {t.dc for t in run.tries} == {"dc1", "dc2"}
     assert run.row.attempts >= 8 * PER_DC, run.told
     # Nothing certain can be said during the cut but "refused": every answer is one of these.
     assert set(run.told) <= {"unavailable", "unknown"}, run.told
     assert run.acknowledged_in == {} and run.double_winners == []
+    # Refused or unknown within the registry's own attempts, never a hang.
+    bound = 4 * dc1.settings.request_timeout + 5
+    assert max(run.slowest.values()) < bound, run.slowest
     assert run.row.resolved == run.row.unknown  # each decided after the heal
     assert run.result.lost == [] and run.result.duplicated == [], run.result.problems
     assert run.result.problems == [], run.result.problems
+    assert run.mixed == [], run.mixed
     assert run.check.violations == 0, [k.to_json() for k in run.check.violating()[:2]]
     assert run.check.verdict == "linearizable", run.check.to_json()
     # The checker and the server's Paxos must agree; a difference is a finding.
