@@ -83,10 +83,11 @@ class DcPartitionRow:
     duplicated: int  # names with more than one acknowledged owner (the audit's count)
     merged: int  # name rows holding the cells of two registrations (equal write times)
     seconds: float
+    detail: str = ""  # what the table has no column for, printed under the row
 
     def line(self) -> str:
         return (
-            f"| dc1 | dc2, {self.mode} | {self.operations} | {self.attempts} | "
+            f"| dc1 \\| dc2, {self.mode} | {self.operations} | {self.attempts} | "
             f"{self.acknowledged} | {self.unavailable} | {self.unknown} | {self.resolved} | "
             f"{self.checker} | {self.server} | {self.double_winners} | {self.lost} | "
             f"{self.duplicated} | {self.merged} | {self.seconds:.0f} s |"
@@ -188,12 +189,10 @@ async def race_through_the_cut(
     async with across_data_centres(connection, serial=serial) as across:
         sides = [across[0], across[1]]
         assert {dc for dc, _ in sides} == {"dc1", "dc2"}, sides
-        # Before the cut, each side writes once: its connection knows the keyspace.
+        # Before the cut, each side registers once: its connection knows the keyspace, and
+        # the layout (maybe just started) answers within the registry's timeouts.
         for dc, registry in sides:
-            warm = await registry.register(
-                f"dp{tag}-warm-{dc}", f"dp{tag}.warm.{dc}@dc.galaxy", "Warm", "Dimension-6"
-            )
-            assert isinstance(warm, Registered), warm
+            await warm_up(registry, f"dp{tag}-warm-{dc}")
         started = time.monotonic()
         await alauncher("partition", "--layout", "dcs", CUT)
         cut = time.monotonic()
@@ -283,12 +282,17 @@ async def race_through_the_cut(
     )
     ROWS.append(row)
     violating = [k.to_json() for k in check.violating()[:1]]
-    print(
-        f"{row.line()}\nfaults: {faults_done}\nnames raced: {len(names)}; told: {dict(told)}; "
+    row.detail = (
+        f"  faults: {faults_done}; names raced: {len(names)}; told: {dict(told)}; "
         f"acknowledged per DC: {dict(acknowledged_in)}; unknowns found applied: "
-        f"{applied_unknowns}\nslowest answer by kind (s): "
+        f"{applied_unknowns}; slowest answer by kind (s): "
         f"{ {k: round(v, 1) for k, v in slowest.items()} }; first attempt refused as "
-        f"unavailable: sent {first_refusal}\nverdict {check.verdict}; first violating key: {violating}\n"
+        f"unavailable: sent {first_refusal}; pending claims: {result.pending_claims}; "
+        f"orphan profiles: {len(result.orphan_profiles)}; half-registered: "
+        f"{len(result.half_registered)}"
+    )
+    print(
+        f"{row.line()}\n{row.detail}\nverdict {check.verdict}; first violating key: {violating}\n"
         f"audit: {result.problems}; pending claims: {result.pending_claims}\n"
         f"name rows merged from two registrations: {len(mixed)} {mixed[:3]}"
     )
@@ -307,6 +311,21 @@ async def race_through_the_cut(
         mixed,
         faults_done,
     )
+
+
+async def warm_up(registry: Registry, prefix: str, budget: float = 120.0) -> None:
+    """Registrations of fresh names until one is acknowledged."""
+    deadline = time.monotonic() + budget
+    for attempt in range(1_000):
+        name = f"{prefix}-{attempt}"
+        try:
+            outcome = await registry.register(name, f"{name}@dc.galaxy", "Warm", "Dimension-6")
+        except DatabaseUnavailable:
+            outcome = None
+        if isinstance(outcome, Registered):
+            return
+        assert time.monotonic() < deadline, f"no registration acknowledged: {outcome}"
+        await asyncio.sleep(1)
 
 
 async def merged_rows(connection: Connection, tries: list[Try]) -> list[str]:
