@@ -42,7 +42,8 @@ format: install
 	$(BIN)/ruff check --fix registry_tui scripts tests
 
 test: install db-up
-	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs --ignore=tests/partitions
+	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs --ignore=tests/partitions \
+	--ignore=tests/dc_partition
 
 # Node faults and authentication: a 3-node cluster (CQL 9142) and an auth node (CQL 9242),
 # started beside the dev node and stopped afterwards.
