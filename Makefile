@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install db-up db-down seed run clean test test-faults test-dcs test-partitions test-clock netns-run lint format cluster-up screenshots charts
+.PHONY: install db-up db-down seed run clean test test-faults test-dcs test-partitions test-clock test-dc-partition netns-run lint format cluster-up screenshots charts
 
 install: $(VENV)/.installed
 
@@ -42,7 +42,8 @@ format: install
 	$(BIN)/ruff check --fix registry_tui scripts tests
 
 test: install db-up
-	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs --ignore=tests/partitions
+	$(BIN)/python -m pytest -q --ignore=tests/faults --ignore=tests/dcs --ignore=tests/partitions \
+	--ignore=tests/dc_partition
 
 # Node faults and authentication: a 3-node cluster (CQL 9142) and an auth node (CQL 9242),
 # started beside the dev node and stopped afterwards.
@@ -67,7 +68,11 @@ test-dcs: install
 # tests about 3 min, about 5 min in all.
 NETNS ?= registry-faults
 export REGISTRY_NETNS := $(NETNS)
-IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(CURDIR)/.local/cassandra-netns \
+# The layout netns-run starts in the namespace (cluster: 3 nodes; dcs: two DCs), and where
+# its state lives.
+LAYOUT ?= cluster
+NETNS_HOME ?= $(CURDIR)/.local/cassandra-netns
+IN_NETNS := ip netns exec $(NETNS) env REGISTRY_CASSANDRA_HOME=$(NETNS_HOME) \
 	REGISTRY_START_BUDGET_S=420
 test-partitions: install
 	$(MAKE) --no-print-directory netns-run TESTS=tests/partitions/test_partitions.py
@@ -79,12 +84,22 @@ test-clock: install
 	$(MAKE) --no-print-directory netns-run \
 	TESTS="tests/partitions/test_clock_skew.py tests/partitions/test_combined.py"
 
+# A partition between the two data centres (dc1 | dc2) on the dcs layout, in a namespace of
+# its own (registry-dcpart, state under .local/cassandra-dcpart): clients in both DCs race for
+# the same names under the global guarantee (refused or unknown, linearizable) and the local
+# one (both DCs accept; the checker must find the double winners). NOT in .ci/run yet.
+# Measured on 2 shared, loaded cores: layout start 49-151 s, the two tests 64-72 s, 129-252 s
+# in all.
+test-dc-partition: install
+	$(MAKE) --no-print-directory netns-run NETNS=registry-dcpart LAYOUT=dcs \
+	NETNS_HOME=$(CURDIR)/.local/cassandra-dcpart TESTS=tests/dc_partition
+
 netns-run:
 	$(PYTHON) scripts/cassandra_local.py netns up
-	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --nodes 3 \
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py up --layout $(LAYOUT) \
 	&& $(IN_NETNS) $(BIN)/python -m pytest -q $(TESTS); status=$$?; \
-	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py heal; \
-	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py down --layout cluster; \
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py heal --layout $(LAYOUT); \
+	$(IN_NETNS) $(PYTHON) scripts/cassandra_local.py down --layout $(LAYOUT); \
 	$(PYTHON) scripts/cassandra_local.py netns down; exit $$status
 
 # The README's pictures, from the app itself (needs the dev node), and the benchmark charts

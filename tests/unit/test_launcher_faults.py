@@ -91,6 +91,21 @@ def test_each_layout_cuts_in_a_table_of_its_own() -> None:
     )
 
 
+def test_one_bar_on_the_two_dc_layout_cuts_dc1_from_dc2() -> None:
+    """`partition --layout dcs '1|2'`: node 1 is dc1, node 2 is dc2; both directions of their
+    one link are dropped on the layout's storage port, in the layout's own table."""
+    total, _, storage_port, _ = cassandra_local.LAYOUTS["dcs"]
+    assert cassandra_local.DATA_CENTRES["dcs"] == ("dc1", "dc2")
+    cut = parse_partition("1|2", total)
+    assert cut == [(1, 2)]
+    script = nft_script(cut, storage_port, partition_table("dcs"))
+    rules = [line.strip() for line in script.splitlines() if "drop" in line]
+    assert rules == [
+        f"meta skuid {NODE_UID_BASE + 1} ip daddr 127.0.0.2 tcp dport {storage_port} drop",
+        f"meta skuid {NODE_UID_BASE + 2} ip daddr 127.0.0.1 tcp dport {storage_port} drop",
+    ]
+
+
 def test_partitions_are_refused_outside_the_private_namespace(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
