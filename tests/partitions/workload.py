@@ -48,6 +48,9 @@ from cassandra_local import server_violations
 
 # A fault: at this many seconds into the run, this launcher command.
 Fault = tuple[float, tuple[str, ...]]
+# A fault command may be a membership change (a bootstrap or a decommission streams data and
+# waits out the ring delay): minutes on a few loaded cores.
+FAULT_COMMAND_BUDGET_S = 1200.0
 
 # After healing, requests the cut-off nodes still hold may run for the servers' timeouts
 # (write 2 s + contention 1 s): only then is a SERIAL read trusted to be the final state.
@@ -116,11 +119,23 @@ def server_alarm() -> int:
     return len(server_violations("cluster"))
 
 
-async def run_faults(started: float, faults: Sequence[Fault], done: list[str]) -> None:
+async def run_faults(
+    started: float, faults: Sequence[Fault], done: list[str], relative: bool = False
+) -> None:
+    """Each fault at its offset from the start; `relative`: from the end of the fault before
+    (a membership change's duration is not known beforehand)."""
+    previous_end = started
     for at, command in faults:
-        await asyncio.sleep(max(0.0, started + at - time.monotonic()))
-        await alauncher(*command)
-        done.append(f"{time.monotonic() - started:.0f}s {' '.join(command)}")
+        origin = previous_end if relative else started
+        await asyncio.sleep(max(0.0, origin + at - time.monotonic()))
+        began = time.monotonic() - started
+        await alauncher(*command, timeout=FAULT_COMMAND_BUDGET_S)
+        previous_end = time.monotonic()
+        done.append(
+            f"{began:.0f}s-{previous_end - started:.0f}s {' '.join(command)}"
+            if relative
+            else f"{previous_end - started:.0f}s {' '.join(command)}"
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -149,7 +164,11 @@ async def churn_through(
     faults: Sequence[Fault],
     plan: ChurnPlan | None = None,
     keep_clocks: bool = False,
+    churn_after_faults_s: float | None = None,
 ) -> ChurnRun:
+    """`churn_after_faults_s`: the faults' offsets are relative (each from the end of the one
+    before), `seconds` is only a ceiling, and the churn stops this long after the last fault
+    ended: a fault of unknown duration (a bootstrap) then always happens mid-churn."""
     plan = plan or ChurnPlan(clients=16, seconds=seconds)
     plan = ChurnPlan(**{**plan.__dict__, "keep": True})  # the final reads need the state
     recorder = HistoryRecorder()
@@ -160,7 +179,11 @@ async def churn_through(
     run = asyncio.ensure_future(churn.run())
     faults_done: list[str] = []
     try:
-        await run_faults(started, faults, faults_done)
+        await run_faults(started, faults, faults_done, relative=churn_after_faults_s is not None)
+        if churn_after_faults_s is not None:
+            assert not run.done(), f"the churn ended before its last fault: {faults_done}"
+            await asyncio.sleep(churn_after_faults_s)
+            churn.stop()
         report = await asyncio.wait_for(run, plan.seconds + 300)
     finally:
         if not run.done():
@@ -239,7 +262,8 @@ async def churn_through(
     answers = Counter({a: n for (_, a), n in report.answers.items()})
     row = FaultRow(
         fault=fault,
-        workload=f"churn {plan.mix}, {plan.clients} clients, {plan.seconds:g} s",
+        workload=f"churn {plan.mix}, {plan.clients} clients, "
+        f"{report.elapsed_s if report.stopped else plan.seconds:.0f} s",
         operations=check.operations,
         acknowledged=acknowledged,
         unknown=answers["Unknown"],
