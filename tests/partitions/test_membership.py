@@ -4,6 +4,9 @@ registering, deleting and editing), then it is decommissioned (it streams that r
 and leaves). Both are real: `add-node` and `decommission` of scripts/cassandra_local.py, which
 wait until the ring (nodetool status) shows the change done.
 
+The land-grab races names through the same two changes: one winner per name, every
+acknowledged winner still holds its name on the 3 nodes that remain.
+
 The churn keeps running until a few seconds after the decommission ended, however long the two
 changes took, so both always happen mid-churn. The history is checked, the server's own alarm
 is read beside the checker's verdict, and every name, address and profile is read again at
@@ -22,7 +25,13 @@ import pytest
 from registry_tui.core.store import Connection
 from registry_tui.race.churn import ChurnPlan
 from tests.faults.conftest import launcher
-from tests.partitions.workload import FAULT_COMMAND_BUDGET_S, Fault, assert_clean, churn_through
+from tests.partitions.workload import (
+    FAULT_COMMAND_BUDGET_S,
+    Fault,
+    assert_clean,
+    churn_through,
+    land_grab_through,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("healthy", "three_members")]
 
@@ -76,3 +85,30 @@ async def test_churn_through_a_bootstrap_and_a_decommission(cluster_connection: 
     assert run.report.stopped, "the churn ran out before the membership changes ended"
     assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
     assert_clean(run)
+
+
+# A ceiling only: the land-grab stops racing 5 s after the decommission ended (about 10 races
+# a second here, against 1.5-2 min for the bootstrap and 1-1.5 min for the decommission).
+LAND_GRAB_RACES = 20000
+
+
+@pytest.mark.timeout(2400)
+async def test_land_grab_through_a_bootstrap_and_a_decommission(
+    cluster_connection: Connection,
+) -> None:
+    """Node 4 bootstraps 3 s into the race and is decommissioned 3 s after it has joined; no
+    race starts 5 s after it left."""
+    faults: list[Fault] = [(3.0, ("add-node",)), (3.0, ("decommission", ADDED))]
+    run = await land_grab_through(
+        cluster_connection,
+        "membership: node 4 bootstraps, then is decommissioned",
+        faults,
+        races=LAND_GRAB_RACES,
+        race_after_faults_s=5.0,
+    )
+    assert len(run.faults_done) == 2, run.faults_done
+    assert 0 < run.races < LAND_GRAB_RACES, run.races
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    assert run.clean, run.problems
+    assert run.row.lost == 0 and run.row.duplicated == 0
+    assert (run.row.server > 0) == (run.row.checker > 0), (run.row.server, run.row.checker)

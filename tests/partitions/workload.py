@@ -395,7 +395,11 @@ async def land_grab_through(
     faults: Sequence[Fault],
     races: int = 400,
     keep_clocks: bool = False,
+    race_after_faults_s: float | None = None,
 ) -> LandGrabRun:
+    """`race_after_faults_s`: the faults' offsets are relative (each from the end of the one
+    before), `races` is only a ceiling, and no race starts once this long has passed after the
+    last fault ended (the races in flight finish and are audited)."""
     events: list[RaceEvent] = []
     attack = Attack(connection, AttackPlan(races=races, clones=7, concurrency=16, keep=True))
     alarms_before = await asyncio.to_thread(server_alarm)
@@ -404,8 +408,11 @@ async def land_grab_through(
     faults_done: list[str] = []
     error: BaseException | None = None
     try:
-        await run_faults(started, faults, faults_done)
+        await run_faults(started, faults, faults_done, relative=race_after_faults_s is not None)
         assert not task.done() or not faults, "the land-grab ended before its last fault"
+        if race_after_faults_s is not None:
+            await asyncio.sleep(race_after_faults_s)
+            attack.stop()
         try:
             report = await asyncio.wait_for(task, 600)
         except Exception as exc:  # the engine stops when even its SERIAL reads fail
@@ -422,9 +429,10 @@ async def land_grab_through(
     history = attack.history
     server = await asyncio.to_thread(server_alarm) - alarms_before
     told = Counter(a.told for a in attempts)
+    races_run = len({e.race for e in events if isinstance(e, RaceStarted)})
     row = FaultRow(
         fault=fault,
-        workload=f"land-grab, {races} names x 8 contenders",
+        workload=f"land-grab, {races_run} names x 8 contenders",
         operations=history.operations if history else len(attempts),
         acknowledged=told["won"],
         unknown=told["unknown"] + told["misreported"],
@@ -446,7 +454,6 @@ async def land_grab_through(
     if report is not None and not report.clean:
         problems.append(f"engine audit: {[v.describe() for v in report.violations[:3]]}")
     print(f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}")
-    races_run = len({e.race for e in events if isinstance(e, RaceStarted)})
     return LandGrabRun(row, not problems, problems, faults_done, races_run)
 
 
