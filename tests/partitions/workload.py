@@ -89,6 +89,17 @@ class FaultRow:
 
 
 FIGURES: list[FaultRow] = []
+# Per run: when each fault ran, and when its failed answers came (the terminal summary).
+FAULT_LOG: list[str] = []
+FAILED_ANSWERS = ("unavailable", "Unknown", "error")
+
+
+def failures_by_window(times: Sequence[float], width: float = 10.0) -> str:
+    """Failed answers counted per `width`-second window of the run, e.g. '0-10s: 3'."""
+    counts = Counter(int(t // width) for t in times)
+    return ", ".join(
+        f"{int(w * width)}-{int((w + 1) * width)}s: {n}" for w, n in sorted(counts.items())
+    )
 
 
 def node_rows() -> list[dict[str, object]]:
@@ -174,7 +185,13 @@ async def churn_through(
     recorder = HistoryRecorder()
     registry = Registry(connection)
     alarms_before = await asyncio.to_thread(server_alarm)
-    churn = Churn([registry], plan, recorder)
+    failed_at: list[float] = []
+
+    def note_failure(_operation: str, answer: str) -> None:
+        if answer in FAILED_ANSWERS:
+            failed_at.append(time.monotonic() - started)
+
+    churn = Churn([registry], plan, recorder, on_answer=note_failure)
     started = time.monotonic()
     run = asyncio.ensure_future(churn.run())
     faults_done: list[str] = []
@@ -276,6 +293,10 @@ async def churn_through(
         leftovers=len(leftovers),
     )
     FIGURES.append(row)
+    FAULT_LOG.append(
+        f"{fault} (churn): faults {faults_done}; failed answers by time: "
+        f"{failures_by_window(failed_at) or 'none'}"
+    )
     print(
         f"{fault}: {row.line()}\nfaults: {faults_done}\nanswers: {dict(report.answers)}\n"
         f"verdict {check.verdict}; violating: {[k.to_json() for k in check.violating()[:1]]}\n"
@@ -453,6 +474,7 @@ async def land_grab_through(
         problems.append(f"history: {[k.to_json() for k in history.violating()[:1]]}")
     if report is not None and not report.clean:
         problems.append(f"engine audit: {[v.describe() for v in report.violations[:3]]}")
+    FAULT_LOG.append(f"{fault} (land-grab): faults {faults_done}")
     print(f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}")
     return LandGrabRun(row, not problems, problems, faults_done, races_run)
 
