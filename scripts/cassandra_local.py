@@ -985,7 +985,8 @@ def wipe_data(node: Node) -> None:
 
 def cmd_up(args: argparse.Namespace) -> int:
     layout = "cluster" if args.nodes == 3 else args.layout
-    nodes = nodes_for(layout)
+    # Nodes added with `add-node` and not decommissioned are members: they restart too.
+    nodes = nodes_for(layout) + [n for n in added_nodes(layout) if not n.has_left()]
     running = [n for n in nodes if n.pid() is not None]
     if len(running) == len(nodes) and all(cql_answers(n.address, n.cql_port) for n in nodes):
         say(f"{layout} node(s) already running and answering CQL; nothing to do")
