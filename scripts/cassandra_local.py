@@ -14,6 +14,9 @@ exists. Jars are cached outside the repository; data, configuration and logs liv
     python3 scripts/cassandra_local.py kill-node 2        # SIGKILL
     python3 scripts/cassandra_local.py pause-node 2       # SIGSTOP (resume-node: SIGCONT)
     python3 scripts/cassandra_local.py violations         # what the nodes' Paxos detected
+    python3 scripts/cassandra_local.py add-node           # bootstrap node 4 into the cluster
+    python3 scripts/cassandra_local.py decommission 4     # node 4 streams its data away, leaves
+    python3 scripts/cassandra_local.py ring               # the ring as node 1 sees it (nodetool)
     python3 scripts/cassandra_local.py netns up           # a private network namespace (root)
     python3 scripts/cassandra_local.py partition '1|2,3'  # inside it: cut links (nftables)
     python3 scripts/cassandra_local.py heal               # every link back
@@ -64,6 +67,11 @@ DATA_CENTRES = {"dcs": ("dc1", "dc2")}
 RACK = "rack1"
 # How long a node may take to answer CQL; raised where many nodes share few loaded cores.
 START_BUDGET_S = float(os.environ.get("REGISTRY_START_BUDGET_S", "180"))
+# How long a membership change may take: a bootstrap (ring delay, streaming its ranges, then
+# CQL) or a decommission (streaming its ranges away), on a few loaded cores.
+MEMBERSHIP_BUDGET_S = float(os.environ.get("REGISTRY_MEMBERSHIP_BUDGET_S", "900"))
+# Nodes beyond a layout's own (added with `add-node`): at most this many in all.
+MAX_NODES = 8
 
 JVM17_FLAGS = [
     "-Djdk.attach.allowAttachSelf=true",
@@ -289,8 +297,29 @@ class Node:
 
     @property
     def token(self) -> int:
-        """Balanced single tokens: node i of n starts the ith n-th of the Murmur3 ring."""
-        return -(2**63) + (self.index - 1) * 2**64 // self.total
+        """Balanced single tokens: node i of n starts the ith n-th of the Murmur3 ring. A node
+        added beyond the layout's n (index n+k) takes the middle of node k's range, so that it
+        splits one range in two and takes over part of it."""
+        slot = 2**64 // self.total
+        if self.index <= self.total:
+            return -(2**63) + (self.index - 1) * slot
+        owner = (self.index - self.total - 1) % self.total
+        return -(2**63) + owner * slot + slot // 2
+
+    @property
+    def jmx_port(self) -> int:
+        """JMX, on the loopback address only (what nodetool talks to): one port per node,
+        beside the layout's storage port (cluster: 7191, 7192, ...)."""
+        return self.storage_port + 90 + self.index
+
+    @property
+    def left_file(self) -> Path:
+        """Written when the node was decommissioned: it has left the ring and its data is
+        gone, so only a bootstrap (`add-node N`) brings it back."""
+        return self.home / "left.json"
+
+    def has_left(self) -> bool:
+        return self.left_file.exists()
 
     @property
     def seeds(self) -> str:
@@ -352,7 +381,9 @@ class Node:
         except OSError:
             return False
 
-    def write_config(self, auth: bool, paxos: str, purging: str | None = None) -> Path:
+    def write_config(
+        self, auth: bool, paxos: str, purging: str | None = None, bootstrap: bool = False
+    ) -> Path:
         for sub in ("data", "commitlog", "hints", "saved_caches", "logs", "conf"):
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         snitch = "SimpleSnitch" if self.dc is None else "GossipingPropertyFileSnitch"
@@ -371,7 +402,9 @@ class Node:
             f"storage_port: {self.storage_port}",
             f"native_transport_port: {self.cql_port}",
             "start_native_transport: true",
-            "auto_bootstrap: false",
+            # A layout's own nodes start together with no data to stream; a node added to
+            # a running cluster bootstraps: it streams its ranges before it serves.
+            f"auto_bootstrap: {'true' if bootstrap else 'false'}",
             "auto_snapshot: false",
             "commitlog_sync: periodic",
             "commitlog_sync_period: 10000ms",
@@ -424,6 +457,7 @@ class Node:
             f"-Dcassandra.logdir={self.logdir}",
             f"-Dlogback.configurationFile={self.home / 'conf' / 'logback.xml'}",
             "-Dcassandra.skip_wait_for_gossip_to_settle=0",
+            f"-Dcassandra.jmx.local.port={self.jmx_port}",
             "-Dcassandra.superuser_setup_delay_ms=1000",
             f"-Dcassandra.system_auth.default_rf={self.total}",
             # Fast schema changes, but schema (and so the data of tables created since the
@@ -470,10 +504,16 @@ class Node:
         heap: str,
         purging: str | None = None,
         clock: str | None = None,
+        bootstrap: bool = False,
     ) -> None:
         if self.pid() is not None:
             return
-        conf = self.write_config(auth, paxos, purging)
+        if self.has_left() and not bootstrap:
+            raise LauncherError(
+                f"node {self.index} was decommissioned: it left the ring and its data was "
+                f"removed; `add-node {self.index}` bootstraps it back"
+            )
+        conf = self.write_config(auth, paxos, purging, bootstrap)
         uid = self.uid
         if uid is not None:
             lib = readable_jars(lib)
@@ -833,13 +873,128 @@ def nodes_for(layout: str) -> list[Node]:
     return [Node(layout, i, total) for i in range(1, total + 1)]
 
 
+def added_nodes(layout: str) -> list[Node]:
+    """The nodes `add-node` started beyond the layout's own (they have a folder). Layouts
+    spread over data centres have none: their nodes are one per DC."""
+    total = LAYOUTS[layout][0]
+    if layout in DATA_CENTRES:
+        return []
+    extra = [Node(layout, i, total) for i in range(total + 1, MAX_NODES + 1)]
+    return [n for n in extra if n.home.exists()]
+
+
+def all_nodes(layout: str) -> list[Node]:
+    return nodes_for(layout) + added_nodes(layout)
+
+
+# --------------------------------------------------------------------------------------------
+# Membership: nodetool (from the cassandra-all jar) over each node's loopback JMX port
+
+NODETOOL_LOGBACK = """<configuration scan="false">
+  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
+    <target>System.err</target>
+    <encoder><pattern>%-5level %msg%n</pattern></encoder>
+  </appender>
+  <root level="WARN"><appender-ref ref="STDERR"/></root>
+</configuration>
+"""
+
+
+def nodetool(node: Node, *args: str, timeout: float = 120.0) -> str:
+    """Run `nodetool ARGS` against `node`'s JMX port; its output, or LauncherError."""
+    lib = ensure_jars()
+    conf = STATE_ROOT / "nodetool-logback.xml"
+    STATE_ROOT.mkdir(parents=True, exist_ok=True)
+    if not conf.exists():
+        conf.write_text(NODETOOL_LOGBACK)
+    cmd = [
+        find_java17(),
+        "-Xmx128m",
+        "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1",
+        *JVM17_FLAGS,
+        f"-Dlogback.configurationFile={conf}",
+        "-cp",
+        f"{lib}/*",
+        "org.apache.cassandra.tools.NodeTool",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(node.jmx_port),
+        *args,
+    ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise LauncherError(
+            f"nodetool {' '.join(args)} on node {node.index} gave no answer in {timeout:.0f}s"
+        ) from exc
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
+        raise LauncherError(f"nodetool {' '.join(args)} on node {node.index} failed:\n{tail}")
+    return done.stdout
+
+
+def parse_ring(status: str) -> dict[str, str]:
+    """`nodetool status` text -> address -> its two-letter state (UN up and normal, UJ
+    joining, UL leaving, DN down...)."""
+    ring: dict[str, str] = {}
+    for line in status.splitlines():
+        fields = line.split()
+        if (
+            len(fields) >= 2
+            and len(fields[0]) == 2
+            and fields[0][0] in "UD"
+            and fields[0][1] in "NLJM"
+            and fields[1].count(".") == 3
+        ):
+            ring[fields[1].split(":")[0]] = fields[0]
+    return ring
+
+
+def ring_view(layout: str, exclude: int | None = None) -> dict[str, str]:
+    """The ring as the first running node (other than `exclude`) sees it."""
+    for node in nodes_for(layout):
+        if node.index != exclude and node.pid() is not None and not node.is_paused():
+            return parse_ring(nodetool(node, "status"))
+    raise LauncherError(f"no running {layout} node to ask about the ring")
+
+
+def wait_ring(
+    layout: str, address: str, wanted: str | None, budget: float, exclude: int | None = None
+) -> float:
+    """Wait until the ring shows `address` in state `wanted` (None: absent); seconds taken."""
+    start = time.monotonic()
+    seen: dict[str, str] = {}
+    while time.monotonic() - start < budget:
+        try:
+            seen = ring_view(layout, exclude)
+        except LauncherError as exc:
+            say(f"ring: {exc}")
+        else:
+            if seen.get(address) == wanted:
+                return time.monotonic() - start
+        time.sleep(2)
+    raise LauncherError(
+        f"{address} is not {wanted or 'gone'} in the ring after {budget:.0f}s: {seen}"
+    )
+
+
+def wipe_data(node: Node) -> None:
+    """A node's data, commit log, hints and caches removed; its logs and settings stay (the
+    server's own alarm is read from the logs)."""
+    for sub in ("data", "commitlog", "hints", "saved_caches"):
+        shutil.rmtree(node.home / sub, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------------------------
 # Commands
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     layout = "cluster" if args.nodes == 3 else args.layout
-    nodes = nodes_for(layout)
+    # Nodes added with `add-node` and not decommissioned are members: they restart too.
+    nodes = nodes_for(layout) + [n for n in added_nodes(layout) if not n.has_left()]
     running = [n for n in nodes if n.pid() is not None]
     if len(running) == len(nodes) and all(cql_answers(n.address, n.cql_port) for n in nodes):
         say(f"{layout} node(s) already running and answering CQL; nothing to do")
@@ -881,7 +1036,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     stopped = 0
     layouts = tuple(LAYOUTS) if args.layout == "all" else (args.layout,)
     for layout in layouts:
-        for node in reversed(nodes_for(layout)):
+        for node in reversed(all_nodes(layout)):
             if node.pid() is not None:
                 node.stop()
                 stopped += 1
@@ -900,11 +1055,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     rows = []
     for layout in LAYOUTS:
-        for node in nodes_for(layout):
+        for node in all_nodes(layout):
             pid = node.pid()
             if pid is None and not node.home.exists():
                 continue
             state = "stopped" if pid is None else ("paused" if node.is_paused() else "running")
+            if pid is None and node.has_left():
+                state = "left"
             answers = (
                 pid is not None and state == "running" and cql_answers(node.address, node.cql_port)
             )
@@ -1003,7 +1160,7 @@ VIOLATION_MARK = "Linearizability violation"
 def server_violations(layout: str) -> list[dict[str, object]]:
     """Every linearizability violation the nodes of `layout` logged, oldest log first."""
     found: list[dict[str, object]] = []
-    for node in nodes_for(layout):
+    for node in all_nodes(layout):
         logs = sorted(Path(node.logdir).glob("system*.log"))
         for log in logs:
             with log.open(encoding="utf-8", errors="replace") as lines:
@@ -1033,19 +1190,119 @@ def cmd_violations(args: argparse.Namespace) -> int:
 
 def _cluster_node(index: int, layout: str) -> Node:
     nodes = nodes_for(layout)
+    added = {n.index: n for n in added_nodes(layout)}
+    if index in added:
+        return added[index]
     if not 1 <= index <= len(nodes):
-        raise LauncherError(f"the {layout} layout has nodes 1..{len(nodes)}, not {index}")
+        more = f" (added: {', '.join(map(str, added))})" if added else ""
+        raise LauncherError(f"the {layout} layout has nodes 1..{len(nodes)}{more}, not {index}")
     return nodes[index - 1]
+
+
+def node_settings(node: Node) -> dict[str, object]:
+    """What a node was last started with (auth, paxos, purging), defaults where unknown."""
+    settings: dict[str, object] = {"auth": False, "paxos": "v2"}
+    started = node.home / "started.json"
+    if started.exists():
+        settings.update(json.loads(started.read_text()))
+    return settings
+
+
+def cmd_add_node(args: argparse.Namespace) -> int:
+    """Bootstrap a node into the running layout: node N+1 by default (the cluster's node 4 on
+    127.0.0.4), or a decommissioned node back under its own token. Waits until it answers CQL
+    and the ring shows it Up and Normal."""
+    layout = args.layout
+    if layout in DATA_CENTRES:
+        raise LauncherError(f"add-node grows a single-DC layout, not {layout}")
+    total = LAYOUTS[layout][0]
+    base = nodes_for(layout)
+    index = args.index
+    if index is None:
+        taken = {n.index for n in base} | {
+            n.index for n in added_nodes(layout) if n.pid() is not None or not n.has_left()
+        }
+        index = next(i for i in range(1, MAX_NODES + 2) if i not in taken)
+    if not 2 <= index <= MAX_NODES:
+        raise LauncherError(f"add-node: a node from 2 to {MAX_NODES} (node 1 is the seed)")
+    node = Node(layout, index, total)
+    if node.pid() is not None:
+        raise LauncherError(f"node {index} is already running")
+    if index <= total and not node.has_left():
+        raise LauncherError(
+            f"node {index} is one of the layout's own nodes and has not left the ring: "
+            f"`start-node {index}` starts it"
+        )
+    # A bootstrap needs every member up (consistent range movement): say so before starting.
+    down = [n.index for n in base if n.index != index and not n.has_left() and n.pid() is None]
+    if down:
+        raise LauncherError(f"nodes {down} are not running: a bootstrap needs every member up")
+    if node.address in ring_view(layout):
+        raise LauncherError(f"{node.address} is still in the ring: decommission it first")
+    wipe_data(node)
+    node.left_file.unlink(missing_ok=True)
+    settings = node_settings(base[0])
+    t0 = time.monotonic()
+    node.start(
+        find_java17(),
+        ensure_jars(),
+        bool(settings["auth"]),
+        str(settings["paxos"]),
+        args.heap,
+        settings.get("purging"),  # type: ignore[arg-type]
+        bootstrap=True,
+    )
+    say(f"node {index} bootstrapping on {node.address} (token {node.token})")
+    node.wait_ready(budget=MEMBERSHIP_BUDGET_S)
+    answered = time.monotonic() - t0
+    wait_ring(layout, node.address, "UN", max(60.0, MEMBERSHIP_BUDGET_S - answered))
+    say(
+        f"node {index} joined: answers CQL after {answered:.1f}s, Up/Normal in the ring "
+        f"after {time.monotonic() - t0:.1f}s"
+    )
+    return 0
+
+
+def cmd_decommission(args: argparse.Namespace) -> int:
+    """A real decommission: the node streams its ranges to the nodes that take them over and
+    leaves the ring (nodetool decommission, over JMX); then it is stopped and its data
+    removed, its logs kept."""
+    layout = args.layout
+    node = _cluster_node(args.index, layout)
+    if node.index == 1:
+        raise LauncherError("node 1 is the seed and the clients' first contact: not node 1")
+    if node.pid() is None:
+        raise LauncherError(f"node {node.index} is not running")
+    t0 = time.monotonic()
+    say(f"node {node.index}: decommissioning (streaming its ranges away) ...")
+    nodetool(node, "decommission", timeout=MEMBERSHIP_BUDGET_S)
+    streamed = time.monotonic() - t0
+    wait_ring(layout, node.address, None, 120.0, exclude=node.index)
+    node.stop()
+    wipe_data(node)
+    node.left_file.write_text(json.dumps({"since": time.time(), "seconds": streamed}))
+    say(
+        f"node {node.index} decommissioned in {streamed:.1f}s, gone from the ring after "
+        f"{time.monotonic() - t0:.1f}s; stopped, data removed, logs kept"
+    )
+    return 0
+
+
+def cmd_ring(args: argparse.Namespace) -> int:
+    ring = ring_view(args.layout)
+    if args.json:
+        print(json.dumps(ring, indent=2))
+    else:
+        for address, state in sorted(ring.items()):
+            print(f"{state} {address}")
+    return 0
 
 
 def cmd_node(args: argparse.Namespace) -> int:
     node = _cluster_node(args.index, args.layout)
     action = args.command
     if action == "start-node":
-        settings: dict[str, object] = {"auth": False, "paxos": "v2"}
-        started = node.home / "started.json"
-        if started.exists():
-            settings.update(json.loads(started.read_text()))
+        settings = node_settings(node)
         node.start(
             find_java17(),
             ensure_jars(),
@@ -1169,6 +1426,27 @@ def main(argv: list[str] | None = None) -> int:
         if name == "clock-node":
             p.add_argument("offset", help="the new offset of a node started with --clock")
         p.set_defaults(func=cmd_node)
+    add = sub.add_parser(
+        "add-node",
+        help="bootstrap a node into the running layout (default: the next one, e.g. node 4 "
+        "on 127.0.0.4) and wait until it is Up/Normal and answers CQL",
+    )
+    add.add_argument("index", type=int, nargs="?", default=None)
+    add.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+    add.add_argument("--heap", default="512m")
+    add.set_defaults(func=cmd_add_node)
+    decom = sub.add_parser(
+        "decommission",
+        help="nodetool decommission: the node streams its data away and leaves the ring; "
+        "then it is stopped and its data removed",
+    )
+    decom.add_argument("index", type=int)
+    decom.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+    decom.set_defaults(func=cmd_decommission)
+    ring = sub.add_parser("ring", help="the ring (address, state) as the first node sees it")
+    ring.add_argument("--layout", choices=tuple(LAYOUTS), default="cluster")
+    ring.add_argument("--json", action="store_true")
+    ring.set_defaults(func=cmd_ring)
     part = sub.add_parser(
         "partition",
         help="cut links between nodes on the storage port (inside a private network "

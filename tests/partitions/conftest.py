@@ -18,7 +18,7 @@ import pytest
 
 from registry_tui.core.config import Settings
 from tests.faults.conftest import REPO, cluster_connection, cluster_settings
-from tests.partitions.workload import FIGURES, restore_everything
+from tests.partitions.workload import FAULT_LOG, FIGURES, restore_everything
 
 sys.path.insert(0, str(REPO / "scripts"))
 
@@ -64,3 +64,5 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_sep("-", "fault figures (docs/guarantees.md, Faults)")
     for row in FIGURES:
         terminalreporter.write_line(row.line())
+    for entry in FAULT_LOG:
+        terminalreporter.write_line(entry)

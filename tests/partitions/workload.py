@@ -51,6 +51,9 @@ from cassandra_local import server_violations
 
 # A fault: at this many seconds into the run, this launcher command.
 Fault = tuple[float, tuple[str, ...]]
+# A fault command may be a membership change (a bootstrap or a decommission streams data and
+# waits out the ring delay): minutes on a few loaded cores.
+FAULT_COMMAND_BUDGET_S = 1200.0
 
 # After healing, requests the cut-off nodes still hold may run for the servers' timeouts
 # (write 2 s + contention 1 s): only then is a SERIAL read trusted to be the final state.
@@ -89,6 +92,17 @@ class FaultRow:
 
 
 FIGURES: list[FaultRow] = []
+# Per run: when each fault ran, and when its failed answers came (the terminal summary).
+FAULT_LOG: list[str] = []
+FAILED_ANSWERS = ("unavailable", "Unknown", "error")
+
+
+def failures_by_window(times: Sequence[float], width: float = 10.0) -> str:
+    """Failed answers counted per `width`-second window of the run, e.g. '0-10s: 3'."""
+    counts = Counter(int(t // width) for t in times)
+    return ", ".join(
+        f"{int(w * width)}-{int((w + 1) * width)}s: {n}" for w, n in sorted(counts.items())
+    )
 
 
 def node_rows() -> list[dict[str, object]]:
@@ -119,11 +133,23 @@ def server_alarm() -> int:
     return len(server_violations("cluster"))
 
 
-async def run_faults(started: float, faults: Sequence[Fault], done: list[str]) -> None:
+async def run_faults(
+    started: float, faults: Sequence[Fault], done: list[str], relative: bool = False
+) -> None:
+    """Each fault at its offset from the start; `relative`: from the end of the fault before
+    (a membership change's duration is not known beforehand)."""
+    previous_end = started
     for at, command in faults:
-        await asyncio.sleep(max(0.0, started + at - time.monotonic()))
-        await alauncher(*command)
-        done.append(f"{time.monotonic() - started:.0f}s {' '.join(command)}")
+        origin = previous_end if relative else started
+        await asyncio.sleep(max(0.0, origin + at - time.monotonic()))
+        began = time.monotonic() - started
+        await alauncher(*command, timeout=FAULT_COMMAND_BUDGET_S)
+        previous_end = time.monotonic()
+        done.append(
+            f"{began:.0f}s-{previous_end - started:.0f}s {' '.join(command)}"
+            if relative
+            else f"{previous_end - started:.0f}s {' '.join(command)}"
+        )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -152,18 +178,32 @@ async def churn_through(
     faults: Sequence[Fault],
     plan: ChurnPlan | None = None,
     keep_clocks: bool = False,
+    churn_after_faults_s: float | None = None,
 ) -> ChurnRun:
+    """`churn_after_faults_s`: the faults' offsets are relative (each from the end of the one
+    before), `seconds` is only a ceiling, and the churn stops this long after the last fault
+    ended: a fault of unknown duration (a bootstrap) then always happens mid-churn."""
     plan = plan or ChurnPlan(clients=16, seconds=seconds)
     plan = ChurnPlan(**{**plan.__dict__, "keep": True})  # the final reads need the state
     recorder = HistoryRecorder()
     registry = Registry(connection)
     alarms_before = await asyncio.to_thread(server_alarm)
-    churn = Churn([registry], plan, recorder)
+    failed_at: list[float] = []
+
+    def note_failure(_operation: str, answer: str) -> None:
+        if answer in FAILED_ANSWERS:
+            failed_at.append(time.monotonic() - started)
+
+    churn = Churn([registry], plan, recorder, on_answer=note_failure)
     started = time.monotonic()
     run = asyncio.ensure_future(churn.run())
     faults_done: list[str] = []
     try:
-        await run_faults(started, faults, faults_done)
+        await run_faults(started, faults, faults_done, relative=churn_after_faults_s is not None)
+        if churn_after_faults_s is not None:
+            assert not run.done(), f"the churn ended before its last fault: {faults_done}"
+            await asyncio.sleep(churn_after_faults_s)
+            churn.stop()
         report = await asyncio.wait_for(run, plan.seconds + 300)
     finally:
         if not run.done():
@@ -242,7 +282,8 @@ async def churn_through(
     answers = Counter({a: n for (_, a), n in report.answers.items()})
     row = FaultRow(
         fault=fault,
-        workload=f"churn {plan.mix}, {plan.clients} clients, {plan.seconds:g} s",
+        workload=f"churn {plan.mix}, {plan.clients} clients, "
+        f"{report.elapsed_s if report.stopped else plan.seconds:.0f} s",
         operations=check.operations,
         acknowledged=acknowledged,
         unknown=answers["Unknown"],
@@ -255,6 +296,10 @@ async def churn_through(
         leftovers=len(leftovers),
     )
     FIGURES.append(row)
+    FAULT_LOG.append(
+        f"{fault} (churn): faults {faults_done}; failed answers by time: "
+        f"{failures_by_window(failed_at) or 'none'}"
+    )
     print(
         f"{fault}: {row.line()}\nfaults: {faults_done}\nanswers: {dict(report.answers)}\n"
         f"verdict {check.verdict}; violating: {[k.to_json() for k in check.violating()[:1]]}\n"
@@ -374,7 +419,11 @@ async def land_grab_through(
     faults: Sequence[Fault],
     races: int = 400,
     keep_clocks: bool = False,
+    race_after_faults_s: float | None = None,
 ) -> LandGrabRun:
+    """`race_after_faults_s`: the faults' offsets are relative (each from the end of the one
+    before), `races` is only a ceiling, and no race starts once this long has passed after the
+    last fault ended (the races in flight finish and are audited)."""
     events: list[RaceEvent] = []
     attack = Attack(connection, AttackPlan(races=races, clones=7, concurrency=16, keep=True))
     alarms_before = await asyncio.to_thread(server_alarm)
@@ -383,8 +432,11 @@ async def land_grab_through(
     faults_done: list[str] = []
     error: BaseException | None = None
     try:
-        await run_faults(started, faults, faults_done)
+        await run_faults(started, faults, faults_done, relative=race_after_faults_s is not None)
         assert not task.done() or not faults, "the land-grab ended before its last fault"
+        if race_after_faults_s is not None:
+            await asyncio.sleep(race_after_faults_s)
+            attack.stop()
         try:
             report = await asyncio.wait_for(task, 600)
         except Exception as exc:  # the engine stops when even its SERIAL reads fail
@@ -402,9 +454,10 @@ async def land_grab_through(
     history = attack.history
     server = await asyncio.to_thread(server_alarm) - alarms_before
     told = Counter(a.told for a in attempts)
+    races_run = len({e.race for e in events if isinstance(e, RaceStarted)})
     row = FaultRow(
         fault=fault,
-        workload=f"land-grab, {races} names x 8 contenders",
+        workload=f"land-grab, {races_run} names x 8 contenders",
         operations=history.operations if history else len(attempts),
         acknowledged=told["won"],
         unknown=told["unknown"] + told["misreported"],
@@ -431,12 +484,12 @@ async def land_grab_through(
         )
     if report is not None and not report.clean:
         problems.append(f"engine audit: {[v.describe() for v in report.violations[:3]]}")
+    FAULT_LOG.append(f"{fault} (land-grab): faults {faults_done}")
     print(
         f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}\n"
         f"winners' profiles not written in the run (reported, written after healing): "
         f"{len(unwritten)}"
     )
-    races_run = len({e.race for e in events if isinstance(e, RaceStarted)})
     return LandGrabRun(row, not problems, problems, faults_done, races_run)
 
 

@@ -1,0 +1,114 @@
+"""Membership changes on the 3-node cluster (RF=3) under load: a 4th node bootstraps into the
+ring mid-churn (it takes over part of node 1's range, streamed to it while clients keep
+registering, deleting and editing), then it is decommissioned (it streams that range back
+and leaves). Both are real: `add-node` and `decommission` of scripts/cassandra_local.py, which
+wait until the ring (nodetool status) shows the change done.
+
+The land-grab races names through the same two changes: one winner per name, every
+acknowledged winner still holds its name on the 3 nodes that remain.
+
+The churn keeps running until a few seconds after the decommission ended, however long the two
+changes took, so both always happen mid-churn. The history is checked, the server's own alarm
+is read beside the checker's verdict, and every name, address and profile is read again at
+SERIAL on the 3 nodes that remain: nothing lost, nothing duplicated.
+
+Run with `make test-membership` (a namespace and a cluster of its own; see the Makefile).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from registry_tui.core.store import Connection
+from registry_tui.race.churn import ChurnPlan
+from tests.faults.conftest import launcher
+from tests.partitions.workload import (
+    FAULT_COMMAND_BUDGET_S,
+    Fault,
+    assert_clean,
+    churn_through,
+    land_grab_through,
+)
+
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("healthy", "three_members")]
+
+ADDED = "4"  # the node `add-node` bootstraps: 127.0.0.4, the middle of node 1's range
+
+
+def ring() -> dict[str, str]:
+    ring: dict[str, str] = json.loads(launcher("ring", "--json"))
+    return ring
+
+
+def back_to_three() -> list[str]:
+    """Node 4 out of the ring again, whatever a run left: decommissioned if it still runs."""
+    rows = json.loads(launcher("status", "--json"))
+    states = {str(r["node"]): r["state"] for r in rows if r["layout"] == "cluster"}
+    if states.get(ADDED) == "paused":
+        launcher("resume-node", ADDED)
+    if states.get(ADDED) in ("running", "paused"):
+        launcher("decommission", ADDED, timeout=FAULT_COMMAND_BUDGET_S)
+        return [f"decommissioned node {ADDED}"]
+    return []
+
+
+@pytest.fixture
+def three_members() -> Iterator[None]:
+    """Exactly nodes 1-3 in the ring before the test and after it."""
+    back_to_three()
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    try:
+        yield
+    finally:
+        back_to_three()
+        assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+
+
+@pytest.mark.timeout(2400)
+async def test_churn_through_a_bootstrap_and_a_decommission(cluster_connection: Connection) -> None:
+    """Node 4 bootstraps 5 s into the churn; 10 s after it is Up/Normal it is decommissioned;
+    the churn goes on 5 s after it left. Offsets are from the end of the change before."""
+    faults: list[Fault] = [(5.0, ("add-node",)), (10.0, ("decommission", ADDED))]
+    plan = ChurnPlan(clients=8, seconds=1500)
+    run = await churn_through(
+        cluster_connection,
+        "membership: node 4 bootstraps, then is decommissioned",
+        plan.seconds,
+        faults,
+        plan,
+        churn_after_faults_s=5.0,
+    )
+    assert len(run.faults_done) == 2, run.faults_done
+    assert run.report.stopped, "the churn ran out before the membership changes ended"
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    assert_clean(run)
+
+
+# A ceiling only: the land-grab stops racing 5 s after the decommission ended (about 10 races
+# a second here, against 1.5-2 min for the bootstrap and 1-1.5 min for the decommission).
+LAND_GRAB_RACES = 20000
+
+
+@pytest.mark.timeout(2400)
+async def test_land_grab_through_a_bootstrap_and_a_decommission(
+    cluster_connection: Connection,
+) -> None:
+    """Node 4 bootstraps 3 s into the race and is decommissioned 3 s after it has joined; no
+    race starts 5 s after it left."""
+    faults: list[Fault] = [(3.0, ("add-node",)), (3.0, ("decommission", ADDED))]
+    run = await land_grab_through(
+        cluster_connection,
+        "membership: node 4 bootstraps, then is decommissioned",
+        faults,
+        races=LAND_GRAB_RACES,
+        race_after_faults_s=5.0,
+    )
+    assert len(run.faults_done) == 2, run.faults_done
+    assert 0 < run.races < LAND_GRAB_RACES, run.races
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    assert run.clean, run.problems
+    assert run.row.lost == 0 and run.row.duplicated == 0
+    assert (run.row.server > 0) == (run.row.checker > 0), (run.row.server, run.row.checker)
