@@ -1121,6 +1121,12 @@ def cmd_heal(args: argparse.Namespace) -> int:
     return 0
 
 
+def netns_pids(name: str) -> list[int]:
+    """The processes running in the named namespace (`ip netns pids`)."""
+    done = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True)
+    return [int(p) for p in done.stdout.split() if p.isdigit()]
+
+
 def cmd_netns(args: argparse.Namespace) -> int:
     missing = netns_missing()
     if missing:
@@ -1133,6 +1139,13 @@ def cmd_netns(args: argparse.Namespace) -> int:
         return 0
     if args.action == "down":
         if exists:
+            inside = netns_pids(NETNS)
+            if inside and not args.force:
+                raise LauncherError(
+                    f"namespace {NETNS} still has {len(inside)} process(es) running in it "
+                    f"(pids {', '.join(map(str, inside[:5]))}): stop its nodes first (`ip netns "
+                    f"exec {NETNS} ... down --layout L`), or pass --force. Nothing was deleted."
+                )
             subprocess.run(["ip", "netns", "delete", NETNS], check=True)
             say(f"namespace {NETNS} deleted")
         return 0
@@ -1463,6 +1476,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the private network namespace ({NETNS}) partitions run in: up, down, check",
     )
     netns.add_argument("action", choices=("up", "down", "check"))
+    netns.add_argument(
+        "--force", action="store_true", help="down: delete it even with processes inside"
+    )
     netns.set_defaults(func=cmd_netns)
     args = parser.parse_args(argv)
     try:
