@@ -24,6 +24,7 @@ from typing import Any
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, Session
+from cassandra.connection import Timer
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
@@ -84,6 +85,27 @@ class ReadGate:
 
 
 _gates: dict[int, ReadGate] = {}
+
+
+def _cancel_and_forget(timer: Timer) -> None:
+    """`Timer.cancel` that also drops the callback, which a cancelled timer never calls."""
+    timer.canceled = True
+    timer.callback = None
+
+
+def forget_answered_requests() -> None:
+    """Let an answered request go as soon as its answer is delivered.
+
+    The driver arms a timer per request (its client-side timeout) whose callback is the
+    request's own bound method, and cancelling it only marks it: the timer stays in the
+    reactor's queue until its deadline comes up, `request_timeout` later (6 s by default).
+    Each answered request, with its message, statement, callbacks and rows, stayed alive that
+    long, and as a reference cycle (request -> timer -> request) it could then only be freed by
+    the cycle collector: at 1,800 requests a second, some 300,000 live objects for every
+    collection to walk, 0.08-0.13 ms of client CPU per registration. A cancelled timer never
+    calls its callback (`Timer.finish` looks at `canceled` first), so dropping it on cancel
+    changes nothing else. Process-wide and idempotent: every session of the process gains."""
+    Timer.cancel = _cancel_and_forget  # type: ignore[method-assign]
 
 
 class SessionHook:
@@ -392,6 +414,7 @@ def _resolve_hosts(settings: Settings) -> None:
 
 def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
     _resolve_hosts(settings)
+    forget_answered_requests()
     cluster = Cluster(**cluster_options(settings))
     try:
         session = cluster.connect()
