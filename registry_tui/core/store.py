@@ -189,13 +189,18 @@ class LoopFriendlyDriver(CassandraDriver):
             query.consistency_level = getattr(ConsistencyLevel, consistency)
             params = None  # type: ignore[assignment]  # bound above
         profile = self._query_kwargs["execution_profile"]
+        # The driver's request is not kept here while its answer is awaited: it is freed on
+        # the driver's thread once answered, as a bare driver caller's is.
         if timeout is None:  # the profile's request_timeout
-            future = self._session.execute_async(query, params, execution_profile=profile)
-        else:
-            future = self._session.execute_async(
-                query, params, timeout=timeout, execution_profile=profile
+            rows = await self._wrap_future(
+                self._session.execute_async(query, params, execution_profile=profile)
             )
-        rows = await self._wrap_future(future)
+        else:
+            rows = await self._wrap_future(
+                self._session.execute_async(
+                    query, params, timeout=timeout, execution_profile=profile
+                )
+            )
         return rows if rows else []  # dicts already: the profile's row factory makes them
 
     async def execute_one_async(  # type: ignore[override]
