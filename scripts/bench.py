@@ -877,6 +877,7 @@ STARTUP_COMMANDS = (
     ("--version",),
     ("users", "list", "--limit", "1"),
     ("users", "get", "nobody-here"),
+    ("users", "get", "nobody-here", "--json"),
     ("users", "list", "--limit", "1", "--json"),
 )
 
