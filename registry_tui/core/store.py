@@ -37,7 +37,7 @@ from coodie.drivers.cassandra import CassandraDriver
 from registry_tui.core.config import Settings
 from registry_tui.core.errors import DatabaseUnavailable, one_line
 from registry_tui.core.models import Models, build_models
-from registry_tui.core.schema import prepare
+from registry_tui.core.schema import TABLES, prepare
 from registry_tui.core.trace import TracedStatement, is_conditional, trace_log
 from registry_tui.core.validation import ValidationError, validate_keyspace
 
@@ -417,12 +417,32 @@ def _resolve_hosts(settings: Settings) -> None:
             ) from None
 
 
+def _load_own_schema(cluster: Cluster, keyspace: str) -> None:
+    """The driver's schema metadata for the registry's keyspace and tables only.
+
+    By default the driver reads the schema of every keyspace of the cluster when it connects
+    (tens of queries' worth of rows: the system and virtual keyspaces alone are 100 tables),
+    though the registry looks at one keyspace: its layout detection, its replication (the
+    data centres, token-aware routing's replicas). So the connection is made without schema
+    metadata, which is then switched on (from here on the driver follows schema changes as
+    usual) and loaded for that keyspace and the registry's tables. A schema change made
+    elsewhere in the moment between the two is seen by the layout detection's own reads,
+    which look up a missing table again before deciding anything."""
+    cluster.schema_metadata_enabled = True
+    cluster.refresh_keyspace_metadata(keyspace, max_schema_agreement_wait=0)
+    if keyspace not in cluster.metadata.keyspaces:
+        return  # created later, by this registry or another: the driver follows that
+    for table in TABLES:
+        cluster.refresh_table_metadata(keyspace, table, max_schema_agreement_wait=0)
+
+
 def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
     _resolve_hosts(settings)
     forget_answered_requests()
-    cluster = Cluster(**cluster_options(settings))
+    cluster = Cluster(**cluster_options(settings), schema_metadata_enabled=False)
     try:
         session = cluster.connect()
+        _load_own_schema(cluster, settings.keyspace)
     except Exception as exc:
         known = _data_centres(cluster)
         cluster.shutdown()
