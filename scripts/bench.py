@@ -117,17 +117,52 @@ async def timed_pool(
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def node_cpu_seconds() -> float | None:
-    """CPU time used so far by the local Cassandra processes (None when none is visible, e.g.
-    ScyllaDB in a container)."""
-    total, found = 0.0, False
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+NODE_PORT = 9042  # the CQL port of the node measured (main() sets the settings' port)
+_node_pids: list[int] | None = None
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` in this network namespace (/proc/net/tcp, tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            if b"CassandraDaemon" not in (proc / "cmdline").read_bytes():
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found
+
+
+def node_pids() -> list[int]:
+    """The local Cassandra process(es) serving NODE_PORT: only the node the bench talks to,
+    not other clusters on the machine (in other network namespaces, on other ports)."""
+    global _node_pids
+    if _node_pids is None:
+        inodes = {f"socket:[{inode}]" for inode in _listening_inodes(NODE_PORT)}
+        _node_pids = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
                 continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            try:
+                if b"CassandraDaemon" not in (proc / "cmdline").read_bytes():
+                    continue
+                if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                    _node_pids.append(int(proc.name))
+            except OSError:
+                continue
+    return _node_pids
+
+
+def node_cpu_seconds() -> float | None:
+    """CPU time used so far by the local node serving NODE_PORT (None when none is visible,
+    e.g. ScyllaDB in a container)."""
+    total, found = 0.0, False
+    for pid in node_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
@@ -966,6 +1001,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "sections": {}}
     runs: list[Run] = []
     settings = settings_from_env().with_overrides(keyspace=args.keyspace)
+    global NODE_PORT
+    NODE_PORT = settings.port
     conn = await open_connection(settings)
     try:
         if "register" in sections:
