@@ -19,8 +19,8 @@ from cassandra_local import (  # noqa: E402
     clock_offset,
     faketime_env,
     nft_script,
-    partition_table,
     parse_partition,
+    partition_table,
 )
 
 
