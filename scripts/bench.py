@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -116,17 +117,52 @@ async def timed_pool(
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def node_cpu_seconds() -> float | None:
-    """CPU time used so far by the local Cassandra processes (None when none is visible, e.g.
-    ScyllaDB in a container)."""
-    total, found = 0.0, False
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+NODE_PORT = 9042  # the CQL port of the node measured (main() sets the settings' port)
+_node_pids: list[int] | None = None
+
+
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on `port` in this network namespace (/proc/net/tcp, tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            if b"CassandraDaemon" not in (proc / "cmdline").read_bytes():
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(fields[9])
+    return found
+
+
+def node_pids() -> list[int]:
+    """The local Cassandra process(es) serving NODE_PORT: only the node the bench talks to,
+    not other clusters on the machine (in other network namespaces, on other ports)."""
+    global _node_pids
+    if _node_pids is None:
+        inodes = {f"socket:[{inode}]" for inode in _listening_inodes(NODE_PORT)}
+        _node_pids = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
                 continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            try:
+                if b"CassandraDaemon" not in (proc / "cmdline").read_bytes():
+                    continue
+                if any(os.readlink(fd) in inodes for fd in (proc / "fd").iterdir()):
+                    _node_pids.append(int(proc.name))
+            except OSError:
+                continue
+    return _node_pids
+
+
+def node_cpu_seconds() -> float | None:
+    """CPU time used so far by the local node serving NODE_PORT (None when none is visible,
+    e.g. ScyllaDB in a container)."""
+    total, found = 0.0, False
+    for pid in node_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
@@ -150,14 +186,44 @@ async def settle_node(limit_s: float = 60.0, idle_share: float = 0.15) -> float 
     return round(time.perf_counter() - started, 1)
 
 
+class CollectorClock:
+    """CPU time the cycle collector spends, while installed (gc.callbacks; a collection holds
+    the GIL throughout, so its start and stop come from one thread, back to back)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.collections = 0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.thread_time()
+        else:
+            self.seconds += time.thread_time() - self._started
+            self.collections += 1
+
+    def __enter__(self) -> CollectorClock:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
 async def measured(
     name: str, count: int, concurrency: int, attempt: Callable[[int], Awaitable[object]]
 ) -> Run:
-    """timed_pool plus the CPU that the client and the node spent per operation."""
-    cpu0, node0 = time.process_time(), node_cpu_seconds()
-    run = await timed_pool(name, count, concurrency, attempt)
-    cpu1, node1 = time.process_time(), node_cpu_seconds()
+    """timed_pool plus the CPU that the client and the node spent per operation; the client's
+    split into the event loop's thread (ours and the driver's request building) and the
+    others (the driver's I/O thread: reading and decoding answers), and the part of it the
+    cycle collector took."""
+    with CollectorClock() as collector:
+        cpu0, loop0, node0 = time.process_time(), time.thread_time(), node_cpu_seconds()
+        run = await timed_pool(name, count, concurrency, attempt)
+        cpu1, loop1, node1 = time.process_time(), time.thread_time(), node_cpu_seconds()
     run.extra["client_cpu_ms_per_op"] = round((cpu1 - cpu0) * 1000 / count, 3)
+    run.extra["loop_thread_cpu_ms_per_op"] = round((loop1 - loop0) * 1000 / count, 3)
+    run.extra["gc_ms_per_op"] = round(collector.seconds * 1000 / count, 4)
     if node0 is not None and node1 is not None:
         run.extra["node_cpu_ms_per_op"] = round((node1 - node0) * 1000 / count, 3)
     return run
@@ -167,12 +233,14 @@ async def profiled(
     count: int, concurrency: int, attempt: Callable[[int], Awaitable[object]], top: int
 ) -> list[str]:
     """One more round of `attempt` under cProfile (the loop's thread only; the driver's I/O
-    thread is not seen): the `top` entries by own time, as cProfile prints them."""
+    thread is not seen): the `top` entries by own time, as cProfile prints them. Timed by the
+    thread's CPU clock, not the wall: on a loaded machine the wall charges other processes'
+    time to whatever function was preempted (each clock read costs about a microsecond more)."""
     import cProfile
     import io
     import pstats
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.thread_time)
     profiler.enable()
     await timed_pool("profiled", count, concurrency, attempt)
     profiler.disable()
@@ -194,7 +262,12 @@ def combine(name: str, parts: list[Run]) -> Run:
     total = Run(name, sum(p.count for p in parts), sum(p.seconds for p in parts))
     for part in parts:
         total.latencies_ms += part.latencies_ms
-    for key in ("client_cpu_ms_per_op", "node_cpu_ms_per_op"):
+    for key in (
+        "client_cpu_ms_per_op",
+        "loop_thread_cpu_ms_per_op",
+        "gc_ms_per_op",
+        "node_cpu_ms_per_op",
+    ):
         values = [p.extra[key] * p.count for p in parts if key in p.extra]
         if len(values) == len(parts):
             total.extra[key] = round(sum(values) / total.count, 3)
@@ -205,14 +278,16 @@ def combine(name: str, parts: list[Run]) -> Run:
 
 def registration_cql(ks: str) -> tuple[str, str, str]:
     """The writes of a registration, as plain CQL: the claim and the registration (both
-    conditional), then the profile's first version (plain, at the birth timestamp)."""
+    conditional), then the profile's first version (plain, at the birth timestamp). The
+    statements the registry sends (core/rows.py's `Insert`): the same columns, every one bound,
+    in the documents' order; a null bio included, as the registry writes one."""
     return (
-        f"INSERT INTO {ks}.email_claims (email, email_typed, user_id, username, state, "
-        "claimed_at) VALUES (?, ?, ?, ?, 'active', ?) IF NOT EXISTS",
-        f"INSERT INTO {ks}.user_registrations (username, username_typed, email, display_name, "
-        "dimension, registered_at, user_id) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-        f"INSERT INTO {ks}.user_profiles (user_id, username, status, version, updated_at, "
-        "writer_id) VALUES (?, ?, 'active', 1, ?, ?) USING TIMESTAMP 1",
+        f"INSERT INTO {ks}.email_claims (email, user_id, username, state, claimed_at, "
+        "email_typed) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+        f"INSERT INTO {ks}.user_registrations (username, email, display_name, dimension, "
+        "registered_at, user_id, username_typed) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+        f"INSERT INTO {ks}.user_profiles (user_id, username, bio, status, version, updated_at, "
+        "writer_id) VALUES (?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP 1",
     )
 
 
@@ -224,9 +299,9 @@ def registration_params(
 ) -> list[tuple[Any, ...]]:
     """The bound values of `registration_cql`'s statements, in order."""
     return [
-        (email, email, uid, name, now),
-        (name, name, email, display, dim, now, uid),
-        (uid, name, now, uid),
+        (email, uid, name, "active", now, email),
+        (name, email, display, dim, now, uid, name),
+        (uid, name, None, "active", 1, now, uid),
     ]
 
 
@@ -358,10 +433,16 @@ async def bench_register(
     ours_parts, raw_parts = parts[paths[0][0]], parts[paths[1][0]]
     paired = [o.per_second / r.per_second for o, r in zip(ours_parts, raw_parts, strict=True)]
     ours_run.extra["ratio_vs_raw_per_round"] = [round(x, 3) for x in paired]
-    ours_run.extra["client_cpu_ms_per_round"] = [
-        p.extra["client_cpu_ms_per_op"] for p in ours_parts
+    for run, rounds_run in ((ours_run, ours_parts), (raw_run, raw_parts)):
+        for key in ("client_cpu_ms_per_op", "loop_thread_cpu_ms_per_op", "gc_ms_per_op"):
+            label = key.replace("_per_op", "_per_round")
+            run.extra[label] = [p.extra[key] for p in rounds_run]
+    cpu_paired = [
+        o.extra["client_cpu_ms_per_op"] / r.extra["client_cpu_ms_per_op"]
+        for o, r in zip(ours_parts, raw_parts, strict=True)
     ]
-    raw_run.extra["client_cpu_ms_per_round"] = [p.extra["client_cpu_ms_per_op"] for p in raw_parts]
+    ours_run.extra["client_cpu_vs_raw_per_round"] = [round(x, 3) for x in cpu_paired]
+    ours_run.extra["client_cpu_vs_raw_per_round_median"] = round(statistics.median(cpu_paired), 3)
     if profile_top:
         for label, attempt in (("ours", ours), ("raw", raw)):
             ours_run.extra[f"profile_top_{label}"] = await profiled(
@@ -831,6 +912,7 @@ STARTUP_COMMANDS = (
     ("--version",),
     ("users", "list", "--limit", "1"),
     ("users", "get", "nobody-here"),
+    ("users", "get", "nobody-here", "--json"),
     ("users", "list", "--limit", "1", "--json"),
 )
 
@@ -919,6 +1001,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "sections": {}}
     runs: list[Run] = []
     settings = settings_from_env().with_overrides(keyspace=args.keyspace)
+    global NODE_PORT
+    NODE_PORT = settings.port
     conn = await open_connection(settings)
     try:
         if "register" in sections:

@@ -42,6 +42,7 @@ REGISTRATIONS = "user_registrations"
 PROFILES = "user_profiles"
 CLAIMS = "email_claims"
 META = "registry_meta"
+TABLES = (REGISTRATIONS, PROFILES, CLAIMS, META)  # every table the registry reads or writes
 
 # The columns (and CQL types) each layout needs; a table may hold more (an index, a column a
 # later version adds), never fewer or of another type.
