@@ -9,28 +9,20 @@ tests fail and say how to run them.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from registry_tui.core.config import Settings
-from registry_tui.core.errors import DatabaseUnavailable
-from registry_tui.core.store import Connection, open_connection
-from tests.dcs.conftest import dcs_settings
+from tests.dcs.conftest import dc1, dcs_settings
 from tests.faults.conftest import REPO, launcher
 
 sys.path.insert(0, str(REPO / "scripts"))
 
 from cassandra_local import NETNS, in_private_netns, netns_missing
 
-__all__ = ["dcs_settings"]
-
-# A layout started a moment ago may not create a keyspace within one request's timeout.
-SCHEMA_BUDGET_S = 180.0
+__all__ = ["dc1", "dcs_settings"]
 
 # The rows of the table, one per test that ran, printed at the end of the session.
 ROWS: list[Any] = []
@@ -46,26 +38,6 @@ def inside_the_namespace() -> None:
             + (f" (missing here: {'; '.join(missing)})" if missing else ""),
             pytrace=False,
         )
-
-
-@pytest.fixture(scope="module")
-async def dc1(dcs_settings: Settings) -> AsyncIterator[Connection]:
-    """A connection local to dc1 under the global guarantee; it creates the keyspace
-    (dc1:1, dc2:1), again while the just-started layout is too slow to, and drops it."""
-    deadline = time.monotonic() + SCHEMA_BUDGET_S
-    while True:
-        try:
-            connection = await open_connection(dcs_settings.with_overrides(local_dc="dc1"))
-            break
-        except DatabaseUnavailable:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(3)
-    yield connection
-    try:
-        connection.session.execute(f"DROP KEYSPACE IF EXISTS {dcs_settings.keyspace}", timeout=60)
-    finally:
-        connection.close()
 
 
 @pytest.fixture

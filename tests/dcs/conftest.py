@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from registry_tui.core.config import Settings, settings_from_env
+from registry_tui.core.errors import DatabaseUnavailable
 from registry_tui.core.store import Connection, open_connection
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,10 +52,23 @@ def dcs_settings() -> Settings:
     )
 
 
+# A layout started a moment ago may not create a keyspace within one request's timeout.
+SCHEMA_BUDGET_S = 180.0
+
+
 @pytest.fixture(scope="module")
 async def dc1(dcs_settings: Settings) -> AsyncIterator[Connection]:
-    """A connection local to dc1 (global guarantee), whose keyspace every test shares."""
-    connection = await open_connection(dcs_settings.with_overrides(local_dc="dc1"))
+    """A connection local to dc1 (global guarantee), whose keyspace every test shares; it
+    creates the keyspace, again while a just-started layout is too slow to, and drops it."""
+    deadline = time.monotonic() + SCHEMA_BUDGET_S
+    while True:
+        try:
+            connection = await open_connection(dcs_settings.with_overrides(local_dc="dc1"))
+            break
+        except DatabaseUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(3)
     yield connection
     try:
         connection.session.execute(f"DROP KEYSPACE IF EXISTS {dcs_settings.keyspace}", timeout=60)

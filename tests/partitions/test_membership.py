@@ -112,3 +112,48 @@ async def test_land_grab_through_a_bootstrap_and_a_decommission(
     assert run.clean, run.problems
     assert run.row.lost == 0 and run.row.duplicated == 0
     assert (run.row.server > 0) == (run.row.checker > 0), (run.row.server, run.row.checker)
+
+
+# All five faults on one schedule, under churn. Offsets count from the end of the step before
+# (a bootstrap or a decommission takes minutes here, so fixed offsets cannot place them). Every
+# fault is healed before the next, and before the membership changes start: a decommission
+# must stream its ranges to nodes that answer. Node 2's clock is skewed by restarting it under
+# libfaketime 30 s behind, then on the real clock again.
+COMBINED: list[Fault] = [
+    (5.0, ("pause-node", "3")),
+    (8.0, ("resume-node", "3")),
+    (3.0, ("partition", "1|2,3")),
+    (8.0, ("heal",)),
+    (3.0, ("stop-node", "2")),
+    (0.0, ("start-node", "2", "--clock=-30s")),
+    (8.0, ("stop-node", "2")),
+    (0.0, ("start-node", "2")),
+    (3.0, ("kill-node", "3")),
+    (5.0, ("start-node", "3")),
+    (3.0, ("add-node",)),
+    (3.0, ("partition", "bridge 2")),
+    (8.0, ("heal",)),
+    (3.0, ("decommission", ADDED)),
+]
+
+
+@pytest.mark.timeout(3000)
+async def test_churn_through_all_five_faults_on_one_schedule(
+    cluster_connection: Connection,
+) -> None:
+    """Pause, partition, clock skew, kill, then a bootstrap with a bridge cut while node 4 is a
+    member, then its decommission; the churn goes on 5 s after the last change. History
+    checked, server's alarm compared, every name, address and profile read again at SERIAL."""
+    plan = ChurnPlan(clients=8, seconds=2400)
+    run = await churn_through(
+        cluster_connection,
+        "combined with membership: pause, partition, clock, kill, bootstrap, bridge, decommission",
+        plan.seconds,
+        COMBINED,
+        plan,
+        churn_after_faults_s=5.0,
+    )
+    assert len(run.faults_done) == len(COMBINED), run.faults_done
+    assert run.report.stopped, "the churn ran out before the schedule ended"
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    assert_clean(run)
