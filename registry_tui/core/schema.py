@@ -263,7 +263,11 @@ async def detect_layout(connection: Connection) -> Layout:
     version = await _schema_version(connection)
     if not set(_REQUIRED) <= set(tables) and (version is not None or _made_by_creation(tables)):
         for name in set(_REQUIRED) - set(tables):
-            await asyncio.to_thread(connection.cluster.refresh_table_metadata, keyspace, name)
+            # Without waiting for schema agreement: DDL sent from here was agreed on when it
+            # was sent, and a cluster still disagreeing after a fault would fail the refresh
+            # for as long as it lasts (a missing table then reads as missing: creation is
+            # idempotent).
+            await asyncio.to_thread(connection.cluster.refresh_table_metadata, keyspace, name, 0)
         tables = await asyncio.to_thread(_table_columns, connection) or {}
     for name, table in tables.items():
         _check_shape(name, table, keyspace)
