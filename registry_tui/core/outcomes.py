@@ -48,6 +48,11 @@ class Registered:
     resolved_after_timeout: bool = False
     # Steps after the commit point that could not be confirmed, e.g. ("profile",).
     incomplete: tuple[str, ...] = ()
+    # A try of the e-mail claim timed out before another settled it: that try's request may
+    # still reach a replica late (a coordinator runs a request however late it reads it), so
+    # the claim may come back after this registration's claim is given back or deleted. Such
+    # a claim holds no name and is released after its grace period by whoever meets it.
+    claim_may_return: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,17 @@ class UsernameTaken:
     # What became of this attempt's e-mail claim: None, never taken (the address was taken
     # too); True, taken and given back; False, taken and left to its grace period.
     claim_released: bool | None = None
+    # As Registered.claim_may_return: a late copy of a timed-out claim try may bring the
+    # claim back after it was given back.
+    claim_may_return: bool = False
 
 
 @dataclass(frozen=True)
 class EmailTaken:
     owner: EmailOwner
+    # As Registered.claim_may_return: a late copy of a timed-out claim try may still take the
+    # address once its owner gives it back.
+    claim_may_return: bool = False
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Registrar:
         resolution checks."""
         now = utc_now()
         typed = req.username_typed or req.username
-        claim = await self._claim_email(req, uid)
+        claim, late = await self._claim_email(req, uid)
         if isinstance(claim, EmailTaken):
             # The name is the registry's primary key: when it is taken too, say that first
             # (re-registering the same name and e-mail answers username_taken, as in the demo).
@@ -165,18 +165,37 @@ class Registrar:
         if isinstance(won, UserRecord):
             released = await self._release_claim(req.email, uid)
             await self.repair_holder(won)
-            return UsernameTaken(won, resolved_after_timeout=resolved, claim_released=released)
-        return await self.complete(user_record(row), resolved, first)
+            return UsernameTaken(
+                won,
+                resolved_after_timeout=resolved,
+                claim_released=released,
+                claim_may_return=late,
+            )
+        return await self.complete(user_record(row), resolved, first, claim_may_return=late)
 
     async def complete(
-        self, user: UserRecord, resolved: bool, first: FirstProfile | None = None
+        self,
+        user: UserRecord,
+        resolved: bool,
+        first: FirstProfile | None = None,
+        *,
+        claim_may_return: bool = False,
     ) -> RegisterOutcome:
         """A registration that holds its name: write its profile's first version."""
         profile_ok = await self.create_profile(user, first)
         incomplete: tuple[str, ...] = () if profile_ok else ("profile",)
-        return Registered(user, resolved_after_timeout=resolved, incomplete=incomplete)
+        return Registered(
+            user,
+            resolved_after_timeout=resolved,
+            incomplete=incomplete,
+            claim_may_return=claim_may_return,
+        )
 
-    async def _claim_email(self, req: Registration, uid: uuid.UUID) -> bool | EmailTaken | Unknown:
+    async def _claim_email(
+        self, req: Registration, uid: uuid.UUID
+    ) -> tuple[bool | EmailTaken | Unknown, bool]:
+        """The claim's outcome, and whether a try of it timed out (its request may then still
+        land late, even after the claim is given back)."""
         email = req.email
         claim = self.models.email_claim(
             email=email,
@@ -186,6 +205,7 @@ class Registrar:
             state="active",
             claimed_at=utc_now(),
         )
+        late = False
         for _ in range(WRITE_ATTEMPTS):
             try:
                 result = await self.store.write(
@@ -194,30 +214,32 @@ class Registrar:
                     )
                 )
             except AmbiguousWrite as exc:
+                late = True
                 owner = await resolve(lambda: self.email_owner(email))
                 if isinstance(owner, Unknown):
                     reason = f"e-mail claim: {exc}; {owner.reason}"
-                    return Unknown("register", email, reason, user_id=uid)
+                    return Unknown("register", email, reason, user_id=uid), late
                 if owner is None:
                     # Nothing committed: try again with the same token. Unlike a name, a claim
                     # cannot have applied and been removed meanwhile: only the registration
                     # holding it releases it, or anyone once PENDING_CLAIM_TTL_S has passed.
+                    # The timed-out try may still land later, though (`late`).
                     continue
                 if owner.user_id == uid:
-                    return True
-                return EmailTaken(owner)
+                    return True, late
+                return EmailTaken(owner, claim_may_return=late), late
             if result.applied:
-                return True
+                return True, late
             existing = result.existing or {}
             if existing.get("user_id") == uid:
-                return True  # our own earlier attempt
+                return True, late  # our own earlier attempt
             settled = await self._settle_claim(email)
             if settled is None:
                 continue  # free now (a dead attempt's claim was released): try again
             if settled.user_id == uid:
-                return True
-            return EmailTaken(settled)
-        return Unknown("register", email, "the e-mail claim kept timing out", user_id=uid)
+                return True, late
+            return EmailTaken(settled, claim_may_return=late), late
+        return Unknown("register", email, "the e-mail claim kept timing out", user_id=uid), late
 
     async def _settle_claim(self, email: str) -> EmailOwner | None:
         """Who holds `email` now: the claim's owner while its registration holds the name or

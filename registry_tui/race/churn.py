@@ -13,6 +13,9 @@ How one registry call becomes operations on keys (the models are in registry_tui
   and gave it back inside the call (`UsernameTaken.claim_released`), so its address gets a
   `claim` and a `release`: the claim is not atomic with the name, and other clients may see it
   held meanwhile (and be told email_taken); the history says so rather than hiding it.
+  When a try of the claim timed out, the registration also gets a second `claim` with an
+  unknown result: that try's request may reach a replica late, even after the claim was given
+  back (`claim_may_return`), and bring it back.
 - a delete by identity is `delete` on the name, and, when it is done, `release` on the address
   and `delete` on the profile (the clean-up inside the same call).
 - a profile edit is `update` on the profile, its bio the writer's token: reads of the profile
@@ -278,6 +281,9 @@ class Churn:
         on_email = rec.invoke(process, "claim", self.email_key(email), args)
         on_release = rec.invoke(process, "release", self.email_key(email), args)
         on_profile = rec.invoke(process, "create", f"profile:{uid}", {"writer": FIRST_WRITER})
+        # A claim try that timed out may still land on a replica late, after the claim was
+        # settled and even given back: a second claim of the same identity, open-ended.
+        on_late_claim = rec.invoke(process, "claim", self.email_key(email), args)
         try:
             outcome = await registry.register(name, email, "Churn", CHURN_DIMENSION, user_id=uid)
         except DatabaseUnavailable as exc:
@@ -286,9 +292,16 @@ class Churn:
             # given back before the failure.
             rec.discard(on_name)
             rec.discard(on_profile)
-            for handle in (on_email, on_release):
+            for handle in (on_email, on_release, on_late_claim):
                 rec.complete(handle, "unknown", error=exc.message)
             return "unavailable"
+        if isinstance(outcome, Unknown) or (
+            isinstance(outcome, (Registered, UsernameTaken, EmailTaken))
+            and outcome.claim_may_return
+        ):
+            rec.complete(on_late_claim, "unknown", error=LATE_CLAIM)
+        else:
+            rec.discard(on_late_claim)
         if isinstance(outcome, Registered):
             rec.complete(on_name, "ok", raw=_raw(outcome.resolved_after_timeout))
             rec.complete(on_email, "ok")
@@ -443,6 +456,9 @@ class Churn:
                     self.report.claims_released += 1
             except DatabaseUnavailable as exc:
                 self.report.cleanup_failed.append(f"{email}: {exc.message}")
+
+
+LATE_CLAIM = "a try of this claim timed out: its request may still land late"
 
 
 def _raw(resolved_after_timeout: bool) -> str | None:

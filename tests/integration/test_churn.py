@@ -4,6 +4,7 @@ recorded and the whole history checked for linearizability, per name, address an
 from __future__ import annotations
 
 import json
+import random
 import re
 import signal
 import subprocess
@@ -12,12 +13,16 @@ import time
 from pathlib import Path
 
 import pytest
+from coodie.results import LWTResult
 
+from registry_tui.core.outcomes import Deleted, Registered, UsernameTaken
 from registry_tui.core.registry import Registry
+from registry_tui.core.rows import AmbiguousWrite, ConditionalWrite, WriteStep
 from registry_tui.core.store import Connection
 from registry_tui.core.validation import ValidationError
-from registry_tui.proof import HistoryRecorder, check_history, read_jsonl
-from registry_tui.race.churn import Churn, ChurnPlan
+from registry_tui.proof import History, HistoryRecorder, check_history, read_jsonl
+from registry_tui.race.churn import LATE_CLAIM, Churn, ChurnPlan
+from tests.row_faults import PassThroughRows
 
 pytestmark = pytest.mark.db
 
@@ -44,6 +49,84 @@ async def test_churn_history_is_linearizable_and_exercises_every_operation(
         assert await registry.get_user_serial(name) is None
     for email in churn.emails:
         assert await registry.get_email_owner(email) is None
+
+
+class LateClaim(PassThroughRows):
+    """The first e-mail claim's request is held back, as in the socket of a paused node: the
+    client times out, and the request reaches the database only after the registration gave
+    its claim back. The database then runs it, as a coordinator runs whatever it reads."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.held: ConditionalWrite | None = None
+        self.fired = False
+        self.late: list[LWTResult] = []
+
+    async def write(self, write: ConditionalWrite) -> LWTResult:
+        if write.step is WriteStep.CLAIM_EMAIL and not self.fired:
+            self.fired = True
+            self.held = write
+            raise AmbiguousWrite("the request is still on its way")
+        result = await super().write(write)
+        if write.step is WriteStep.RELEASE_CLAIM and self.held is not None:
+            held, self.held = self.held, None
+            self.late.append(await held.run(self.rows.timeout))
+        return result
+
+
+async def test_a_claim_that_lands_after_its_release_is_recorded_as_one_that_may_return(
+    connection: Connection, registry: Registry
+) -> None:
+    late = LateClaim(connection)
+    churn = Churn(
+        [Registry(connection, late)],
+        ChurnPlan(clients=1, seconds=1, names=1, emails=1, seed=5),
+        HistoryRecorder(),
+    )
+    name, email = churn.names[0], churn.emails[0]
+    # The name is held by another identity: the registration claims the address (its first try
+    # lost, the retry applied), loses the name, and gives the claim back.
+    first = await registry.register(name, "holder." + email, "Holder", "d-late")
+    assert isinstance(first, Registered), first
+    churn.recorder.initial[churn.name_key(name)] = str(first.user.user_id)
+    rng = random.Random(1)
+    assert await churn._register(0, churn.registries[0], rng) == "UsernameTaken"
+    assert late.late and late.late[0].applied, "the held claim did not land: nothing was tested"
+    # The database really holds the released claim again, by the identity that gave it back.
+    owner = await registry.get_email_owner(email)
+    assert owner is not None and owner.user_id != first.user.user_id
+    await churn._read_email(1, churn.registries[0], rng)
+
+    history = churn.recorder.history()
+    assert check_history(history).verdict == "linearizable", check_history(history).to_json()
+    # Without the open-ended second claim, the same history is a violation: the checker sees
+    # an address given back and then held by its giver again.
+    without = History(
+        tuple(op for op in history.operations if op.error != LATE_CLAIM), history.initial
+    )
+    assert len(without.operations) == len(history.operations) - 1
+    assert check_history(without).verdict == "violation"
+    # The claim holds no name: released as an orphan.
+    assert await registry.release_orphan_claim(email)
+    assert isinstance(await registry.delete_user(name, user_id=first.user.user_id), Deleted)
+
+
+async def test_registry_says_when_a_claim_may_return(
+    connection: Connection, registry: Registry
+) -> None:
+    name = f"late{random.randrange(10**9)}"
+    email = name + "@example.org"
+    held_by_other = await registry.register(name, "x" + email, "Other", "d-late")
+    assert isinstance(held_by_other, Registered)
+    late = LateClaim(connection)
+    lost = await Registry(connection, late).register(name, email, "Late", "d-late")
+    assert isinstance(lost, UsernameTaken), lost
+    assert (lost.claim_released, lost.claim_may_return) == (True, True)
+    # Without a lost try, nothing is said to return.
+    plain = await registry.register(name, "y" + email, "Plain", "d-late")
+    assert isinstance(plain, UsernameTaken)
+    assert (plain.claim_released, plain.claim_may_return) == (True, False)
+    assert await registry.release_orphan_claim(email)
 
 
 def test_churn_plan_limits_name_the_option_to_fix() -> None:
