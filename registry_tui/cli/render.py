@@ -11,6 +11,7 @@ from rich.text import Text
 
 from registry_tui.cli import output
 from registry_tui.core.outcomes import (
+    CleanupFinished,
     Deleted,
     EmailTaken,
     Invalid,
@@ -117,7 +118,25 @@ def render_outcome(outcome: object) -> None:
             output.diagnose(
                 "could not confirm the removal of: "
                 + ", ".join(outcome.leftovers)
-                + " (run the delete again)"
+                + " (to finish it: registry users delete "
+                + safe_text(outcome.user.username).plain
+                + f" --user-id {outcome.user.user_id} --yes)"
+            )
+    elif isinstance(outcome, CleanupFinished):
+        output.show(
+            Text.assemble(
+                ("✔ finished ", "bold green"),
+                "an earlier delete of ",
+                safe_text(outcome.username),
+                f" ({outcome.user_id}): its registration was already gone; "
+                "its left-over profile is removed",
+            )
+        )
+        if outcome.leftovers:
+            output.diagnose(
+                "could not confirm the removal of: "
+                + ", ".join(outcome.leftovers)
+                + " (run the same command again)"
             )
     elif isinstance(outcome, Updated):
         output.show(

@@ -251,11 +251,13 @@ def delete(
         uid = request()
         if ask:
             current = await registry.get_user(username)
-            if not isinstance(current, UserRecord):
+            if isinstance(current, NotFound) and uid is not None:
+                pass  # gone: the delete by identity may finish a cut-off clean-up, unasked
+            elif not isinstance(current, UserRecord):
                 return current  # not found, or a name the core refuses: nothing to ask
-            if uid is not None and current.user_id != uid and username == current.username:
+            elif uid is not None and current.user_id != uid and username == current.username:
                 return IdentityDiffers(current, uid, NotFound("user", username))
-            if not confirm_delete(current, uid):
+            elif not confirm_delete(current, uid):
                 return DELETE_DECLINED
         outcome = await registry.delete_user(username, user_id=uid)
         if isinstance(outcome, NotFound) and uid is not None:

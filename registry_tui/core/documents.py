@@ -11,6 +11,7 @@ from typing import Any
 
 from registry_tui.core.exit_codes import ExitCode
 from registry_tui.core.outcomes import (
+    CleanupFinished,
     Deleted,
     EmailOwner,
     EmailTaken,
@@ -113,6 +114,17 @@ def answer(outcome: object, path_fields: frozenset[str] = frozenset()) -> Answer
         return Answer(409, doc, ExitCode.REFUSED)
     if isinstance(outcome, Deleted):
         doc = {"applied": True, "username": outcome.user.username}
+        if outcome.leftovers:
+            doc["leftovers"] = list(outcome.leftovers)
+        return Answer(204, doc, ExitCode.OK)
+    if isinstance(outcome, CleanupFinished):
+        # The registration was already gone: this delete removed what an earlier one left.
+        doc = {
+            "applied": True,
+            "username": outcome.username,
+            "user_id": str(outcome.user_id),
+            "finished": "an earlier delete's clean-up",
+        }
         if outcome.leftovers:
             doc["leftovers"] = list(outcome.leftovers)
         return Answer(204, doc, ExitCode.OK)

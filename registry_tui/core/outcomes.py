@@ -96,6 +96,17 @@ class Deleted:
 
 
 @dataclass(frozen=True)
+class CleanupFinished:
+    """A delete by identity found that identity gone from every name, its profile still there:
+    an earlier delete's clean-up had been cut off (`Deleted.leftovers`). Its profile was
+    removed now (`leftovers`: still not confirmed)."""
+
+    user_id: uuid.UUID
+    username: str  # as its profile shows it
+    leftovers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Updated:
     profile: ProfileRecord
     resolved_after_timeout: bool = False
@@ -144,5 +155,5 @@ class Page:
 
 
 RegisterOutcome = Registered | UsernameTaken | EmailTaken | Invalid | Unknown
-DeleteOutcome = Deleted | NotFound | Invalid | Unknown
+DeleteOutcome = Deleted | CleanupFinished | NotFound | Invalid | Unknown
 UpdateOutcome = Updated | VersionConflict | NotFound | Invalid | Unknown

@@ -21,6 +21,7 @@ from registry_tui.core.cursor import cursor_key, decode_cursor, encode_cursor
 from registry_tui.core.errors import DatabaseUnavailable, is_unavailable_error, one_line
 from registry_tui.core.models import utc_now
 from registry_tui.core.outcomes import (
+    CleanupFinished,
     Deleted,
     DeleteOutcome,
     EmailOwner,
@@ -279,6 +280,10 @@ class Registry:
             if variant is not None and variant.user_id == user_id:
                 key, current = typed, variant
         if current is None or (user_id is not None and current.user_id != user_id):
+            if user_id is not None:
+                finished = await self._finish_cut_off_delete(user_id)
+                if finished is not None:
+                    return finished
             return NotFound("user", typed)
         uid = current.user_id
         row = self.models.registration(
@@ -323,6 +328,27 @@ class Registry:
             return NotFound("user", typed)
         return Unknown("delete", typed, f"the delete kept timing out ({ambiguous})", user_id=uid)
 
+    async def _finish_cut_off_delete(self, uid: uuid.UUID) -> CleanupFinished | None:
+        """An identity that holds no name but still has a profile: a delete's clean-up was
+        cut off after its commit point. Remove the profile now (the same idempotent steps);
+        None when there is nothing to finish. A profile exists only once its registration
+        committed, and a delete's tombstone outranks a late first version, so this is safe
+        whenever the identity no longer holds its name. Its e-mail claim, if left too, holds
+        no name and is released after its grace period by whoever meets it."""
+        profile = await self.get_profile_serial(uid)
+        if profile is None:
+            return None
+        try:
+            keys = {normalize_username(profile.username), profile.username}
+        except ValidationError:
+            keys = {profile.username}
+        for key in keys:
+            holder = await self._registrar.user_serial(key)
+            if holder is not None and holder.user_id == uid:
+                return None  # it holds its name: not a left-over, and not this delete's
+        left = await self._cleanup_profile(uid, profile.username)
+        return CleanupFinished(uid, profile.username, left)
+
     async def _decide_delete(self, key: str, user: UserRecord, ambiguous: str) -> Unknown | None:
         """After an ambiguous try of `DELETE ... IF user_id = user's`: a SERIAL read of the
         name. None: the identity still holds it, ours has not applied, the same delete may be
@@ -347,11 +373,19 @@ class Registry:
 
     async def _cleanup_after_delete(self, user: UserRecord) -> tuple[str, ...]:
         uid = user.user_id
-        profile = self.models.profile(user_id=uid, username=user.username)
         claim = self.models.email_claim(
             email=email_key(user.email), user_id=uid, username=user.username
         )
-        leftovers = []
+        release = ConditionalWrite(
+            WriteStep.RELEASE_CLAIM,
+            claim,
+            lambda t: claim.delete(if_conditions={"user_id": uid}, timeout=t),
+        )
+        left = await self._cleanup_profile(uid, user.username)
+        return left + await self._cleanup_steps((("e-mail claim", release),))
+
+    async def _cleanup_profile(self, uid: uuid.UUID, username: str) -> tuple[str, ...]:
+        profile = self.models.profile(user_id=uid, username=username)
         steps = (
             (
                 "profile",
@@ -362,15 +396,13 @@ class Registry:
                 ),
             ),
             ("profile", bury_profile_birth(profile)),
-            (
-                "e-mail claim",
-                ConditionalWrite(
-                    WriteStep.RELEASE_CLAIM,
-                    claim,
-                    lambda t: claim.delete(if_conditions={"user_id": uid}, timeout=t),
-                ),
-            ),
         )
+        return await self._cleanup_steps(steps)
+
+    async def _cleanup_steps(
+        self, steps: tuple[tuple[str, ConditionalWrite], ...]
+    ) -> tuple[str, ...]:
+        leftovers: list[str] = []
         for label, write in steps:
             for _ in range(WRITE_ATTEMPTS):
                 try:

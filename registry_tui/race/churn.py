@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from registry_tui.core.errors import DatabaseUnavailable, ErrorKind, classify
 from registry_tui.core.outcomes import (
+    CleanupFinished,
     Deleted,
     EmailTaken,
     Invalid,
@@ -131,6 +132,8 @@ class ChurnReport:
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
     removed: int = 0
     claims_released: int = 0
+    # Deletes whose own clean-up was cut off (their profile left), finished afterwards.
+    deletes_finished: int = 0
     cleanup_failed: list[str] = field(default_factory=list)
     stopped: bool = False  # stopped before its time: the calls in flight finished
     cleaned: bool = False  # the clean-up ran to its end (or nothing was to be removed: keep)
@@ -143,6 +146,8 @@ class ChurnReport:
         if self.plan.keep:
             return "none: kept on request"
         done = f"{self.removed:,} names removed, {self.claims_released:,} orphan claims released"
+        if self.deletes_finished:
+            done += f", {self.deletes_finished:,} cut-off deletes finished"
         if self.cleanup_failed:
             done += f"; could not: {', '.join(self.cleanup_failed)}"
         return done
@@ -164,6 +169,7 @@ class ChurnReport:
                 "kept": self.plan.keep,
                 "removed": self.removed,
                 "claims_released": self.claims_released,
+                "deletes_finished": self.deletes_finished,
                 "failed": list(self.cleanup_failed),
             },
         }
@@ -204,6 +210,8 @@ class Churn:
         # stop(): no client starts a new call; calls in flight finish (and resolve), then the
         # clean-up runs as after a whole run. The caller checks the history unless skipped.
         self.stop_requested = False
+        # (name, identity) of deletes that answered with a left-over: finished at clean-up.
+        self.cut_off_deletes: list[tuple[str, uuid.UUID]] = []
         self.audit_skipped = False
 
     def stop(self, *, skip_audit: bool = False) -> None:
@@ -378,12 +386,19 @@ class Churn:
         if isinstance(outcome, Deleted):
             rec.complete(on_name, "ok", raw=_raw(outcome.resolved_after_timeout))
             left = outcome.leftovers
+            if left:
+                self.cut_off_deletes.append((name, uid))
             rec.complete(on_email, "unknown" if "e-mail claim" in left else "ok")
             rec.complete(on_profile, "unknown" if "profile" in left else "ok")
         elif isinstance(outcome, NotFound):
             rec.complete(on_name, "failed")  # no longer this identity's
             rec.discard(on_email)  # no clean-up was sent
             rec.discard(on_profile)
+        elif isinstance(outcome, CleanupFinished):
+            # Gone already, its profile left by a cut-off clean-up: removed now.
+            rec.complete(on_name, "failed")
+            rec.discard(on_email)
+            rec.complete(on_profile, "unknown" if outcome.leftovers else "ok")
         elif isinstance(outcome, Unknown):
             for handle in (on_name, on_email, on_profile):
                 rec.complete(handle, "unknown", error=outcome.reason)
@@ -450,6 +465,16 @@ class Churn:
                 self.report.removed += 1
             else:
                 self.report.cleanup_failed.append(f"{name}: {type(outcome).__name__}")
+        for name, uid in self.cut_off_deletes:
+            try:
+                finished = await registry.delete_user(name, user_id=uid)
+            except DatabaseUnavailable as exc:
+                self.report.cleanup_failed.append(f"{name} ({uid}): {exc.message}")
+                continue
+            if isinstance(finished, CleanupFinished) and finished.leftovers:
+                self.report.cleanup_failed.append(f"{name} ({uid}): profile not confirmed")
+            elif isinstance(finished, CleanupFinished):
+                self.report.deletes_finished += 1
         for email in self.emails:
             try:
                 if await registry.release_orphan_claim(email):

@@ -17,7 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from registry_tui.core.errors import DatabaseUnavailable
-from registry_tui.core.outcomes import Deleted, EmailOwner, NotFound, Unknown, UserRecord
+from registry_tui.core.outcomes import (
+    CleanupFinished,
+    Deleted,
+    EmailOwner,
+    NotFound,
+    Unknown,
+    UserRecord,
+)
 from registry_tui.core.registry import Registry
 from registry_tui.core.validation import ValidationError
 from registry_tui.race.plan import Contender
@@ -47,7 +54,7 @@ async def remove_registrations(
             removed += 1
         elif isinstance(outcome, Deleted):
             failed.append(f"{name}: not confirmed: {', '.join(outcome.leftovers)}")
-        elif isinstance(outcome, NotFound):
+        elif isinstance(outcome, (NotFound, CleanupFinished)):
             gone += 1  # deleted since the audit (by identity: another holder is left alone)
         elif isinstance(outcome, Unknown) and outcome.gone:
             # Gone, with its profile and claim, but after an ambiguous try: whether by this
@@ -85,7 +92,7 @@ async def release_in_doubt(
                 outcome = await registry.delete_user(c.username, user_id=c.user_id)
                 if isinstance(outcome, Deleted) or (isinstance(outcome, Unknown) and outcome.gone):
                     removed += 1
-                elif not isinstance(outcome, NotFound):
+                elif not isinstance(outcome, (NotFound, CleanupFinished)):
                     failed.append(f"{c.username} ({c.label}): {type(outcome).__name__}")
                 # Not `released += await ...`: that reads the count before the await.
                 freed = await registry.release_orphan_claim(c.email, user_id=c.user_id)

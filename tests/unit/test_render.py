@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from registry_tui.cli import output, render
-from registry_tui.core.outcomes import Registered, UserRecord
+from registry_tui.core.outcomes import CleanupFinished, Deleted, Registered, UserRecord
 
 USER = UserRecord(
     "nova", "nova@galaxy.test", "Nova", "D-1", datetime.now(timezone.utc), uuid.uuid4()
@@ -33,6 +33,25 @@ def test_a_registration_with_an_unconfirmed_step_says_so(captured: Console) -> N
 def test_a_whole_registration_says_nothing_more(captured: Console) -> None:
     render.render_outcome(Registered(USER))
     assert "not confirmed" not in captured.export_text()
+
+
+def test_a_cut_off_delete_names_the_command_that_finishes_it(
+    captured: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    errors = Console(record=True, width=300, color_system=None)
+    monkeypatch.setattr(output, "_stderr", errors)
+    render.render_outcome(Deleted(USER, ("profile",)))
+    assert "deleted nova" in captured.export_text()
+    said = errors.export_text()
+    assert "could not confirm the removal of: profile" in said
+    assert f"registry users delete nova --user-id {USER.user_id} --yes" in said
+
+
+def test_a_finished_delete_says_what_it_removed(captured: Console) -> None:
+    render.render_outcome(CleanupFinished(USER.user_id, "nova"))
+    text = captured.export_text()
+    assert "finished an earlier delete of nova" in text
+    assert "left-over profile is removed" in text
 
 
 LONG_USERS = [

@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from registry_tui.core.outcomes import (
+    CleanupFinished,
     Deleted,
     DeleteOutcome,
     Invalid,
@@ -694,6 +695,15 @@ class UsersScreen(ReportsFailures, Screen[None]):
                 f"@{user.username} ({printable(user.display_name)}) deleted: registration, "
                 f"profile and e-mail claim ({printable(user.email)}). The username and the "
                 "address are free again."
+            )
+            if outcome.leftovers:
+                text += f" Not confirmed: {', '.join(outcome.leftovers)}."
+            self.notify(text, title="Deleted", markup=False)
+        elif isinstance(outcome, CleanupFinished):
+            self.table.drop_user(user.username)
+            text = (
+                f"@{user.username} was already deleted; its profile, left by that delete's "
+                "cut-off clean-up, is removed now."
             )
             if outcome.leftovers:
                 text += f" Not confirmed: {', '.join(outcome.leftovers)}."
