@@ -13,9 +13,11 @@ Facts this module encodes (see the README's "Guarantees"):
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import socket
 import ssl
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -226,20 +228,72 @@ class LoopFriendlyDriver(CassandraDriver):
     def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         result: asyncio.Future[Any] = loop.create_future()
-
-        def settle(value: Any, failed: bool) -> None:
-            if result.done():  # the awaiting task was cancelled meanwhile
-                return
-            if failed:
-                result.set_exception(value)
-            else:
-                result.set_result(value)
-
+        handoff = Handoff.of(loop)
         driver_future.add_callbacks(
-            lambda rows: loop.call_soon_threadsafe(settle, rows, False),
-            lambda exc: loop.call_soon_threadsafe(settle, exc, True),
+            lambda rows: handoff.put(result, rows, False),
+            lambda exc: handoff.put(result, exc, True),
         )
         return result
+
+
+class Handoff:
+    """Answers from the driver's thread to the event loop, many per wake-up.
+
+    The usual bridge calls `loop.call_soon_threadsafe` once per answer: each one writes a byte
+    to the loop's self-pipe (a system call on the driver's thread), and wakes the loop to read
+    it and run one callback. With many requests in flight, answers arrive in bursts; here the
+    driver's thread queues each answer and wakes the loop only when no wake-up is pending, and
+    the loop settles every queued answer in one go.
+
+    Why it never loses an answer: the loop clears `_pending` *before* it empties the queue, so
+    an answer queued after the queue was found empty sees `_pending` false and wakes the loop
+    again (at worst one wake-up too many, which finds the queue empty).
+    """
+
+    __slots__ = ("_loop", "_pending", "_queue")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: collections.deque[tuple[asyncio.Future[Any], Any, bool]] = collections.deque()
+        self._pending = False
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> Handoff:
+        handoff = _handoffs.get(loop)
+        if handoff is None:
+            handoff = _handoffs[loop] = cls(loop)
+        return handoff
+
+    def put(self, future: asyncio.Future[Any], value: Any, failed: bool) -> None:
+        """On the driver's thread: queue an answer; wake the loop unless a wake-up is due."""
+        self._queue.append((future, value, failed))
+        if not self._pending:
+            self._pending = True
+            try:
+                self._loop.call_soon_threadsafe(self._settle_all)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                self._queue.clear()
+
+    def _settle_all(self) -> None:
+        """On the loop: hand every queued answer to its future."""
+        self._pending = False
+        while (answer := self._next()) is not None:
+            future, value, failed = answer
+            if future.done():  # the awaiting task was cancelled meanwhile
+                continue
+            if failed:
+                future.set_exception(value)
+            else:
+                future.set_result(value)
+
+    def _next(self) -> tuple[asyncio.Future[Any], Any, bool] | None:
+        """The oldest queued answer, None when there is none."""
+        return self._queue.popleft() if self._queue else None
+
+
+_handoffs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Handoff] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def read_gate() -> ReadGate:
