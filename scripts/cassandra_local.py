@@ -846,7 +846,10 @@ def _nft(script: str) -> None:
 
 def apply_partition(layout: str, spec: str) -> list[tuple[int, int]]:
     total, _, storage_port, _ = LAYOUTS[layout]
-    cut = parse_partition(spec, total)
+    # Nodes `add-node` bootstrapped are members too while they have not left: node 4 can be
+    # cut off like any other (it runs as its own user, as every node does).
+    joined = [n.index for n in added_nodes(layout) if not n.has_left()]
+    cut = parse_partition(spec, max([total, *joined]))
     _nft(nft_script(cut, storage_port, partition_table(layout)))
     partition_file(layout).parent.mkdir(parents=True, exist_ok=True)
     partition_file(layout).write_text(json.dumps({"spec": spec, "cut": cut, "since": time.time()}))

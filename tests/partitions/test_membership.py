@@ -44,15 +44,23 @@ def ring() -> dict[str, str]:
 
 
 def back_to_three() -> list[str]:
-    """Node 4 out of the ring again, whatever a run left: decommissioned if it still runs."""
+    """Nodes 1-3 the ring again, whatever a run left: an original node that left bootstrapped
+    back (node 4 must still be a member then: three replicas stream to it), node 4
+    decommissioned if it still runs."""
+    done = []
     rows = json.loads(launcher("status", "--json"))
     states = {str(r["node"]): r["state"] for r in rows if r["layout"] == "cluster"}
-    if states.get(ADDED) == "paused":
-        launcher("resume-node", ADDED)
+    for node, state in sorted(states.items()):
+        if state == "paused":
+            launcher("resume-node", node)
+    for node in ("2", "3"):
+        if states.get(node) == "left":
+            launcher("add-node", node, timeout=FAULT_COMMAND_BUDGET_S)
+            done.append(f"bootstrapped node {node} back")
     if states.get(ADDED) in ("running", "paused"):
         launcher("decommission", ADDED, timeout=FAULT_COMMAND_BUDGET_S)
-        return [f"decommissioned node {ADDED}"]
-    return []
+        done.append(f"decommissioned node {ADDED}")
+    return done
 
 
 @pytest.fixture
@@ -82,6 +90,44 @@ async def test_churn_through_a_bootstrap_and_a_decommission(cluster_connection: 
         churn_after_faults_s=5.0,
     )
     assert len(run.faults_done) == 2, run.faults_done
+    assert run.report.stopped, "the churn ran out before the membership changes ended"
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    assert_clean(run)
+
+
+# Jepsen's other membership change: an original member leaves and comes back with its data
+# wiped. Node 4 joins first (at RF=3 the cluster cannot lose one of three) and is cut off from
+# the other three for 8 s, node 2 is decommissioned (its data removed), bootstrapped back empty
+# under its own token, and node 4 leaves again. Offsets count from the end of the change
+# before.
+REPLACED: list[Fault] = [
+    (5.0, ("add-node",)),
+    (3.0, ("partition", f"{ADDED}|1,2,3")),  # the newcomer cut off from every other member
+    (8.0, ("heal",)),
+    (10.0, ("decommission", "2")),
+    (5.0, ("add-node", "2")),
+    (5.0, ("decommission", ADDED)),
+]
+
+
+@pytest.mark.timeout(3000)
+async def test_churn_through_an_original_node_leaving_and_coming_back_wiped(
+    cluster_connection: Connection,
+) -> None:
+    """Node 2, a member since the start, streams its ranges away and leaves, then bootstraps
+    back with nothing on disk while clients keep registering, deleting and editing; node 4
+    holds the third replica meanwhile. History checked, server's alarm compared, every name,
+    address and profile read again at SERIAL on nodes 1-3."""
+    plan = ChurnPlan(clients=8, seconds=2400)
+    run = await churn_through(
+        cluster_connection,
+        "membership: node 4 joins, node 2 leaves and comes back wiped, node 4 leaves",
+        plan.seconds,
+        REPLACED,
+        plan,
+        churn_after_faults_s=5.0,
+    )
+    assert len(run.faults_done) == len(REPLACED), run.faults_done
     assert run.report.stopped, "the churn ran out before the membership changes ended"
     assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
     assert_clean(run)

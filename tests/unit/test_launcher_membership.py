@@ -112,6 +112,23 @@ def test_added_nodes_are_the_ones_with_a_folder(state_root: Path) -> None:
     assert added_nodes("dcs") == []
 
 
+def test_a_partition_can_cut_node_4_off_once_it_joined(
+    state_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scripts: list[str] = []
+    monkeypatch.setattr(cassandra_local, "_nft", scripts.append)
+    with pytest.raises(LauncherError, match="'4' is not a node"):
+        cassandra_local.apply_partition("cluster", "4|1,2,3")
+    fourth = Node("cluster", 4, 3)
+    fourth.write_config(False, "v2", bootstrap=True)
+    assert cassandra_local.apply_partition("cluster", "4|1,2,3") == [(1, 4), (2, 4), (3, 4)]
+    assert "ip daddr 127.0.0.4" in scripts[-1]
+    # Gone again (decommissioned): not a member to cut.
+    fourth.left_file.write_text(json.dumps({"since": 0}))
+    with pytest.raises(LauncherError, match="'4' is not a node"):
+        cassandra_local.apply_partition("cluster", "4|1,2,3")
+
+
 def test_a_decommissioned_node_only_comes_back_by_bootstrap() -> None:
     node = nodes_for("cluster")[1]
     node.write_config(False, "v2")
