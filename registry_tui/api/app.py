@@ -505,7 +505,8 @@ def create_app(
         responses={
             204: {
                 "description": "Deleted. `X-Registry-Leftovers` names any clean-up step that "
-                "could not be confirmed (run the delete again).",
+                "could not be confirmed: the same delete with `user_id` finishes it (204 again "
+                "once its profile is removed, 404 when nothing is left).",
             },
             404: USER_NOT_FOUND,
             **WRITE_RESPONSES,
