@@ -10,6 +10,7 @@ with a tiny client timeout, fails a read) while every request still reaches the 
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -127,6 +128,9 @@ class DatabaseRows:
         return result
 
 
+APPLIED = LWTResult(applied=True)  # frozen: one answer shared by every applied write
+
+
 class Insert:
     """One INSERT of a coodie document class, the CQL built once by coodie's builder and sent
     through the class's coodie driver: the statement `Document.insert()` (`if_not_exists`) or
@@ -149,15 +153,21 @@ class Insert:
         )
         self.connection: str = settings.connection
         self.conditional = if_not_exists
+        # The row's values in column order, read in one C call (a tuple even for one column).
+        pick = operator.attrgetter(*self.columns)
+        self.values = pick if len(self.columns) > 1 else lambda row: (pick(row),)
 
     async def send(self, row: Document, timeout: float) -> LWTResult:
-        values = [getattr(row, column) for column in self.columns]
-        rows = await get_driver(self.connection).execute_async(self.cql, values, timeout=timeout)
+        values = self.values(row)
+        driver = get_driver(self.connection)
+        # A tuple, as the driver takes it (coodie's signature says list; store.py's driver and
+        # the driver's own binding take any sequence).
+        rows = await driver.execute_async(self.cql, values, timeout=timeout)  # type: ignore[arg-type]
         if not self.conditional or not rows:
-            return LWTResult(applied=True)
+            return APPLIED
         answer = rows[0]
         if answer.get("[applied]", True):
-            return LWTResult(applied=True)
+            return APPLIED
         existing = {key: value for key, value in answer.items() if key != "[applied]"}
         return LWTResult(applied=False, existing=existing or None)
 

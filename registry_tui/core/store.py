@@ -155,6 +155,7 @@ class LoopFriendlyDriver(CassandraDriver):
     def __init__(self, session: Session, default_keyspace: str, lwt_commit: str = "quorum"):
         super().__init__(session=session, default_keyspace=default_keyspace)
         self._session = SessionHook(session, _LWT_COMMIT[lwt_commit])
+        self._handoff: Handoff | None = None  # the running loop's, looked up once
 
     async def _prepare_off_loop(self, stmt: str) -> Any:
         prepared = self._prepared.get(stmt)
@@ -228,7 +229,9 @@ class LoopFriendlyDriver(CassandraDriver):
     def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         result: asyncio.Future[Any] = loop.create_future()
-        handoff = Handoff.of(loop)
+        handoff = self._handoff
+        if handoff is None or handoff.loop is not loop:
+            handoff = self._handoff = Handoff.of(loop)
         driver_future.add_callbacks(
             lambda rows: handoff.put(result, rows, False),
             lambda exc: handoff.put(result, exc, True),
@@ -250,10 +253,10 @@ class Handoff:
     again (at worst one wake-up too many, which finds the queue empty).
     """
 
-    __slots__ = ("_loop", "_pending", "_queue")
+    __slots__ = ("_pending", "_queue", "loop")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self._queue: collections.deque[tuple[asyncio.Future[Any], Any, bool]] = collections.deque()
         self._pending = False
 
@@ -270,7 +273,7 @@ class Handoff:
         if not self._pending:
             self._pending = True
             try:
-                self._loop.call_soon_threadsafe(self._settle_all)
+                self.loop.call_soon_threadsafe(self._settle_all)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 self._queue.clear()
 

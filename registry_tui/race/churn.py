@@ -395,10 +395,12 @@ class Churn:
             rec.discard(on_email)  # no clean-up was sent
             rec.discard(on_profile)
         elif isinstance(outcome, CleanupFinished):
-            # Gone already, its profile left by a cut-off clean-up: removed now.
+            # Gone already, its profile still there when looked at: removed now, unless the
+            # delete that took the name removed it first (its own clean-up may still be
+            # running). Which of the two removed it is not known: this one is unknown.
             rec.complete(on_name, "failed")
             rec.discard(on_email)
-            rec.complete(on_profile, "unknown" if outcome.leftovers else "ok")
+            rec.complete(on_profile, "unknown", error="finishing a delete's clean-up")
         elif isinstance(outcome, Unknown):
             for handle in (on_name, on_email, on_profile):
                 rec.complete(handle, "unknown", error=outcome.reason)

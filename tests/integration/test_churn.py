@@ -3,6 +3,8 @@ recorded and the whole history checked for linearizability, per name, address an
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import random
 import re
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from coodie.results import LWTResult
@@ -127,6 +130,69 @@ async def test_registry_says_when_a_claim_may_return(
     assert isinstance(plain, UsernameTaken)
     assert (plain.claim_released, plain.claim_may_return) == (True, False)
     assert await registry.release_orphan_claim(email)
+
+
+class HeldProfileRemoval(PassThroughRows):
+    """A delete's clean-up held just before it removes the profile (its name already gone)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.reached = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    async def write(self, write: ConditionalWrite) -> LWTResult:
+        if write.step is WriteStep.DELETE_PROFILE:
+            self.reached.set()
+            await self.go_on.wait()
+        return await super().write(write)
+
+
+class LateDelete(Registry):
+    """A client that read the holder, then sends its delete only when told to."""
+
+    go_on: asyncio.Event
+
+    async def delete_user(self, username: str, *, user_id: Any = None) -> Any:
+        await self.go_on.wait()
+        return await super().delete_user(username, user_id=user_id)
+
+
+async def test_a_delete_finishing_another_deletes_clean_up_is_recorded_as_unknown(
+    connection: Connection, registry: Registry
+) -> None:
+    """Two clients delete the same identity: A's name delete applies and its clean-up is
+    still on its way; B (which read the holder before) finds the identity gone and its
+    profile there, and removes it. One removal happened; the history must allow that."""
+    churn = Churn(
+        [registry], ChurnPlan(clients=1, seconds=1, names=1, emails=1, seed=5), HistoryRecorder()
+    )
+    rng = random.Random(2)
+    assert await churn._register(0, registry, rng) == "Registered"
+    held = HeldProfileRemoval(connection)
+    late = LateDelete(connection)
+    late.go_on = asyncio.Event()
+    b = asyncio.create_task(churn._delete(1, late, rng))
+    await asyncio.sleep(0.5)  # B has read the holder and waits
+    a = asyncio.create_task(churn._delete(0, Registry(connection, held), rng))
+    await asyncio.wait_for(held.reached.wait(), 30)  # A: name gone, profile still there
+    late.go_on.set()
+    assert await asyncio.wait_for(b, 30) == "CleanupFinished"
+    held.go_on.set()
+    assert await asyncio.wait_for(a, 30) == "Deleted"
+
+    history = churn.recorder.history()
+    assert check_history(history).verdict == "linearizable", check_history(history).to_json()
+    # Recorded as done by both, the one removal would be two: a violation.
+    both_done = History(
+        tuple(
+            dataclasses.replace(op, result="ok", error=None)
+            if op.error == "finishing a delete's clean-up"
+            else op
+            for op in history.operations
+        ),
+        history.initial,
+    )
+    assert check_history(both_done).verdict == "violation"
 
 
 def test_churn_plan_limits_name_the_option_to_fix() -> None:
