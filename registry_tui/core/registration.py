@@ -259,14 +259,22 @@ class Registrar:
         """The claim's registration holds its name (read at SERIAL); a name this registry
         would not write counts as valid: such a claim is never released."""
         try:
-            key = name_key(owner.username)
+            name_key(owner.username)
         except ValidationError:
             return True
+        return await self.holds_name(owner.username, owner.user_id)
+
+    async def holds_name(self, username: str, uid: uuid.UUID) -> bool:
+        """Identity `uid` holds `username` (read at SERIAL): at its canonical key, or at the
+        key as typed, where adoption keeps a registration with a case conflict."""
+        try:
+            key = name_key(username)
+        except ValidationError:
+            key = username
         holder = await self.user_serial(key)
-        if (holder is None or holder.user_id != owner.user_id) and owner.username != key:
-            # A registration adoption kept at the key it was typed with (a case conflict).
-            holder = await self.user_serial(owner.username)
-        return holder is not None and holder.user_id == owner.user_id
+        if (holder is None or holder.user_id != uid) and username != key:
+            holder = await self.user_serial(username)
+        return holder is not None and holder.user_id == uid
 
     async def release_orphan_claim(self, email: str, user_id: uuid.UUID | None = None) -> bool:
         """Release the claim on `email` now if its registration does not hold it, whatever

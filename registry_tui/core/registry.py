@@ -338,14 +338,8 @@ class Registry:
         profile = await self.get_profile_serial(uid)
         if profile is None:
             return None
-        try:
-            keys = {normalize_username(profile.username), profile.username}
-        except ValidationError:
-            keys = {profile.username}
-        for key in keys:
-            holder = await self._registrar.user_serial(key)
-            if holder is not None and holder.user_id == uid:
-                return None  # it holds its name: not a left-over, and not this delete's
+        if await self._registrar.holds_name(profile.username, uid):
+            return None  # it holds its name: not a left-over, and not this delete's
         left = await self._cleanup_profile(uid, profile.username)
         return CleanupFinished(uid, profile.username, left)
 
