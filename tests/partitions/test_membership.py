@@ -75,24 +75,34 @@ def three_members() -> Iterator[None]:
         assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
 
 
+async def churn_through_schedule(
+    connection: Connection, fault: str, schedule: list[Fault], ceiling_s: float = 2400
+) -> None:
+    """Churn with 8 clients through `schedule`, going on 5 s after its last change; every
+    change done, nodes 1-3 the ring again, history checked, the server's alarm compared,
+    every name, address and profile read again at SERIAL. `ceiling_s` bounds the churn if a
+    change never ends."""
+    plan = ChurnPlan(clients=8, seconds=ceiling_s)
+    run = await churn_through(
+        connection, fault, plan.seconds, schedule, plan, churn_after_faults_s=5.0
+    )
+    assert len(run.faults_done) == len(schedule), run.faults_done
+    assert run.report.stopped, "the churn ran out before the schedule ended"
+    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
+    assert_clean(run)
+
+
 @pytest.mark.timeout(2400)
 async def test_churn_through_a_bootstrap_and_a_decommission(cluster_connection: Connection) -> None:
     """Node 4 bootstraps 5 s into the churn; 10 s after it is Up/Normal it is decommissioned;
     the churn goes on 5 s after it left. Offsets are from the end of the change before."""
     faults: list[Fault] = [(5.0, ("add-node",)), (10.0, ("decommission", ADDED))]
-    plan = ChurnPlan(clients=8, seconds=1500)
-    run = await churn_through(
+    await churn_through_schedule(
         cluster_connection,
         "membership: node 4 bootstraps, then is decommissioned",
-        plan.seconds,
         faults,
-        plan,
-        churn_after_faults_s=5.0,
+        ceiling_s=1500,
     )
-    assert len(run.faults_done) == 2, run.faults_done
-    assert run.report.stopped, "the churn ran out before the membership changes ended"
-    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
-    assert_clean(run)
 
 
 # Jepsen's other membership change: an original member leaves and comes back with its data
@@ -118,19 +128,11 @@ async def test_churn_through_an_original_node_leaving_and_coming_back_wiped(
     back with nothing on disk while clients keep registering, deleting and editing; node 4
     holds the third replica meanwhile. History checked, server's alarm compared, every name,
     address and profile read again at SERIAL on nodes 1-3."""
-    plan = ChurnPlan(clients=8, seconds=2400)
-    run = await churn_through(
+    await churn_through_schedule(
         cluster_connection,
         "membership: node 4 joins, node 2 leaves and comes back wiped, node 4 leaves",
-        plan.seconds,
         REPLACED,
-        plan,
-        churn_after_faults_s=5.0,
     )
-    assert len(run.faults_done) == len(REPLACED), run.faults_done
-    assert run.report.stopped, "the churn ran out before the membership changes ended"
-    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
-    assert_clean(run)
 
 
 # A ceiling only: the land-grab stops racing 5 s after the decommission ended (about 10 races
@@ -190,16 +192,8 @@ async def test_churn_through_all_five_faults_on_one_schedule(
     """Pause, partition, clock skew, kill, then a bootstrap with a bridge cut while node 4 is a
     member, then its decommission; the churn goes on 5 s after the last change. History
     checked, server's alarm compared, every name, address and profile read again at SERIAL."""
-    plan = ChurnPlan(clients=8, seconds=2400)
-    run = await churn_through(
+    await churn_through_schedule(
         cluster_connection,
         "combined with membership: pause, partition, clock, kill, bootstrap, bridge, decommission",
-        plan.seconds,
         COMBINED,
-        plan,
-        churn_after_faults_s=5.0,
     )
-    assert len(run.faults_done) == len(COMBINED), run.faults_done
-    assert run.report.stopped, "the churn ran out before the schedule ended"
-    assert ring() == {f"127.0.0.{n}": "UN" for n in (1, 2, 3)}, ring()
-    assert_clean(run)
