@@ -796,6 +796,11 @@ def _print_summary(report: AttackReport) -> None:
         ("clones slipped", str(report.clones_slipped), bad if report.clones_slipped else ok),
         ("ambiguous, resolved by SERIAL read", str(report.unknown_resolved), ""),
         ("still unknown", str(report.unresolved), bad if report.unresolved else ok),
+        *(
+            [("  found holding its name at the audit", str(report.unknown_held), "yellow")]
+            if report.unknown_held
+            else []
+        ),
         ("timeouts", str(report.timeouts), ""),
         ("identities overwritten", str(report.overwritten), bad if report.overwritten else ok),
         ("audit violations", str(len(report.violations)), bad if report.violations else ok),

@@ -121,6 +121,9 @@ class AttackReport:
     # (told "won", the registration incomplete as `register` says): written by the next
     # registration that meets the name (Registrar.repair_holder).
     profiles_unwritten: int = 0
+    # Names the audit found held by an attempt that stayed unknown, with nobody told "won":
+    # the unknown took effect after every read that settled the race (no violation).
+    unknown_held: int = 0
 
     @property
     def mode(self) -> Mode:
@@ -183,6 +186,7 @@ class AttackReport:
             "overwritten": self.overwritten,
             "heroes_changed": self.heroes_changed,
             "profiles_unwritten": self.profiles_unwritten,
+            "unknown_held": self.unknown_held,
             "violations": len(self.violations),
             "violation_details": details,
             "violation_details_omitted": len(self.violations) - len(details),

@@ -535,3 +535,61 @@ async def test_a_race_nobody_could_enter_is_an_outage_not_a_violation(
     assert rows.refused == 8
     assert report.winners == 0 and report.unresolved == 8
     assert report.violations == ()
+
+
+class HeldRegistrations(PassThroughRows):
+    """Every registration insert is held back, as in the socket of a paused node: the client
+    times out, and the request reaches the database only when `deliver` sends it."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.held: dict[str, ConditionalWrite] = {}
+        self.landed: list[str] = []
+
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is WriteStep.INSERT_REGISTRATION:
+            self.held[str(write.row.user_id)] = write
+            raise AmbiguousWrite("injected: the request is still on its way")
+        return await super().write(write)
+
+    async def deliver(self, user_id: str) -> None:
+        write = self.held.pop(user_id, None)
+        if write is not None and (await write.run(self.rows.timeout)).applied:
+            self.landed.append(user_id)
+
+
+class LateLanding(Attack):
+    """An attack whose held registrations land just after the engine gave up settling them."""
+
+    held: HeldRegistrations
+
+    async def _resolve(self, c: Any) -> Any:
+        verdict = await super()._resolve(c)
+        await self.held.deliver(str(c.user_id))
+        return verdict
+
+
+async def test_a_name_taken_by_an_attempt_that_stayed_unknown_is_reported_not_a_violation(
+    connection: Connection, registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody learned their fate: every insert timed out on the client, every read that
+    settled the race found the name free, and then one request ran. Unknown means unknown:
+    the audit reports the name taken by an unknown attempt, and the history check agrees."""
+    monkeypatch.setattr("registry_tui.race.engine.RESOLVE_PATIENCE_S", 0.3)
+    held = HeldRegistrations(connection)
+    plan = AttackPlan(races=2, clones=2, concurrency=2)
+    attack = LateLanding(connection, plan, registry=Registry(connection, held))
+    attack.held = held
+    report = await attack.run()
+    assert len(held.landed) == 2, "no held insert landed: nothing was tested"
+    assert report.winners == 0 and report.unresolved == 6
+    assert report.unknown_held == 2 and report.as_document()["unknown_held"] == 2
+    assert report.violations == (), [v.describe() for v in report.violations]
+    assert report.history is not None and report.history.violations == 0
+    # The clean-up removes what the unknown attempts took: names, profiles and claims.
+    assert report.cleanup.removed == 2 and not report.cleanup.failed, report.cleanup
+    for race in range(2):
+        assert await registry.get_user_serial(attack.username(race)) is None
+        for index in range(plan.contenders_per_race):
+            email = attack.contender(race, index).email
+            assert await registry.get_email_owner(email) is None, email

@@ -484,7 +484,10 @@ async def land_grab_through(
         )
     if report is not None and not report.clean:
         problems.append(f"engine audit: {[v.describe() for v in report.violations[:3]]}")
-    FAULT_LOG.append(f"{fault} (land-grab): faults {faults_done}")
+    took = report.unknown_held if report is not None else 0
+    FAULT_LOG.append(
+        f"{fault} (land-grab): faults {faults_done}; unknown attempts that took their name: {took}"
+    )
     print(
         f"{fault}: {row.line()}\nfaults: {faults_done}\nproblems: {problems}\n"
         f"winners' profiles not written in the run (reported, written after healing): "

@@ -93,7 +93,13 @@ ROWS: tuple[Row, ...] = (
     ),
     ("blocked", lambda r: f"{r.heroes_blocked + r.clones_blocked:,}"),
     ("clones slipped", lambda r: _count(r.clones_slipped, r.clones_slipped > 0)),
-    ("still unknown", lambda r: _count(r.unresolved, r.unresolved > 0)),
+    (
+        "still unknown",
+        lambda r: Text.assemble(
+            _count(r.unresolved, r.unresolved > 0),
+            (f", {r.unknown_held:,} took the name" if r.unknown_held else "", MUTED),
+        ),
+    ),
     ("overwritten", lambda r: _count(r.overwritten, r.overwritten > 0)),
     ("audit violations", lambda r: _count(len(r.violations), not r.clean)),
     ("history check", history),
