@@ -26,6 +26,7 @@ import pytest
 from registry_tui.core.outcomes import Invalid, Page, ProfileRecord, Registered, UserRecord
 from registry_tui.core.registry import Registry
 from registry_tui.core.store import Connection
+from tests.cli_batch import run_many
 from tests.conftest import unique
 
 pytestmark = pytest.mark.db
@@ -250,17 +251,25 @@ class CliTable:
 
 @pytest.fixture(scope="module")
 def cli_table(cli_env: dict[str, str], victim: Victim, connection: Connection) -> CliTable:
-    """Every case run once, with --json (stderr carries the same line as without it), a few
-    processes at a time."""
+    """Every case run once, with --json (stderr carries the same line as without it), through
+    the CLI's entry point in one child process (tests/cli_batch.py); one case of each command
+    also runs as a `registry` process of its own, and the two must agree."""
     table = cases(str(victim.user.user_id))
     assert len({c.id for c in table}) == len(table)
     before = row_counts(connection)
-
-    def one(case: Case) -> subprocess.CompletedProcess[str]:
-        return run(cli_env, *case.args, "--json")
-
+    env = dict(cli_env, COLUMNS="400")
+    batch = run_many(env, [(*c.args, "--json") for c in table])
+    results = dict(zip([c.id for c in table], batch, strict=True))
+    firsts = {c.args[:2]: c for c in reversed(table)}  # one case per command
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = dict(zip([c.id for c in table], pool.map(one, table), strict=True))
+        alone = list(pool.map(lambda c: run(cli_env, *c.args, "--json"), firsts.values()))
+    for case, proc in zip(firsts.values(), alone, strict=True):
+        got = results[case.id]
+        assert (got.returncode, got.stdout, got.stderr) == (
+            proc.returncode,
+            proc.stdout,
+            proc.stderr,
+        ), case.id
     return CliTable(table, results, before, row_counts(connection))
 
 
