@@ -89,24 +89,49 @@ _EVENTS_CQL = (
 )
 
 
-def _read_blocking(session: Any, traced: TracedStatement, wait_s: float) -> RawTrace | None:
+async def _rows(session: Any, cql: str, trace_id: Any) -> list[Any]:
+    """One read of a trace table at ONE, awaited on the loop (no thread held while it runs)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[list[Any]] = loop.create_future()
+
+    def settle(rows: Any, exc: BaseException | None) -> None:
+        if done.done():
+            return
+        if exc is not None:
+            done.set_exception(exc)
+        else:
+            done.set_result(list(rows or ()))
+
+    future = session.execute_async(
+        SimpleStatement(cql, consistency_level=ConsistencyLevel.ONE), (trace_id,)
+    )
+    future.add_callbacks(
+        lambda rows: loop.call_soon_threadsafe(settle, rows, None),
+        lambda exc: loop.call_soon_threadsafe(settle, None, exc),
+    )
+    return await done
+
+
+async def read_trace_events(
+    session: Any, traced: TracedStatement, wait_s: float = TRACE_WAIT_S
+) -> RawTrace | None:
+    """The events of one traced statement (None when it has no trace: it never got an
+    answer from the server). Its waits are the loop's, so many are read side by side."""
     trace_id = traced.trace_id
     if trace_id is None:
         return None
     deadline = time.monotonic() + wait_s
-    one = ConsistencyLevel.ONE
     coordinator, duration = "", None
     while time.monotonic() < deadline:  # the session row gets its duration when it ends
-        row = session.execute(SimpleStatement(_SESSION_CQL, consistency_level=one), (trace_id,))
-        found = row.one()
+        rows = await _rows(session, _SESSION_CQL, trace_id)
+        found = rows[0] if rows else None
         if found is not None and found.duration is not None:
             coordinator, duration = str(found.coordinator), int(found.duration)
             break
-        time.sleep(0.1)
+        await asyncio.sleep(0.1)
     events: list[RawTraceEvent] = []
     stable = 0
     while True:  # replicas write their lines in the background: read until none is new
-        rows = session.execute(SimpleStatement(_EVENTS_CQL, consistency_level=one), (trace_id,))
         now = [
             RawTraceEvent(
                 r.activity or "",
@@ -115,22 +140,14 @@ def _read_blocking(session: Any, traced: TracedStatement, wait_s: float) -> RawT
                 r.thread or "",
                 round(unix_time_from_uuid1(r.event_id) * 1_000_000),
             )
-            for r in rows
+            for r in await _rows(session, _EVENTS_CQL, trace_id)
         ]
         stable = stable + 1 if now and len(now) == len(events) else 0
         events = now
         if stable >= SETTLED_READS or time.monotonic() >= deadline:
             break
-        time.sleep(0.3)
+        await asyncio.sleep(0.3)
     return RawTrace(traced.statement, coordinator, duration, tuple(events))
-
-
-async def read_trace_events(
-    session: Any, traced: TracedStatement, wait_s: float = TRACE_WAIT_S
-) -> RawTrace | None:
-    """The events of one traced statement (None when it has no trace: it never got an
-    answer from the server). Runs the driver's blocking reads in a thread."""
-    return await asyncio.to_thread(_read_blocking, session, traced, wait_s)
 
 
 def is_conditional(statement: str) -> bool:
