@@ -167,10 +167,11 @@ def list_users(
         )
     if next_cursor:
         output.diagnose(
-            f"{count} users shown; more remain: add --cursor {next_cursor} (or --all)",
+            f"{count:,} {'user' if count == 1 else 'users'} shown; more remain: "
+            f"add --cursor {next_cursor} (or --all)",
         )
     elif not as_json:
-        output.diagnose(f"{count} users", style="dim")
+        output.diagnose(f"{count:,} {'user' if count == 1 else 'users'}", style="dim")
     exit_with(ExitCode.OK)
 
 

@@ -110,8 +110,10 @@ def test_get_list_and_filter(env: dict[str, str]) -> None:
     proc = run(env, "users", "list", "--dimension", dimension, "--limit", "2", "--json")
     assert proc.returncode == 0
     assert len(json.loads(proc.stdout)) == 2
-    assert "more remain" in proc.stderr and "--cursor" in proc.stderr
+    assert proc.stderr.startswith("2 users shown; more remain") and "--cursor" in proc.stderr
     cursor = proc.stderr.split("--cursor ")[1].split()[0]
+    proc = run(env, "users", "list", "--dimension", dimension, "--cursor", cursor)
+    assert proc.returncode == 0 and proc.stderr.strip() == "1 user", proc.stderr
     code, rest = run_json(env, "users", "list", "--dimension", dimension, "--cursor", cursor)
     assert code == 0
     assert len(rest) == 1
