@@ -983,6 +983,34 @@ def wait_ring(
     )
 
 
+def ring_disagreement(nodes: list[Node]) -> dict[int, object]:
+    """Node index -> what it sees wrong (a member not "UN", or why it could not be asked);
+    empty when every node sees every member of `nodes` up and normal."""
+    wanted = {n.address for n in nodes}
+    behind: dict[int, object] = {}
+    for node in nodes:
+        try:
+            seen = parse_ring(nodetool(node, "status", timeout=60))
+        except LauncherError as exc:
+            behind[node.index] = str(exc).splitlines()[0]
+            continue
+        wrong = {a: seen.get(a, "absent") for a in sorted(wanted) if seen.get(a) != "UN"}
+        if wrong:
+            behind[node.index] = wrong
+    return behind
+
+
+def wait_ring_agreed(nodes: list[Node], budget: float) -> tuple[float, dict[int, object]]:
+    """Ask every node for the ring until each sees every member up and normal, at most
+    `budget` seconds: (seconds taken, what is still wrong: empty when agreed)."""
+    start = time.monotonic()
+    while True:
+        behind = ring_disagreement(nodes)
+        if not behind or time.monotonic() - start >= budget:
+            return time.monotonic() - start, behind
+        time.sleep(2)
+
+
 def wipe_data(node: Node) -> None:
     """A node's data, commit log, hints and caches removed; its logs and settings stay (the
     server's own alarm is read from the logs)."""
@@ -992,6 +1020,9 @@ def wipe_data(node: Node) -> None:
 
 # --------------------------------------------------------------------------------------------
 # Commands
+
+
+RING_AGREE_S = 60.0  # how long `up` waits for every node to see every member up and normal
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -1027,6 +1058,30 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"node {node.index}{where} answers CQL on {node.address}:{node.cql_port} "
             f"after {waited:.1f}s"
         )
+    if len(nodes) > 1:
+        # CQL answering on every node is not a cluster: a node that never took another's
+        # tokens (seen once on a loaded machine: each node a ring of its own) replicates to
+        # itself alone, and a quorum of one proves nothing. Every node must see every member
+        # up and normal; one that does not after RING_AGREE_S is restarted, once.
+        took, behind = wait_ring_agreed(nodes, RING_AGREE_S)
+        if behind:
+            last = nodes[-1]
+            say(f"ring: not agreed after {took:.0f}s ({behind}); restarting node {last.index}")
+            last.stop()
+            last.start(
+                java,
+                lib,
+                auth=args.auth or last.auth,
+                paxos=args.paxos,
+                heap=heap,
+                purging=args.paxos_purging,
+                clock=args.clock,
+            )
+            last.wait_ready()
+            took, behind = wait_ring_agreed(nodes, RING_AGREE_S)
+            if behind:
+                raise LauncherError(f"the {layout} ring does not agree after a restart: {behind}")
+        say(f"ring: every node sees {len(nodes)} members up and normal ({took:.1f}s)")
     total = time.monotonic() - t0
     say(
         f"ready: {len(nodes)} node(s) in {total:.1f}s (jar resolution {fetched:.1f}s); "

@@ -169,3 +169,43 @@ def test_a_bootstrap_needs_every_member_up(capsys: pytest.CaptureFixture[str]) -
     assert cassandra_local.main(["add-node"]) == 1
     assert "nodes [1, 2, 3] are not running" in capsys.readouterr().err
     assert added_nodes("cluster") == []
+
+
+def status_text(*rows: tuple[str, str]) -> str:
+    lines = ["Datacenter: datacenter1", "=======================", "--  Address    Load  Tokens"]
+    return "\n".join([*lines, *(f"{state}  {address}  1 MiB  1" for state, address in rows)])
+
+
+def test_a_node_that_never_took_anothers_tokens_is_a_ring_disagreement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each node of the two-DC layout a ring of its own (seen once: CQL answered on both,
+    and a quorum of one decided every write): `up` must see it, not call the layout ready."""
+    one, two = nodes_for("dcs")
+    views = {
+        one.index: status_text(("UN", one.address)),  # node 2 unknown to node 1
+        two.index: status_text(("UN", one.address), ("UJ", two.address)),
+    }
+    monkeypatch.setattr(cassandra_local, "nodetool", lambda node, *a, **k: views[node.index])
+    assert cassandra_local.ring_disagreement([one, two]) == {
+        one.index: {two.address: "absent"},
+        two.index: {two.address: "UJ"},
+    }
+    views[one.index] = views[two.index] = status_text(("UN", one.address), ("UN", two.address))
+    assert cassandra_local.ring_disagreement([one, two]) == {}
+
+
+def test_a_node_that_cannot_be_asked_is_a_ring_disagreement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one, two = nodes_for("dcs")
+
+    def nodetool(node: Node, *args: str, **kwargs: object) -> str:
+        if node.index == two.index:
+            raise LauncherError("nodetool status on node 2 gave no answer in 60s\nmore")
+        return status_text(("UN", one.address), ("UN", two.address))
+
+    monkeypatch.setattr(cassandra_local, "nodetool", nodetool)
+    assert cassandra_local.ring_disagreement([one, two]) == {
+        two.index: "nodetool status on node 2 gave no answer in 60s"
+    }
