@@ -582,7 +582,11 @@ async def test_a_name_taken_by_an_attempt_that_stayed_unknown_is_reported_not_a_
     attack.held = held
     report = await attack.run()
     assert len(held.landed) == 2, "no held insert landed: nothing was tested"
-    assert report.winners == 0 and report.unresolved == 6
+    # Each race's landing attempt stays unknown (its settling gave up before it landed); a
+    # sibling still settling when it lands reads the name held and is told "blocked".
+    blocked = report.heroes_blocked + report.clones_blocked
+    assert report.winners == 0 and report.unresolved >= 2
+    assert report.unresolved + blocked == 6, report
     assert report.unknown_held == 2 and report.as_document()["unknown_held"] == 2
     assert report.violations == (), [v.describe() for v in report.violations]
     assert report.history is not None and report.history.violations == 0
