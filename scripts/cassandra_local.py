@@ -1042,7 +1042,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     lib = ensure_jars()
     fetched = time.monotonic() - t0
     heap = args.heap or ("768m" if layout == "single" else "512m")
-    for node in nodes:
+
+    def start(node: Node) -> float:
         node.start(
             java,
             lib,
@@ -1052,7 +1053,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             purging=args.paxos_purging,
             clock=args.clock,
         )
-        waited = node.wait_ready()
+        return node.wait_ready()
+
+    for node in nodes:
+        waited = start(node)
         where = f" ({node.dc})" if node.dc else ""
         say(
             f"node {node.index}{where} answers CQL on {node.address}:{node.cql_port} "
@@ -1068,16 +1072,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             last = nodes[-1]
             say(f"ring: not agreed after {took:.0f}s ({behind}); restarting node {last.index}")
             last.stop()
-            last.start(
-                java,
-                lib,
-                auth=args.auth or last.auth,
-                paxos=args.paxos,
-                heap=heap,
-                purging=args.paxos_purging,
-                clock=args.clock,
-            )
-            last.wait_ready()
+            start(last)
             took, behind = wait_ring_agreed(nodes, RING_AGREE_S)
             if behind:
                 raise LauncherError(f"the {layout} ring does not agree after a restart: {behind}")
