@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cassandra import InvalidRequest
@@ -125,7 +127,7 @@ class Registrar:
         resolution checks."""
         now = utc_now()
         typed = req.username_typed or req.username
-        claim, late = await self._claim_email(req, uid)
+        claim, late = await self._claim_email(req, uid, now)
         if isinstance(claim, EmailTaken):
             # The name is the registry's primary key: when it is taken too, say that first
             # (re-registering the same name and e-mail answers username_taken, as in the demo).
@@ -138,7 +140,7 @@ class Registrar:
         if isinstance(claim, Unknown):
             return claim
 
-        row = self.models.registration(
+        row = self._registration_insert.Row(
             username=req.username,
             username_typed=typed,
             email=req.email_typed or req.email,
@@ -171,7 +173,16 @@ class Registrar:
                 claim_released=released,
                 claim_may_return=late,
             )
-        return await self.complete(user_record(row), resolved, first, claim_may_return=late)
+        user = UserRecord(  # user_record(row), without reading the row back
+            username=typed,
+            email=row.email,
+            display_name=row.display_name,
+            dimension=row.dimension,
+            registered_at=now,
+            user_id=uid,
+            username_key=req.username if typed != req.username else "",
+        )
+        return await self.complete(user, resolved, first, claim_may_return=late)
 
     async def complete(
         self,
@@ -192,18 +203,18 @@ class Registrar:
         )
 
     async def _claim_email(
-        self, req: Registration, uid: uuid.UUID
+        self, req: Registration, uid: uuid.UUID, now: datetime
     ) -> tuple[bool | EmailTaken | Unknown, bool]:
         """The claim's outcome, and whether a try of it timed out (its request may then still
         land late, even after the claim is given back)."""
         email = req.email
-        claim = self.models.email_claim(
+        claim = self._claim_insert.Row(
             email=email,
             email_typed=req.email_typed or email,
             user_id=uid,
             username=req.username_typed or req.username,
             state="active",
-            claimed_at=utc_now(),
+            claimed_at=now,
         )
         late = False
         for _ in range(WRITE_ATTEMPTS):
@@ -400,7 +411,7 @@ class Registrar:
         (idempotent: the same cells at the same timestamp every time). A server whose
         minimum-timestamp guardrail refuses that stamp gets `INSERT ... IF NOT EXISTS`."""
         first = first or FirstProfile()
-        profile = self.models.profile(
+        profile = self._birth_insert.Row(
             user_id=user.user_id,
             username=user.username,
             bio=first.bio,
@@ -412,6 +423,7 @@ class Registrar:
         return await self.write_first_profile(profile)
 
     async def write_first_profile(self, profile: Any) -> bool:
+        """Write a profile's first version (a row of `_birth_insert`)."""
         plain = ConditionalWrite(
             WriteStep.CREATE_PROFILE, profile, lambda t: self._birth_insert.send(profile, t)
         )
@@ -427,9 +439,16 @@ class Registrar:
                 if "timestamp" not in str(exc).lower():
                     raise
                 plain = ConditionalWrite(
-                    WriteStep.CREATE_PROFILE, profile, lambda t: profile.insert(timeout=t)
+                    WriteStep.CREATE_PROFILE,
+                    profile,
+                    functools.partial(_insert_document, self._birth_insert.document(profile)),
                 )
         return False
+
+
+def _insert_document(document: Any, timeout: float) -> Awaitable[LWTResult | None]:
+    """`Document.insert()` with a write's timeout (a `ConditionalWrite`'s statement)."""
+    return document.insert(timeout=timeout)  # type: ignore[no-any-return]
 
 
 def typed_name(row: Any) -> str:

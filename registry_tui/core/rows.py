@@ -10,7 +10,7 @@ with a tiny client timeout, fails a read) while every request still reaches the 
 from __future__ import annotations
 
 import enum
-import operator
+from collections import namedtuple
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -134,13 +134,15 @@ APPLIED = LWTResult(applied=True)  # frozen: one answer shared by every applied 
 class Insert:
     """One INSERT of a coodie document class, the CQL built once by coodie's builder and sent
     through the class's coodie driver: the statement `Document.insert()` (`if_not_exists`) or
-    `save(timestamp=...)` sends, without redoing per row the work that depends on the class
-    alone (columns, table, keyspace, CQL text, driver lookup). For the registration's hot
-    path; any other write uses the documents' own methods."""
+    `save(timestamp=...)` sends, without the per-row work of a document. Its rows are `Row`s:
+    value tuples named by the document's columns, in the document's order, handed to the
+    driver as they are. For the registration's hot path (a document validates and copies each
+    value; these values come validated); any other write uses the documents' own methods."""
 
     def __init__(
         self, model: type[Document], *, if_not_exists: bool = False, timestamp: int | None = None
     ) -> None:
+        self.model = model
         self.columns = tuple(model.model_fields)
         settings: Any = model.Settings
         self.cql, _ = build_insert_from_columns(
@@ -153,16 +155,17 @@ class Insert:
         )
         self.connection: str = settings.connection
         self.conditional = if_not_exists
-        # The row's values in column order, read in one C call (a tuple even for one column).
-        pick = operator.attrgetter(*self.columns)
-        self.values = pick if len(self.columns) > 1 else lambda row: (pick(row),)
+        self.Row: Any = namedtuple(f"{model.__name__}Row", self.columns)  # type: ignore[misc]
 
-    async def send(self, row: Document, timeout: float) -> LWTResult:
-        values = self.values(row)
+    def document(self, row: tuple[Any, ...]) -> Document:
+        """The coodie document holding `row`'s values (for a write that needs its methods)."""
+        return self.model(**row._asdict())  # type: ignore[attr-defined]
+
+    async def send(self, row: tuple[Any, ...], timeout: float) -> LWTResult:
         driver = get_driver(self.connection)
         # A tuple, as the driver takes it (coodie's signature says list; store.py's driver and
         # the driver's own binding take any sequence).
-        rows = await driver.execute_async(self.cql, values, timeout=timeout)  # type: ignore[arg-type]
+        rows = await driver.execute_async(self.cql, row, timeout=timeout)  # type: ignore[arg-type]
         if not self.conditional or not rows:
             return APPLIED
         answer = rows[0]

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from cassandra import InvalidRequest
 
 from registry_tui.core import registration as registration_module
 from registry_tui.core.outcomes import (
@@ -335,6 +336,40 @@ async def test_finishing_a_registration_again_never_undoes_an_edit(registry: Reg
     profile = await registry.get_profile_serial(user.user_id)
     assert profile is not None
     assert (profile.version, profile.bio) == (2, "edited")
+
+
+class RefusesTheBirthTimestamp(PassThroughRows):
+    """A server whose minimum-timestamp guardrail refuses a write stamped at the birth
+    timestamp: the first profile write is refused as the node would refuse it; every other
+    write (the registrar's fallback too) reaches the database."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(connection)
+        self.refused = 0
+
+    async def write(self, write: ConditionalWrite) -> Any:
+        if write.step is WriteStep.CREATE_PROFILE and not self.refused:
+            self.refused += 1
+            raise InvalidRequest("minimum_timestamp violated: write timestamp 1 is too old")
+        return await super().write(write)
+
+
+async def test_a_refused_birth_timestamp_writes_the_profile_if_not_exists(
+    connection: Connection,
+) -> None:
+    """The first version is then written as a document, `INSERT ... IF NOT EXISTS`, with the
+    same values (the registration's row of the hot path is not a document)."""
+    rows = RefusesTheBirthTimestamp(connection)
+    name = unique()
+    out = await Registry(connection, rows).register(
+        name, email_of(name), "Agent", "d-main", bio="first words", status="inactive"
+    )
+    assert isinstance(out, Registered) and out.incomplete == (), out
+    assert rows.refused == 1
+    await assert_fully_registered(Registry(connection), out.user)
+    profile = await Registry(connection).get_profile_serial(out.user.user_id)
+    assert profile is not None
+    assert (profile.version, profile.bio, profile.status) == (1, "first words", "inactive")
 
 
 # ---------------------------------------------------------------------------------------------
