@@ -31,11 +31,14 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) 
         results = json.loads(out.read_text())
         assert set(results["sections"]) == {"register", "layers", "list", "tui", "race", "cli"}
         assert [run["count"] for run in results["sections"]["layers"]] == [20, 20, 20, 20]
-        ours, demo, sequential, raw, plain = results["sections"]["register"]
-        assert ours["count"] == raw["count"] == plain["count"] == 20
+        ours, demo, sequential, raw, plain, again = results["sections"]["register"]
+        assert ours["count"] == raw["count"] == plain["count"] == again["count"] == 20
         assert demo["count"] == sequential["count"] == 20
-        for run in (ours, raw, plain):
+        for run in (ours, raw, plain, again):
             assert len(run["per_round_per_s"]) == 2 and run["client_cpu_ms_per_op"] > 0
+        for run in (ours, again):
+            low, high = run["ratio_vs_raw_95_interval"]
+            assert 0 < low <= high
         assert results["sections"]["list"]["stored"] >= 60
         protected, control = results["sections"]["race"]
         assert protected["violations"] == 0 and protected["overwritten"] == 0
@@ -44,3 +47,44 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) 
     finally:
         for name in (keyspace, f"{keyspace}_small"):
             connection.session.execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=60)
+
+
+def test_bench_paced_runs_both_paths_at_one_rate(tmp_path: Path, connection: Connection) -> None:
+    keyspace = f"bench_paced_{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "bench.json"
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(BENCH),
+                "--only",
+                "paced",
+                "--n",
+                "40",
+                "--rounds",
+                "2",
+                "--rate",
+                "200",
+                "--warmup-s",
+                "0",
+                "--settle-s",
+                "0",
+                "--keyspace",
+                keyspace,
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        ours, raw = json.loads(out.read_text())["sections"]["paced"]
+        assert ours["count"] == raw["count"] == 40
+        for run in (ours, raw):
+            assert len(run["client_cpu_ms_per_round"]) == 2 and run["client_cpu_ms_per_op"] > 0
+            # Started at 200/s: 20 a round take at least 95 ms whatever the node's speed.
+            assert run["seconds"] >= 2 * 0.095
+        assert ours["shared_cores_ratio_estimate"] > 0
+    finally:
+        connection.session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
