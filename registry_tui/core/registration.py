@@ -173,16 +173,7 @@ class Registrar:
                 claim_released=released,
                 claim_may_return=late,
             )
-        user = UserRecord(  # user_record(row), without reading the row back
-            username=typed,
-            email=row.email,
-            display_name=row.display_name,
-            dimension=row.dimension,
-            registered_at=now,
-            user_id=uid,
-            username_key=req.username if typed != req.username else "",
-        )
-        return await self.complete(user, resolved, first, claim_may_return=late)
+        return await self.complete(user_record(row), resolved, first, claim_may_return=late)
 
     async def complete(
         self,
