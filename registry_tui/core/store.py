@@ -13,6 +13,7 @@ Facts this module encodes (see the README's "Guarantees"):
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import itertools
 import socket
@@ -108,6 +109,40 @@ def forget_answered_requests() -> None:
     calls its callback (`Timer.finish` looks at `canceled` first), so dropping it on cancel
     changes nothing else. Process-wide and idempotent: every session of the process gains."""
     Timer.cancel = _cancel_and_forget  # type: ignore[method-assign]
+
+
+def end_reactor_promptly() -> None:
+    """Let the driver's I/O thread end as soon as the process is done with it.
+
+    The libev reactor keeps one timer armed for the next request timeout, and nothing disarms
+    it once the last request is answered. At exit the driver's own clean-up stops the hook that
+    would disarm it, then waits up to 5 s for the thread: a command that ran in a third of a
+    second took 5.4 s to end in 15 of 60 runs of `registry users list` on this machine. Here the
+    reactor is told it is shutting down first, and its own thread disarms the timer and ends at
+    once. Registered to run at exit, before the driver's clean-up (exit hooks run last
+    registered first); a process that has no libev reactor has nothing to do."""
+    try:
+        from cassandra.io import libevreactor
+    except ImportError:  # the driver runs another reactor
+        return
+    loop = libevreactor._global_loop
+    thread = getattr(loop, "_thread", None)
+    if loop is None or thread is None or not thread.is_alive():
+        return
+    loop._shutdown = True  # what the driver's clean-up sets too, a moment later
+    loop.notify()
+    if not (loop._live_conns or loop._new_conns):  # open connections keep it running
+        thread.join(1.0)
+
+
+_reactor_hook = False
+
+
+def _end_reactor_at_exit() -> None:
+    global _reactor_hook
+    if not _reactor_hook:
+        _reactor_hook = True
+        atexit.register(end_reactor_promptly)
 
 
 class SessionHook:
@@ -496,6 +531,7 @@ def _load_own_schema(cluster: Cluster, keyspace: str) -> None:
 def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
     _resolve_hosts(settings)
     forget_answered_requests()
+    _end_reactor_at_exit()
     cluster = Cluster(**cluster_options(settings), schema_metadata_enabled=False)
     try:
         session = cluster.connect()
