@@ -88,3 +88,46 @@ def test_bench_paced_runs_both_paths_at_one_rate(tmp_path: Path, connection: Con
         assert ours["shared_cores_ratio_estimate"] > 0
     finally:
         connection.session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)
+
+
+def test_bench_repeat_summarises_whole_runs(tmp_path: Path, connection: Connection) -> None:
+    keyspace = f"bench_repeat_{uuid.uuid4().hex[:8]}"
+    out = tmp_path / "bench.json"
+    try:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(BENCH),
+                "--only",
+                "register",
+                "--repeat",
+                "2",
+                "--n",
+                "20",
+                "--rounds",
+                "2",
+                "--warmup-s",
+                "0",
+                "--settle-s",
+                "0",
+                "--keyspace",
+                keyspace,
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        results = json.loads(out.read_text())["sections"]
+        runs = results["register"]
+        assert len(runs) == 12 and runs[0]["name"].endswith("[run 1]")
+        assert runs[6]["name"].endswith("[run 2]")
+        (summary,) = results["register_repeated"]
+        assert summary["ratio_vs_raw_per_run"] == [runs[0]["ratio_vs_raw"], runs[6]["ratio_vs_raw"]]
+        assert summary["a_a_ratio_per_run"] == [runs[5]["ratio_vs_raw"], runs[11]["ratio_vs_raw"]]
+        low, high = summary["ratio_vs_raw_mean_95_interval"]
+        assert low <= summary["ratio_vs_raw_mean"] <= high
+    finally:
+        connection.session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=60)

@@ -28,3 +28,16 @@ def test_rounds_that_disagree_give_a_range_around_the_run() -> None:
 
 def test_one_round_gives_no_interval() -> None:
     assert bench.ratio_interval([(900, 1.0, 1000, 1.0)]) == []
+
+
+def test_runs_that_agree_give_a_point() -> None:
+    assert bench.runs_interval([0.9, 0.9, 0.9]) == [0.9, 0.9]
+
+
+def test_runs_that_disagree_give_a_range_inside_theirs() -> None:
+    low, high = bench.runs_interval([0.8, 1.0] * 4)
+    assert 0.8 <= low < 0.9 < high <= 1.0
+
+
+def test_one_run_gives_no_run_interval() -> None:
+    assert bench.runs_interval([0.9]) == []
