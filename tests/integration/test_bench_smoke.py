@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,21 @@ from registry_tui.core.store import Connection
 pytestmark = pytest.mark.db
 
 BENCH = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
+
+
+def run_bench(out: Path, keyspace: str, *args: str, timeout: float) -> dict[str, Any]:
+    """One named section of the bench, no warm-up and no waiting for the node: its JSON."""
+    command = [sys.executable, str(BENCH), *args, "--warmup-s", "0", "--settle-s", "0"]
+    command += ["--keyspace", keyspace, "--out", str(out)]
+    proc = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sections: dict[str, Any] = json.loads(out.read_text())["sections"]
+    return sections
 
 
 def test_bench_smoke_runs_every_section(tmp_path: Path, connection: Connection) -> None:
@@ -53,33 +69,11 @@ def test_bench_paced_runs_both_paths_at_one_rate(tmp_path: Path, connection: Con
     keyspace = f"bench_paced_{uuid.uuid4().hex[:8]}"
     out = tmp_path / "bench.json"
     try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(BENCH),
-                "--only",
-                "paced",
-                "--n",
-                "40",
-                "--rounds",
-                "2",
-                "--rate",
-                "200",
-                "--warmup-s",
-                "0",
-                "--settle-s",
-                "0",
-                "--keyspace",
-                keyspace,
-                "--out",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
+        sections = run_bench(
+            out, keyspace, "--only", "paced", "--n", "40", "--rounds", "2", "--rate", "200",
             timeout=120,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        ours, raw = json.loads(out.read_text())["sections"]["paced"]
+        )  # fmt: skip
+        ours, raw = sections["paced"]
         assert ours["count"] == raw["count"] == 40
         for run in (ours, raw):
             assert len(run["client_cpu_ms_per_round"]) == 2 and run["client_cpu_ms_per_op"] > 0
@@ -94,33 +88,10 @@ def test_bench_repeat_summarises_whole_runs(tmp_path: Path, connection: Connecti
     keyspace = f"bench_repeat_{uuid.uuid4().hex[:8]}"
     out = tmp_path / "bench.json"
     try:
-        proc = subprocess.run(
-            [
-                sys.executable,
-                str(BENCH),
-                "--only",
-                "register",
-                "--repeat",
-                "2",
-                "--n",
-                "20",
-                "--rounds",
-                "2",
-                "--warmup-s",
-                "0",
-                "--settle-s",
-                "0",
-                "--keyspace",
-                keyspace,
-                "--out",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
+        results = run_bench(
+            out, keyspace, "--only", "register", "--repeat", "2", "--n", "20", "--rounds", "2",
             timeout=180,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        results = json.loads(out.read_text())["sections"]
+        )  # fmt: skip
         runs = results["register"]
         assert len(runs) == 12 and runs[0]["name"].endswith("[run 1]")
         assert runs[6]["name"].endswith("[run 2]")
