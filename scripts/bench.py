@@ -1354,6 +1354,8 @@ def main() -> int:
     parser.add_argument("--out", default="bench-results.json")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error(f"--repeat must be 1 or more (got {args.repeat})")
     quiet_driver_logs()
     if args.smoke:
         args.n, args.list_users, args.cli_repeats, args.page_size = 20, 60, 2, 25
