@@ -120,8 +120,8 @@ def end_reactor_promptly() -> None:
     it (the one that reads `_shutdown`), then waits up to 5 s for the thread: a command that
     ran in a third of a second took 5.4 s to end in 15 of 60 runs of `registry users list` on
     this machine. Here the reactor is told it is shutting down first, and its own thread
-    disarms the timer and ends at once. Registered to run at exit, before the driver's
-    clean-up (exit hooks run last registered first); a process that has no libev reactor has
+    disarms the timer and ends at once. Runs at exit, before the driver's clean-up (exit hooks
+    run last registered first); a process that never connected, or has no libev reactor, has
     nothing to do."""
     try:
         from cassandra.io import libevreactor
@@ -137,14 +137,9 @@ def end_reactor_promptly() -> None:
         thread.join(1.0)
 
 
-_reactor_hook = False
-
-
-def _end_reactor_at_exit() -> None:
-    global _reactor_hook
-    if not _reactor_hook:
-        _reactor_hook = True
-        atexit.register(end_reactor_promptly)
+# After the driver's own exit hook, registered when this module imported cassandra.cluster:
+# so this one runs first.
+atexit.register(end_reactor_promptly)
 
 
 class SessionHook:
@@ -533,7 +528,6 @@ def _load_own_schema(cluster: Cluster, keyspace: str) -> None:
 def _connect_blocking(settings: Settings) -> tuple[Cluster, Session]:
     _resolve_hosts(settings)
     forget_answered_requests()
-    _end_reactor_at_exit()
     cluster = Cluster(**cluster_options(settings), schema_metadata_enabled=False)
     try:
         session = cluster.connect()
