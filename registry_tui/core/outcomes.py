@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UserRecord:
     username: str  # as typed: what every screen and document shows
     email: str  # as typed
@@ -24,7 +24,7 @@ class UserRecord:
         return self.username_key or self.username
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProfileRecord:
     user_id: uuid.UUID
     username: str
@@ -34,7 +34,7 @@ class ProfileRecord:
     updated_at: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmailOwner:
     email: str
     username: str
@@ -42,7 +42,7 @@ class EmailOwner:
     state: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Registered:
     user: UserRecord
     resolved_after_timeout: bool = False
@@ -55,7 +55,7 @@ class Registered:
     claim_may_return: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UsernameTaken:
     existing: UserRecord
     resolved_after_timeout: bool = False
@@ -67,7 +67,7 @@ class UsernameTaken:
     claim_may_return: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EmailTaken:
     owner: EmailOwner
     # As Registered.claim_may_return: a late copy of a timed-out claim try may still take the
@@ -75,19 +75,19 @@ class EmailTaken:
     claim_may_return: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Invalid:
     field: str
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NotFound:
     what: str  # "user" or "profile"
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deleted:
     user: UserRecord
     # Clean-up steps after the commit point that could not be confirmed (normally empty).
@@ -95,7 +95,7 @@ class Deleted:
     resolved_after_timeout: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CleanupFinished:
     """A delete by identity found that identity gone from every name, its profile still there:
     an earlier delete's clean-up had been cut off (`Deleted.leftovers`). Its profile was
@@ -106,20 +106,20 @@ class CleanupFinished:
     leftovers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Updated:
     profile: ProfileRecord
     resolved_after_timeout: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VersionConflict:
     current: ProfileRecord
     expected_version: int
     resolved_after_timeout: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unknown:
     """The write may or may not have applied, and the database cannot prove which.
 
@@ -147,7 +147,7 @@ class Unknown:
         return self.current is None or getattr(self.current, "user_id", None) != self.user_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Page:
     users: list[UserRecord]
     cursor: str | None  # opaque; None when this was the last page

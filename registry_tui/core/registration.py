@@ -66,7 +66,7 @@ PROFILE_BIRTH_TIMESTAMP = 1
 REPAIR_AFTER_S = 15
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FirstProfile:
     """What a registration writes into its profile's first version."""
 
@@ -212,7 +212,9 @@ class Registrar:
             try:
                 result = await self.store.write(
                     ConditionalWrite(
-                        WriteStep.CLAIM_EMAIL, claim, lambda t: self._claim_insert.send(claim, t)
+                        WriteStep.CLAIM_EMAIL,
+                        claim,
+                        functools.partial(self._claim_insert.send, claim),
                     )
                 )
             except AmbiguousWrite as exc:
@@ -335,7 +337,7 @@ class Registrar:
                     ConditionalWrite(
                         WriteStep.INSERT_REGISTRATION,
                         row,
-                        lambda t: self._registration_insert.send(row, t),
+                        functools.partial(self._registration_insert.send, row),
                     )
                 )
             except AmbiguousWrite as exc:
@@ -416,7 +418,7 @@ class Registrar:
     async def write_first_profile(self, profile: Any) -> bool:
         """Write a profile's first version (a row of `_birth_insert`)."""
         plain = ConditionalWrite(
-            WriteStep.CREATE_PROFILE, profile, lambda t: self._birth_insert.send(profile, t)
+            WriteStep.CREATE_PROFILE, profile, functools.partial(self._birth_insert.send, profile)
         )
         for _ in range(WRITE_ATTEMPTS):
             try:

@@ -10,11 +10,11 @@ with a tiny client timeout, fails a read) while every request still reaches the 
 from __future__ import annotations
 
 import enum
+import functools
 from collections import namedtuple
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from cassandra import InvalidRequest, Unavailable
 from coodie.aio import Document
@@ -30,7 +30,12 @@ from registry_tui.core.errors import (
     one_line,
 )
 from registry_tui.core.outcomes import ProfileRecord, Unknown, UserRecord
-from registry_tui.core.store import Connection, read_gate, serial_read_level
+from registry_tui.core.store import (
+    Connection,
+    LoopFriendlyDriver,
+    read_gate,
+    serial_read_level,
+)
 
 # Tries of one conditional write whose earlier tries were shown (by a SERIAL read) not to
 # have applied, before the outcome is reported as unknown.
@@ -56,11 +61,11 @@ class WriteStep(enum.Enum):
 Statement = Callable[[float], Awaitable[LWTResult | None]]
 
 
-@dataclass(frozen=True)
-class ConditionalWrite:
+class ConditionalWrite(NamedTuple):
     """One conditional write: its step, the row it writes, and the statement that sends it
     with a given client-side timeout (seconds; an UPDATE runs with the execution profile's
-    request timeout instead, as coodie's `update()` takes none)."""
+    request timeout instead, as coodie's `update()` takes none). A named tuple: three of them
+    are made per registration, and a tuple is the cheapest immutable record to build."""
 
     step: WriteStep
     row: Any
@@ -162,10 +167,9 @@ class Insert:
         return self.model(**row._asdict())  # type: ignore[attr-defined]
 
     async def send(self, row: tuple[Any, ...], timeout: float) -> LWTResult:
-        driver = get_driver(self.connection)
-        # A tuple, as the driver takes it (coodie's signature says list; store.py's driver and
-        # the driver's own binding take any sequence).
-        rows = await driver.execute_async(self.cql, row, timeout=timeout)  # type: ignore[arg-type]
+        driver: LoopFriendlyDriver = get_driver(self.connection)  # type: ignore[assignment]
+        # A tuple, as the driver's own binding takes it.
+        rows = await driver.request(self.cql, row, timeout)
         if not self.conditional or not rows:
             return APPLIED
         answer = rows[0]
@@ -196,7 +200,7 @@ def aware(value: datetime | None) -> datetime | None:
 
 def _getter(row: Any) -> Any:
     """Field access for a driver row (dict) and a coodie document alike."""
-    return row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    return row.get if isinstance(row, dict) else functools.partial(getattr, row)
 
 
 def user_record(row: Any) -> UserRecord:

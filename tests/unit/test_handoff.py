@@ -32,9 +32,9 @@ async def test_every_answer_arrives_from_racing_threads() -> None:
         rng = random.Random(seed)
         for i, future in part:
             if i % 7 == 0:
-                handoff.put(future, ValueError(str(i)), True)
+                handoff.put(future, True, ValueError(str(i)))
             else:
-                handoff.put(future, i, False)
+                handoff.put(future, False, i)
             if rng.random() < 0.01:
                 time.sleep(0.0005)  # bursts, and gaps the loop catches up in
 
@@ -67,7 +67,7 @@ async def test_a_cancelled_waiter_is_skipped() -> None:
     gone, kept = loop.create_future(), loop.create_future()
     gone.cancel()
     threading.Thread(
-        target=lambda: (handoff.put(gone, 1, False), handoff.put(kept, 2, False))
+        target=lambda: (handoff.put(gone, False, 1), handoff.put(kept, False, 2))
     ).start()
     assert await asyncio.wait_for(kept, timeout=5) == 2
     assert gone.cancelled()
@@ -87,7 +87,7 @@ class PutWhenEmpty(Handoff):
         answer = super()._next()
         if answer is None and self.late is not None:
             late, self.late = self.late, None
-            self.put(late, "late", False)
+            self.put(late, False, "late")
         return answer
 
 
@@ -95,7 +95,7 @@ async def test_an_answer_put_as_the_loop_finds_the_queue_empty_still_arrives() -
     loop = asyncio.get_running_loop()
     first, late = loop.create_future(), loop.create_future()
     handoff = PutWhenEmpty(loop, late)
-    handoff.put(first, "first", False)
+    handoff.put(first, False, "first")
     assert await asyncio.wait_for(first, timeout=5) == "first"
     assert await asyncio.wait_for(late, timeout=5) == "late"
 
@@ -105,5 +105,5 @@ def test_an_answer_after_the_loop_closed_is_dropped_quietly() -> None:
     handoff = Handoff(loop)
     future = loop.create_future()
     loop.close()
-    handoff.put(future, 1, False)  # nobody waits any more: no error, nothing kept
+    handoff.put(future, False, 1)  # nobody waits any more: no error, nothing kept
     assert not handoff._queue

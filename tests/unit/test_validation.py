@@ -7,6 +7,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from registry_tui.core.config import Settings, parse_hosts, settings_from_env
 from registry_tui.core.cursor import (
@@ -28,6 +30,8 @@ from registry_tui.core.validation import (
     Registration,
     UserListing,
     ValidationError,
+    _is_address,
+    _is_common_address,
     normalize_bio,
     normalize_email,
     normalize_label,
@@ -218,6 +222,29 @@ def test_email_local_part_at_most_64() -> None:
 )
 def test_email_invalid_shapes_refused(raw: str) -> None:
     assert refused(normalize_email, raw).field == "email"
+
+
+# Lower-cased ASCII addresses, built mostly from the characters both e-mail rules care about.
+_address_text = st.text(alphabet="ab09_+-.@!#%x", max_size=80) | st.from_regex(
+    r"[a-z0-9_+.-]{1,70}@([a-z0-9-]{1,64}\.){1,3}[a-z0-9-]{1,64}", fullmatch=True
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_address_text)
+def test_email_common_shape_accepts_nothing_the_full_rule_refuses(email: str) -> None:
+    """The one-match path for usual addresses only spares work: whatever it accepts, the full
+    rule accepts too (so it can never let a bad address in)."""
+    if _is_common_address(email):
+        assert _is_address(email), email
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["cipher@registry.galaxy", "a.b-c_d+e@sub.example.org", "x" * 64 + "@b.com", "a1@b2.c3"],
+)
+def test_email_common_shape_takes_usual_addresses(email: str) -> None:
+    assert _is_common_address(email) and _is_address(email)
 
 
 @pytest.mark.parametrize("raw", ["", None])
