@@ -37,6 +37,7 @@ from registry_tui.core.outcomes import (
     VersionConflict,
 )
 from registry_tui.core.registration import (
+    FIRST_PROFILE,
     FirstProfile,
     Registrar,
     bury_profile_birth,
@@ -55,7 +56,7 @@ from registry_tui.core.rows import (
     unavailable,
     user_record,
 )
-from registry_tui.core.schema import refuse_unless_adopted
+from registry_tui.core.schema import adopted, refuse_unless_adopted
 from registry_tui.core.store import Connection, read_gate
 from registry_tui.core.validation import (
     VERSION_MAX,
@@ -237,12 +238,16 @@ class Registry:
     ) -> RegisterOutcome:
         """Register a user; `bio` and `status` go into the profile's first version (written
         by the registration itself: no extra round)."""
-        await refuse_unless_adopted(self.connection)  # raises NeedsAdoption: nothing written
+        if not adopted(self.connection):  # known at v2 (no read), as nearly always
+            await refuse_unless_adopted(self.connection)  # raises NeedsAdoption: nothing written
         try:
             req = validate_registration(username, email, display_name, dimension)
-            first = FirstProfile(
-                normalize_bio(bio) if bio is not None else None, normalize_status(status)
-            )
+            if bio is None and status == "active":
+                first = FIRST_PROFILE
+            else:
+                first = FirstProfile(
+                    normalize_bio(bio) if bio is not None else None, normalize_status(status)
+                )
         except ValidationError as exc:
             return Invalid(exc.field, exc.message)
         # The token every retry and every resolution checks.

@@ -166,10 +166,13 @@ class Insert:
         """The coodie document holding `row`'s values (for a write that needs its methods)."""
         return self.model(**row._asdict())  # type: ignore[attr-defined]
 
-    async def send(self, row: tuple[Any, ...], timeout: float) -> LWTResult:
+    def send(self, row: tuple[Any, ...], timeout: float) -> Awaitable[LWTResult]:
+        """Send `row` (a tuple, as the driver's own binding takes it): the answer as an
+        LWTResult, read from the rows as they are handed to the loop."""
         driver: LoopFriendlyDriver = get_driver(self.connection)  # type: ignore[assignment]
-        # A tuple, as the driver's own binding takes it.
-        rows = await driver.request(self.cql, row, timeout)
+        return driver.request(self.cql, row, timeout, self._result)
+
+    def _result(self, rows: list[dict[str, Any]] | None) -> LWTResult:
         if not self.conditional or not rows:
             return APPLIED
         answer = rows[0]

@@ -377,6 +377,13 @@ async def prepare(connection: Connection) -> Layout:
     return layout
 
 
+def adopted(connection: Connection) -> bool:
+    """This process has seen the keyspace at v2 (no read): `refuse_unless_adopted` would
+    let a write through at once."""
+    layout = _layouts.get(connection.name)
+    return layout is not None and layout.kind is Kind.V2
+
+
 async def refuse_unless_adopted(connection: Connection) -> None:
     """Raise NeedsAdoption unless the keyspace is at v2. Free once a connection saw v2; on a
     keyspace that needed adoption it looks again (one read), so an adoption made meanwhile

@@ -20,10 +20,10 @@ import itertools
 import socket
 import ssl
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
@@ -44,6 +44,8 @@ from registry_tui.core.models import Models, build_models
 from registry_tui.core.schema import TABLES, prepare
 from registry_tui.core.trace import TracedStatement, is_conditional, trace_log
 from registry_tui.core.validation import ValidationError, validate_keyspace
+
+T = TypeVar("T")
 
 _READER_DRIVER = "registry-reads"
 _connection_ids = itertools.count(1)
@@ -242,22 +244,35 @@ class LoopFriendlyDriver(CassandraDriver):
         return rows if rows else []  # dicts already: the profile's row factory makes them
 
     def request(
-        self, stmt: str, params: tuple[Any, ...], timeout: float
-    ) -> Awaitable[list[dict[str, Any]] | None]:
-        """`execute_async(stmt, params, timeout=timeout)` for a write's one answer, as the
-        future the driver's answer settles: once `stmt` is prepared (every request but its
-        first), no coroutine of its own. The answer's rows, or None when it has none."""
+        self,
+        stmt: str,
+        params: tuple[Any, ...],
+        timeout: float,
+        convert: Callable[[list[dict[str, Any]] | None], T],
+    ) -> Awaitable[T]:
+        """`convert(rows)` of the answer to `execute_async(stmt, params, timeout=timeout)`
+        (its rows, or None or [] when it has none), as the future the driver's answer settles:
+        once `stmt` is prepared (every request but its first) no coroutine of its own, and
+        `convert` runs on the loop as the answer is handed over (what it raises, the future
+        raises)."""
         prepared = self._prepared.get(stmt)
         if prepared is None or not self._direct:
-            return self.execute_async(stmt, params, timeout=timeout)
+            return self._converted(self.execute_async(stmt, params, timeout=timeout), convert)
         return self._wrap_future(
             self._session.execute_async(
                 prepared,
                 params,
                 timeout=timeout,
                 execution_profile=self._query_kwargs["execution_profile"],
-            )
+            ),
+            convert,
         )
+
+    @staticmethod
+    async def _converted(
+        rows: Awaitable[list[dict[str, Any]]], convert: Callable[[list[dict[str, Any]]], T]
+    ) -> T:
+        return convert(await rows)
 
     async def execute_one_async(  # type: ignore[override]
         self,
@@ -279,17 +294,24 @@ class LoopFriendlyDriver(CassandraDriver):
             raise RuntimeError("coodie kept no execution profile for this driver")
         return profile
 
-    def _wrap_future(self, driver_future: Any) -> asyncio.Future[Any]:
+    def _wrap_future(
+        self, driver_future: Any, convert: Callable[[Any], Any] | None = None
+    ) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
         result: asyncio.Future[Any] = loop.create_future()
         handoff = self._handoff
         if handoff is None or handoff.loop is not loop:
             handoff = self._handoff = Handoff.of(loop)
         driver_future.add_callbacks(
-            functools.partial(handoff.put, result, False),
-            functools.partial(handoff.put, result, True),
+            functools.partial(handoff.put, result, False, convert),
+            functools.partial(handoff.put, result, True, None),
         )
         return result
+
+
+# An answer queued for the loop: its future, the value (or exception), whether it failed, and
+# what turns the value into the future's result (None: the value as it is).
+Answer = tuple["asyncio.Future[Any]", Any, bool, "Callable[[Any], Any] | None"]
 
 
 class Handoff:
@@ -310,7 +332,7 @@ class Handoff:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self._queue: collections.deque[tuple[asyncio.Future[Any], Any, bool]] = collections.deque()
+        self._queue: collections.deque[Answer] = collections.deque()
         self._pending = False
 
     @classmethod
@@ -320,9 +342,17 @@ class Handoff:
             handoff = _handoffs[loop] = cls(loop)
         return handoff
 
-    def put(self, future: asyncio.Future[Any], failed: bool, value: Any) -> None:
-        """On the driver's thread: queue an answer; wake the loop unless a wake-up is due."""
-        self._queue.append((future, value, failed))
+    def put(
+        self,
+        future: asyncio.Future[Any],
+        failed: bool,
+        convert: Callable[[Any], Any] | None,
+        value: Any,
+    ) -> None:
+        """On the driver's thread: queue an answer (an exception when `failed`; a value that
+        `convert`, when given, turns into the result on the loop); wake the loop unless a
+        wake-up is due."""
+        self._queue.append((future, value, failed, convert))
         if not self._pending:
             self._pending = True
             try:
@@ -334,15 +364,22 @@ class Handoff:
         """On the loop: hand every queued answer to its future."""
         self._pending = False
         while (answer := self._next()) is not None:
-            future, value, failed = answer
+            future, value, failed, convert = answer
             if future.done():  # the awaiting task was cancelled meanwhile
                 continue
             if failed:
                 future.set_exception(value)
-            else:
+            elif convert is None:
                 future.set_result(value)
+            else:
+                try:
+                    converted = convert(value)
+                except Exception as exc:  # the awaiting task gets it, as if raised in it
+                    future.set_exception(exc)
+                else:
+                    future.set_result(converted)
 
-    def _next(self) -> tuple[asyncio.Future[Any], Any, bool] | None:
+    def _next(self) -> Answer | None:
         """The oldest queued answer, None when there is none."""
         return self._queue.popleft() if self._queue else None
 

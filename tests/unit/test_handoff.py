@@ -10,7 +10,7 @@ import threading
 import time
 from typing import Any
 
-from registry_tui.core.store import Handoff
+from registry_tui.core.store import Answer, Handoff
 
 
 async def test_every_answer_arrives_from_racing_threads() -> None:
@@ -32,9 +32,9 @@ async def test_every_answer_arrives_from_racing_threads() -> None:
         rng = random.Random(seed)
         for i, future in part:
             if i % 7 == 0:
-                handoff.put(future, True, ValueError(str(i)))
+                handoff.put(future, True, None, ValueError(str(i)))
             else:
-                handoff.put(future, False, i)
+                handoff.put(future, False, None, i)
             if rng.random() < 0.01:
                 time.sleep(0.0005)  # bursts, and gaps the loop catches up in
 
@@ -67,7 +67,7 @@ async def test_a_cancelled_waiter_is_skipped() -> None:
     gone, kept = loop.create_future(), loop.create_future()
     gone.cancel()
     threading.Thread(
-        target=lambda: (handoff.put(gone, False, 1), handoff.put(kept, False, 2))
+        target=lambda: (handoff.put(gone, False, None, 1), handoff.put(kept, False, None, 2))
     ).start()
     assert await asyncio.wait_for(kept, timeout=5) == 2
     assert gone.cancelled()
@@ -83,11 +83,11 @@ class PutWhenEmpty(Handoff):
         super().__init__(loop)
         self.late: asyncio.Future[Any] | None = late
 
-    def _next(self) -> tuple[asyncio.Future[Any], Any, bool] | None:
+    def _next(self) -> Answer | None:
         answer = super()._next()
         if answer is None and self.late is not None:
             late, self.late = self.late, None
-            self.put(late, False, "late")
+            self.put(late, False, None, "late")
         return answer
 
 
@@ -95,7 +95,7 @@ async def test_an_answer_put_as_the_loop_finds_the_queue_empty_still_arrives() -
     loop = asyncio.get_running_loop()
     first, late = loop.create_future(), loop.create_future()
     handoff = PutWhenEmpty(loop, late)
-    handoff.put(first, False, "first")
+    handoff.put(first, False, None, "first")
     assert await asyncio.wait_for(first, timeout=5) == "first"
     assert await asyncio.wait_for(late, timeout=5) == "late"
 
@@ -105,5 +105,39 @@ def test_an_answer_after_the_loop_closed_is_dropped_quietly() -> None:
     handoff = Handoff(loop)
     future = loop.create_future()
     loop.close()
-    handoff.put(future, False, 1)  # nobody waits any more: no error, nothing kept
+    handoff.put(future, False, None, 1)  # nobody waits any more: no error, nothing kept
     assert not handoff._queue
+
+
+async def test_an_answer_is_converted_on_the_loop_and_a_failed_conversion_raises() -> None:
+    loop = asyncio.get_running_loop()
+    handoff = Handoff(loop)
+    on_loop: list[bool] = []
+
+    def applied(rows: list[dict[str, Any]]) -> bool:
+        on_loop.append(threading.get_ident() == loop_thread)
+        return bool(rows[0]["[applied]"])
+
+    def broken(rows: list[dict[str, Any]]) -> bool:
+        raise KeyError("[applied]")
+
+    loop_thread = threading.get_ident()
+    converted, refused, untouched = (loop.create_future() for _ in range(3))
+    driver = threading.Thread(
+        target=lambda: (
+            handoff.put(converted, False, applied, [{"[applied]": True}]),
+            handoff.put(refused, False, broken, [{}]),
+            handoff.put(untouched, False, None, [{}]),
+        )
+    )
+    driver.start()
+    driver.join()
+    assert await asyncio.wait_for(converted, timeout=5) is True
+    assert on_loop == [True]
+    try:
+        await asyncio.wait_for(refused, timeout=5)
+    except KeyError as exc:
+        assert exc.args == ("[applied]",)
+    else:
+        raise AssertionError("a conversion that raised must raise in the awaiting task")
+    assert await asyncio.wait_for(untouched, timeout=5) == [{}]
