@@ -172,6 +172,20 @@ def node_cpu_seconds() -> float | None:
     return total if found else None
 
 
+def thread_switches() -> tuple[int, int] | None:
+    """How often the calling thread gave up its core (waiting) and was made to (preempted),
+    so far: Linux's counts, None elsewhere."""
+    try:
+        lines = Path("/proc/thread-self/status").read_text().splitlines()
+    except OSError:
+        return None
+    counts = dict(line.split(":\t", 1) for line in lines if line.endswith(tuple("0123456789")))
+    try:
+        return int(counts["voluntary_ctxt_switches"]), int(counts["nonvoluntary_ctxt_switches"])
+    except (KeyError, ValueError):
+        return None
+
+
 async def settle_node(limit_s: float = 60.0, idle_share: float = 0.15) -> float | None:
     """Wait until the local node's background work (flushes, compactions, schema changes left
     by earlier clients) has died down: under `idle_share` of a core for a second. Returns the
@@ -250,14 +264,20 @@ async def measured(
     others (the driver's I/O thread: reading and decoding answers), and the part of it the
     cycle collector took."""
     with CollectorClock() as collector:
+        switches0 = thread_switches()
         cpu0, loop0, node0 = time.process_time(), time.thread_time(), node_cpu_seconds()
         run = await pool(name, count, concurrency, attempt)
         cpu1, loop1, node1 = time.process_time(), time.thread_time(), node_cpu_seconds()
+        switches1 = thread_switches()
     run.extra["client_cpu_ms_per_op"] = round((cpu1 - cpu0) * 1000 / count, 3)
     run.extra["loop_thread_cpu_ms_per_op"] = round((loop1 - loop0) * 1000 / count, 3)
     run.extra["gc_ms_per_op"] = round(collector.seconds * 1000 / count, 4)
     if node0 is not None and node1 is not None:
         run.extra["node_cpu_ms_per_op"] = round((node1 - node0) * 1000 / count, 3)
+    if switches0 is not None and switches1 is not None:
+        # The loop thread's waits for work, and the times another thread took its core.
+        run.extra["loop_thread_waits_per_op"] = round((switches1[0] - switches0[0]) / count, 2)
+        run.extra["loop_thread_preempted_per_op"] = round((switches1[1] - switches0[1]) / count, 2)
     return run
 
 
@@ -299,6 +319,8 @@ def combine(name: str, parts: list[Run]) -> Run:
         "loop_thread_cpu_ms_per_op",
         "gc_ms_per_op",
         "node_cpu_ms_per_op",
+        "loop_thread_waits_per_op",
+        "loop_thread_preempted_per_op",
     ):
         values = [p.extra[key] * p.count for p in parts if key in p.extra]
         if len(values) == len(parts):

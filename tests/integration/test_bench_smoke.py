@@ -54,6 +54,8 @@ def test_bench_smoke_runs_every_section(tmp_path: Path, keyspace: str) -> None:
     assert demo["count"] == sequential["count"] == 20
     for run in (ours, raw, plain, again):
         assert len(run["per_round_per_s"]) == 2 and run["client_cpu_ms_per_op"] > 0
+        # The loop thread waited for answers (Linux counts it): every registration awaits three.
+        assert run["loop_thread_waits_per_op"] > 0 and run["loop_thread_preempted_per_op"] >= 0
     for run in (ours, again):
         low, high = run["ratio_vs_raw_95_interval"]
         assert 0 < low <= high
