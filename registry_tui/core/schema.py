@@ -390,8 +390,7 @@ async def refuse_unless_adopted(connection: Connection) -> None:
     elsewhere lets writes through without a restart. A keyspace with no registry tables yet,
     or whose creation stopped part-way, is created first (a connection opened without
     creating meets one): it never needs adoption."""
-    layout = _layouts.get(connection.name)
-    if layout is not None and layout.kind is Kind.V2:
+    if adopted(connection):
         return
     try:
         layout = await detect_layout(connection)
